@@ -1,0 +1,39 @@
+# iambind — build, test, demo. Tools the tests need are installed into ./bin.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+KUSTOMIZE_VERSION := v5.8.2
+KUSTOMIZE := $(BIN)/kustomize
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all build test test-unit demo tools fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/iambind-fn ./fn
+	$(GO) build -o $(BIN)/iambind ./cmd/iambind
+
+$(KUSTOMIZE):
+	GOBIN=$(BIN) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+tools: $(KUSTOMIZE)
+
+## test: every test (unit, golden, real kustomize/kpt, moto IAM integration, short fuzz seeds)
+test: build tools
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+## demo: render the examples with kustomize and kpt, apply the plan to a local moto IAM, plan again
+demo: build tools
+	./scripts/demo.sh
+
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./generator -run '^$$' -fuzz FuzzDecodeBinding -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,71 @@
+// Command iambind-fn is the iambind KRM function: it reads a ResourceList on
+// stdin and writes one on stdout (kustomize exec transformer, kpt fn
+// eval/render). All logic lives in the generator package.
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+
+	"github.com/iambind/iambind/generator"
+)
+
+//go:embed README.md
+var readme []byte
+
+//go:embed metadata.yaml
+var metadata []byte
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if slices.Contains(args, "--help") || slices.Contains(args, "--doc") || slices.Contains(args, "-h") {
+		if slices.Contains(args, "-h") {
+			os.Args = []string{os.Args[0], "--help"}
+		}
+		if err := fn.AsMain(fn.ResourceListProcessorFunc(generator.Process), fn.WithDocs(readme, metadata)); err != nil {
+			return 1
+		}
+		return 0
+	}
+	in, err := io.ReadAll(stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "iambind-fn: reading stdin: %v\n", err)
+		return 1
+	}
+	var problems []string
+	processor := fn.ResourceListProcessorFunc(func(rl *fn.ResourceList) (bool, error) {
+		ok, err := generator.Process(rl)
+		for _, r := range rl.Results {
+			if r.Severity == fn.Error || r.Severity == fn.Warning {
+				problems = append(problems, r.String())
+			}
+		}
+		return ok, err
+	})
+	out, err := fn.Run(processor, in)
+	// kustomize never shows results, only stderr: say every problem there, one per line.
+	for _, p := range problems {
+		fmt.Fprintf(stderr, "iambind-fn: %s\n", p)
+	}
+	if err != nil && len(problems) == 0 {
+		fmt.Fprintf(stderr, "iambind-fn: %v\n", err)
+	}
+	if out != nil {
+		if _, werr := stdout.Write(out); werr != nil {
+			fmt.Fprintf(stderr, "iambind-fn: writing stdout: %v\n", werr)
+			return 1
+		}
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}

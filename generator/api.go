@@ -1,0 +1,124 @@
+// Package generator is the pure core of iambind: it decodes, defaults and
+// validates the iambind.dev/v1alpha1 API and expands IdentityBindings into
+// annotated ServiceAccounts and IAM plan ConfigMaps. It does no I/O.
+package generator
+
+import "encoding/json"
+
+// API group, version and kinds of the input API.
+const (
+	Group       = "iambind.dev"
+	Version     = "v1alpha1"
+	APIVersion  = Group + "/" + Version
+	KindCluster = "IdentityCluster"
+	KindBinding = "IdentityBinding"
+)
+
+// Labels, annotations and tags that iambind reads and writes.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedByValue = "iambind"
+	LabelPlan      = "iambind.dev/plan"
+	PlanRoleValue  = "role"
+
+	AnnotationBinding         = "iambind.dev/binding"
+	AnnotationPlanRoleARN     = "iambind.dev/role-arn"
+	AnnotationRoleARN         = "eks.amazonaws.com/role-arn"
+	AnnotationRegionalSTS     = "eks.amazonaws.com/sts-regional-endpoints"
+	AnnotationAudience        = "eks.amazonaws.com/audience"
+	AnnotationTokenExpiration = "eks.amazonaws.com/token-expiration"
+	AnnotationLocalConfig     = "config.kubernetes.io/local-config"
+
+	TagOwner     = "iambind.dev/owner"
+	TagBinding   = "iambind.dev/binding"
+	TagManagedBy = LabelManagedBy
+
+	DefaultAudience           = "sts.amazonaws.com"
+	DefaultMaxSessionDuration = 3600
+	DefaultMaxTrustPolicySize = 2048
+	PolicyVersion             = "2012-10-17"
+)
+
+// serviceAccountAnnotations are every annotation iambind may set on a
+// ServiceAccount; they are removed when the binding that set them goes away.
+var serviceAccountAnnotations = []string{
+	AnnotationRoleARN, AnnotationRegionalSTS, AnnotationAudience,
+	AnnotationTokenExpiration, AnnotationBinding,
+}
+
+// ObjectMeta is the subset of Kubernetes metadata iambind reads from its own kinds.
+type ObjectMeta struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// IdentityCluster describes one Kubernetes cluster's OIDC issuer and the AWS
+// account its roles live in. Bindings reference it by name.
+type IdentityCluster struct {
+	APIVersion string              `json:"apiVersion"`
+	Kind       string              `json:"kind"`
+	Metadata   ObjectMeta          `json:"metadata"`
+	Spec       IdentityClusterSpec `json:"spec"`
+}
+
+// IdentityClusterSpec is the spec of an IdentityCluster (SPEC §2.1).
+type IdentityClusterSpec struct {
+	AccountID           string            `json:"accountID"`
+	Partition           string            `json:"partition,omitempty"`
+	Region              string            `json:"region,omitempty"`
+	Issuer              string            `json:"issuer"`
+	Owner               string            `json:"owner,omitempty"`
+	RolePath            string            `json:"rolePath,omitempty"`
+	RoleNamePrefix      string            `json:"roleNamePrefix,omitempty"`
+	PermissionsBoundary string            `json:"permissionsBoundary,omitempty"`
+	Tags                map[string]string `json:"tags,omitempty"`
+	MaxTrustPolicySize  int               `json:"maxTrustPolicySize,omitempty"`
+}
+
+// IdentityBinding is one workload identity: a set of ServiceAccounts that
+// assume one IAM role (SPEC §2.2).
+type IdentityBinding struct {
+	APIVersion string              `json:"apiVersion"`
+	Kind       string              `json:"kind"`
+	Metadata   ObjectMeta          `json:"metadata"`
+	Spec       IdentityBindingSpec `json:"spec"`
+}
+
+// IdentityBindingSpec is the spec of an IdentityBinding.
+type IdentityBindingSpec struct {
+	Clusters              []string         `json:"clusters,omitempty"`
+	ServiceAccounts       []ServiceAccount `json:"serviceAccounts,omitempty"`
+	CreateServiceAccounts *bool            `json:"createServiceAccounts,omitempty"`
+	AllowWildcardSubjects bool             `json:"allowWildcardSubjects,omitempty"`
+	Role                  RoleSpec         `json:"role,omitempty"`
+	Policies              Policies         `json:"policies,omitempty"`
+	Audience              string           `json:"audience,omitempty"`
+	STSRegionalEndpoints  *bool            `json:"stsRegionalEndpoints,omitempty"`
+	TokenExpiration       int64            `json:"tokenExpiration,omitempty"`
+}
+
+// ServiceAccount names one subject of a binding. Name may be a glob.
+type ServiceAccount struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// RoleSpec overrides the derived IAM role settings.
+type RoleSpec struct {
+	Name                string            `json:"name,omitempty"`
+	Path                string            `json:"path,omitempty"`
+	Description         string            `json:"description,omitempty"`
+	MaxSessionDuration  int32             `json:"maxSessionDuration,omitempty"`
+	PermissionsBoundary string            `json:"permissionsBoundary,omitempty"`
+	Tags                map[string]string `json:"tags,omitempty"`
+}
+
+// Policies are the permissions granted to the role.
+type Policies struct {
+	Managed []string `json:"managed,omitempty"`
+	// Inline maps a policy name to a document given either as a YAML/JSON
+	// object or as a JSON string; both are kept raw until validation.
+	Inline map[string]json.RawMessage `json:"inline,omitempty"`
+}

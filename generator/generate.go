@@ -1,0 +1,359 @@
+package generator
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+)
+
+// Output is the result of one expansion.
+type Output struct {
+	// Items is the full output stream: every input item (clusters and
+	// bindings marked local-config, ServiceAccounts annotated in place), then
+	// the generated objects. On error it is the input, untouched.
+	Items fn.KubeObjects
+	// Problems holds every error and warning, each naming resource and field.
+	Problems Problems
+	// Summary is a one-line account of what changed, for an info result.
+	Summary string
+}
+
+// GeneratedDir is the package directory kpt writes generated objects to.
+const GeneratedDir = "iambind"
+
+// Generate expands every IdentityBinding in items (with the IdentityClusters
+// in items and, when it is one, the functionConfig) into annotated
+// ServiceAccounts and plan ConfigMaps. It is pure: the same input always
+// gives byte-identical output, and running it over its own output is a no-op.
+func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
+	var problems Problems
+	in := classify(items, &problems)
+	clusters := decodeClusters(in.clusters, functionConfig, &problems)
+
+	var planned []*plannedBinding
+	for _, obj := range in.bindings {
+		sink := problemSink{ref: refOf(obj), problems: &problems}
+		var b IdentityBinding
+		if !decodeStrict(obj.Bytes(), &b, sink) {
+			continue
+		}
+		if pb := planBinding(&b, clusters, sink); pb != nil {
+			planned = append(planned, pb)
+		}
+	}
+	sort.Slice(planned, func(i, j int) bool { return planned[i].key < planned[j].key })
+	checkUniqueRoles(planned, &problems)
+
+	claims := claimServiceAccounts(planned, in.serviceAccounts, &problems)
+	checkPlanNames(planned, in.others, &problems)
+
+	if problems.HasErrors() {
+		return Output{Items: items, Problems: problems.sorted()}
+	}
+	return emit(in, planned, claims, problems)
+}
+
+// input is the input stream split by what iambind does with each item.
+type input struct {
+	passThrough     fn.KubeObjects // every non-generated item, in input order
+	others          fn.KubeObjects // passThrough less clusters and bindings
+	clusters        fn.KubeObjects
+	bindings        fn.KubeObjects
+	serviceAccounts map[subjectRef]*fn.KubeObject // ServiceAccounts among others
+}
+
+func classify(items fn.KubeObjects, problems *Problems) input {
+	in := input{serviceAccounts: map[subjectRef]*fn.KubeObject{}}
+	for _, obj := range items {
+		group, version, _ := strings.Cut(obj.GetAPIVersion(), "/")
+		if obj.GetAPIVersion() == "" || !strings.Contains(obj.GetAPIVersion(), "/") {
+			group, version = "", obj.GetAPIVersion()
+		}
+		switch {
+		case group == Group && version == Version && obj.GetKind() == KindCluster:
+			in.clusters = append(in.clusters, obj)
+			in.passThrough = append(in.passThrough, obj)
+		case group == Group && version == Version && obj.GetKind() == KindBinding:
+			in.bindings = append(in.bindings, obj)
+			in.passThrough = append(in.passThrough, obj)
+		case group == Group:
+			sink := problemSink{ref: refOf(obj), problems: problems}
+			sink.errorf("apiVersion", "%s %s is not supported: this function understands %s IdentityCluster and IdentityBinding", obj.GetAPIVersion(), obj.GetKind(), APIVersion)
+		case isGenerated(obj):
+			// Regenerated below; dropping it here is what makes a removed binding's output disappear.
+		default:
+			in.others = append(in.others, obj)
+			in.passThrough = append(in.passThrough, obj)
+			if obj.GetAPIVersion() == "v1" && obj.GetKind() == "ServiceAccount" {
+				id := subjectRef{Namespace: namespaceOf(obj), Name: obj.GetName()}
+				if _, dup := in.serviceAccounts[id]; !dup {
+					in.serviceAccounts[id] = obj
+				}
+			}
+		}
+	}
+	return in
+}
+
+// isGenerated tells iambind's own output apart from everything else.
+func isGenerated(obj *fn.KubeObject) bool {
+	if obj.GetLabel(LabelManagedBy) != ManagedByValue || obj.GetAnnotation(AnnotationBinding) == "" {
+		return false
+	}
+	switch {
+	case obj.GetAPIVersion() == "v1" && obj.GetKind() == "ServiceAccount":
+		return true
+	case obj.GetAPIVersion() == "v1" && obj.GetKind() == "ConfigMap":
+		return obj.GetLabel(LabelPlan) == PlanRoleValue
+	}
+	return false
+}
+
+func namespaceOf(obj *fn.KubeObject) string {
+	if ns := obj.GetNamespace(); ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+func refOf(obj *fn.KubeObject) ResourceRef {
+	return ResourceRef{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// decodeClusters decodes and validates the IdentityClusters in scope.
+func decodeClusters(objs fn.KubeObjects, functionConfig *fn.KubeObject, problems *Problems) map[string]*IdentityCluster {
+	all := append(fn.KubeObjects(nil), objs...)
+	if fc := functionConfig; fc != nil && !fc.IsEmpty() {
+		switch {
+		case fc.GetKind() == KindCluster:
+			all = append(all, fc)
+		case fc.GetAPIVersion() == "v1" && fc.GetKind() == "ConfigMap":
+			// kpt fn eval passes an empty function-input ConfigMap when there is no config.
+		default:
+			sink := problemSink{ref: refOf(fc), problems: problems}
+			sink.errorf("kind", "the function config must be an %s %s (or none), got %s %s", APIVersion, KindCluster, fc.GetAPIVersion(), fc.GetKind())
+		}
+	}
+	clusters := map[string]*IdentityCluster{}
+	for _, obj := range all {
+		sink := problemSink{ref: refOf(obj), problems: problems}
+		var c IdentityCluster
+		if obj.GetAPIVersion() != APIVersion {
+			sink.errorf("apiVersion", "%q is not supported, use %s", obj.GetAPIVersion(), APIVersion)
+			continue
+		}
+		if !decodeStrict(obj.Bytes(), &c, sink) || !defaultAndValidateCluster(&c, sink) {
+			continue
+		}
+		if prev, dup := clusters[c.Metadata.Name]; dup {
+			// kpt fn eval --fn-config may pass a cluster that is also in the package.
+			if !sameClusterSpec(prev, &c) {
+				sink.errorf("metadata.name", "two IdentityClusters are named %q with different specs", c.Metadata.Name)
+			}
+			continue
+		}
+		clusters[c.Metadata.Name] = &c
+	}
+	return clusters
+}
+
+func sameClusterSpec(a, b *IdentityCluster) bool {
+	ja, _ := MarshalJSON(a.Spec, false)
+	jb, _ := MarshalJSON(b.Spec, false)
+	return string(ja) == string(jb)
+}
+
+// checkUniqueRoles refuses two bindings that plan the same role (IAM role
+// names are unique per account, case-insensitively).
+func checkUniqueRoles(planned []*plannedBinding, problems *Problems) {
+	owners := map[string]*plannedBinding{}
+	for _, pb := range planned {
+		acct := strings.SplitN(pb.role.ARN, ":", 6)[4]
+		key := acct + "/" + strings.ToLower(pb.role.Name)
+		if other, dup := owners[key]; dup {
+			sink := problemSink{ref: pb.ref, problems: problems}
+			sink.errorf("spec.role.name", "role %q is also planned by IdentityBinding %s; IAM role names are unique per account (case-insensitive)", pb.role.Name, other.key)
+			continue
+		}
+		owners[key] = pb
+	}
+}
+
+// claim records which binding annotates which ServiceAccount.
+type claim struct {
+	binding  *plannedBinding
+	existing *fn.KubeObject // nil when the ServiceAccount is generated
+}
+
+// claimServiceAccounts assigns each concrete subject to exactly one binding
+// and checks existing ServiceAccounts for conflicting role annotations.
+func claimServiceAccounts(planned []*plannedBinding, existing map[subjectRef]*fn.KubeObject, problems *Problems) map[subjectRef]claim {
+	claims := map[subjectRef]claim{}
+	for _, pb := range planned {
+		sink := problemSink{ref: pb.ref, problems: problems}
+		for _, sa := range pb.subjects {
+			if other, dup := claims[sa]; dup {
+				sink.errorf("spec.serviceAccounts", "ServiceAccount %s is also claimed by IdentityBinding %s; a ServiceAccount can carry only one role", sa, other.binding.key)
+				continue
+			}
+			obj := existing[sa]
+			if obj == nil && !pb.create {
+				sink.warnf("spec.serviceAccounts", "ServiceAccount %s is not in the input and createServiceAccounts is false, so no ServiceAccount carries this role", sa)
+			}
+			if obj != nil {
+				current := obj.GetAnnotation(AnnotationRoleARN)
+				ownedBy := obj.GetAnnotation(AnnotationBinding)
+				// A role ARN iambind did not set is the user's (or Helm's): never overwrite it.
+				// One that iambind set for this or a since-removed binding is ours to update.
+				if current != "" && current != pb.role.ARN && ownedBy == "" {
+					sink.errorf("spec.serviceAccounts", "ServiceAccount %s is already annotated %s=%s, not this binding's role %s; remove the annotation or bind another ServiceAccount (iambind never overwrites it silently)", sa, AnnotationRoleARN, current, pb.role.ARN)
+					continue
+				}
+			}
+			claims[sa] = claim{binding: pb, existing: obj}
+		}
+	}
+	return claims
+}
+
+// checkPlanNames refuses a user ConfigMap that has the name a plan needs.
+func checkPlanNames(planned []*plannedBinding, others fn.KubeObjects, problems *Problems) {
+	taken := map[string]bool{}
+	for _, obj := range others {
+		if obj.GetAPIVersion() == "v1" && obj.GetKind() == "ConfigMap" {
+			taken[namespaceOf(obj)+"/"+obj.GetName()] = true
+		}
+	}
+	for _, pb := range planned {
+		ns, name, _ := strings.Cut(pb.key, "/")
+		if taken[ns+"/"+PlanNamePrefix+name] {
+			sink := problemSink{ref: pb.ref, problems: problems}
+			sink.errorf("metadata.name", "ConfigMap %s/%s%s already exists in the input and is not iambind's; rename the binding or that ConfigMap", ns, PlanNamePrefix, name)
+		}
+	}
+}
+
+// emit writes the output stream once every check has passed.
+func emit(in input, planned []*plannedBinding, claims map[subjectRef]claim, problems Problems) Output {
+	out := make(fn.KubeObjects, 0, len(in.passThrough)+2*len(planned))
+	annotated := 0
+	// Pass-through in input order: ServiceAccounts get (or lose) iambind's
+	// annotations, clusters and bindings become local-config.
+	for _, obj := range in.passThrough {
+		switch {
+		case obj.GetAPIVersion() == "v1" && obj.GetKind() == "ServiceAccount":
+			id := subjectRef{Namespace: namespaceOf(obj), Name: obj.GetName()}
+			if c, claimed := claims[id]; claimed && c.existing == obj {
+				setServiceAccountAnnotations(obj, c.binding.annotations)
+				annotated++
+			} else {
+				setServiceAccountAnnotations(obj, nil) // a removed binding's annotations go
+			}
+		case obj.GetAPIVersion() == APIVersion:
+			if obj.GetAnnotation(AnnotationLocalConfig) != "true" {
+				mustSet(obj.SetAnnotation(AnnotationLocalConfig, "true"))
+			}
+		}
+		out = append(out, obj)
+	}
+
+	created := 0
+	for _, pb := range planned {
+		ns, name, _ := strings.Cut(pb.key, "/")
+		file := fmt.Sprintf("%s/%s/%s.yaml", GeneratedDir, ns, name)
+		objs := fn.KubeObjects{planConfigMap(pb, ns, name)}
+		for _, sa := range pb.subjects {
+			if c := claims[sa]; c.binding == pb && c.existing == nil && pb.create {
+				objs = append(objs, generatedServiceAccount(sa, pb))
+				created++
+			}
+		}
+		for i, obj := range objs {
+			setPathAnnotations(obj, file, i)
+			out = append(out, obj)
+		}
+	}
+	return Output{
+		Items:    out,
+		Problems: problems.sorted(),
+		Summary: fmt.Sprintf("%s created, %d annotated in place, %s planned",
+			plural(created, "ServiceAccount"), annotated, plural(len(planned), "role")),
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// setServiceAccountAnnotations makes the iambind annotations of a
+// ServiceAccount equal want (nil removes them). Keys already present keep
+// their position, so re-running over its own output changes nothing.
+func setServiceAccountAnnotations(obj *fn.KubeObject, want map[string]string) {
+	if want == nil && obj.GetAnnotation(AnnotationBinding) == "" {
+		return // never annotated by iambind: leave the user's annotations alone
+	}
+	for _, k := range serviceAccountAnnotations {
+		if v, ok := want[k]; ok {
+			if obj.GetAnnotation(k) != v {
+				mustSet(obj.SetAnnotation(k, v))
+			}
+		} else if _, has := obj.GetAnnotations()[k]; has {
+			mustSet(obj.RemoveAnnotation(k))
+		}
+	}
+	mustSet(obj.RemoveAnnotationsIfEmpty())
+}
+
+func planConfigMap(pb *plannedBinding, ns, name string) *fn.KubeObject {
+	obj := newObject("ConfigMap", ns, PlanNamePrefix+name)
+	mustSet(obj.SetLabel(LabelPlan, PlanRoleValue))
+	mustSet(obj.SetAnnotation(AnnotationBinding, pb.key))
+	mustSet(obj.SetAnnotation(AnnotationPlanRoleARN, pb.role.ARN))
+	mustSet(obj.SetNestedString(string(pb.roleJSON)+"\n", "data", PlanKeyRole))
+	mustSet(obj.SetNestedString(string(pb.trustJSON)+"\n", "data", PlanKeyTrustPolicy))
+	return obj
+}
+
+func generatedServiceAccount(sa subjectRef, pb *plannedBinding) *fn.KubeObject {
+	obj := newObject("ServiceAccount", sa.Namespace, sa.Name)
+	for _, k := range serviceAccountAnnotations {
+		if v, ok := pb.annotations[k]; ok {
+			mustSet(obj.SetAnnotation(k, v))
+		}
+	}
+	return obj
+}
+
+func newObject(kind, namespace, name string) *fn.KubeObject {
+	obj := fn.NewEmptyKubeObject()
+	mustSet(obj.SetAPIVersion("v1"))
+	mustSet(obj.SetKind(kind))
+	mustSet(obj.SetName(name))
+	mustSet(obj.SetNamespace(namespace))
+	mustSet(obj.SetLabel(LabelManagedBy, ManagedByValue))
+	return obj
+}
+
+// setPathAnnotations tells kpt which file to write a generated object to;
+// both the current and the legacy annotations, as kpt and kustomize read either.
+func setPathAnnotations(obj *fn.KubeObject, file string, index int) {
+	mustSet(obj.SetAnnotation(kioutil.PathAnnotation, file))
+	mustSet(obj.SetAnnotation(kioutil.IndexAnnotation, strconv.Itoa(index)))
+	mustSet(obj.SetAnnotation(kioutil.LegacyPathAnnotation, file))
+	mustSet(obj.SetAnnotation(kioutil.LegacyIndexAnnotation, strconv.Itoa(index)))
+}
+
+// mustSet panics on errors that only a programming mistake can cause
+// (setting a string field on an object iambind built itself).
+func mustSet(err error) {
+	if err != nil {
+		panic(fmt.Sprintf("iambind: internal error: %v", err))
+	}
+}

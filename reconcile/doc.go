@@ -1,0 +1,2 @@
+// Package reconcile makes AWS IAM match the rendered iambind plan.
+package reconcile
