@@ -45,7 +45,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ok, err := generator.Process(rl)
 		for _, r := range rl.Results {
 			if r.Severity == fn.Error || r.Severity == fn.Warning {
-				problems = append(problems, r.String())
+				problems = append(problems, formatResult(r))
 			}
 		}
 		return ok, err
@@ -68,4 +68,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// formatResult renders a result as one line: "error: IdentityBinding ns/name: field: message".
+func formatResult(r *fn.Result) string {
+	line := string(r.Severity) + ": "
+	if ref := r.ResourceRef; ref != nil {
+		id := ref.Name
+		if ref.Namespace != "" {
+			id = ref.Namespace + "/" + ref.Name
+		}
+		line += ref.Kind + " " + id + ": "
+	}
+	if r.Field != nil && r.Field.Path != "" {
+		line += r.Field.Path + ": "
+	}
+	return line + r.Message
 }
