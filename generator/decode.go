@@ -7,24 +7,25 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
-	sigsyaml "sigs.k8s.io/yaml"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // decodeStrict decodes one YAML object into out (a pointer to an API struct).
 // Unknown fields and wrong types become Problems that name the field path, so
 // a typo such as `spec.role.maxSesionDuration` is an error rather than a silently
 // ignored setting.
-func decodeStrict(yamlDoc []byte, out any, sink problemSink) bool {
-	jsonDoc, err := sigsyaml.YAMLToJSON(yamlDoc)
+func decodeStrict(node *yaml.Node, out any, sink problemSink) bool {
+	generic, err := nodeToValue(node, "", &aliasBudget{left: maxExpandedNodes})
 	if err != nil {
-		sink.errorf("", "cannot parse YAML: %v", err)
+		sink.errorf(err.path, "%s", err.msg)
 		return false
 	}
-	var generic any
-	if err := json.Unmarshal(jsonDoc, &generic); err != nil {
-		sink.errorf("", "cannot parse object: %v", err)
+	jsonDoc, jerr := json.Marshal(generic)
+	if jerr != nil {
+		sink.errorf("", "cannot convert to JSON: %v", jerr)
 		return false
 	}
 	ok := true
@@ -50,6 +51,91 @@ func decodeStrict(yamlDoc []byte, out any, sink problemSink) bool {
 		return false
 	}
 	return true
+}
+
+// maxExpandedNodes bounds alias expansion ("billion laughs" documents).
+const maxExpandedNodes = 100000
+
+type aliasBudget struct{ left int }
+
+type pathError struct{ path, msg string }
+
+// nodeToValue converts a YAML node to plain Go values for JSON decoding with
+// YAML 1.2 meanings, as kpt and kustomize read the same files: y/yes/on stay
+// strings, an unquoted date stays the string written (not a timestamp),
+// duplicate keys and merge keys are errors, and alias expansion is bounded.
+func nodeToValue(n *yaml.Node, path string, budget *aliasBudget) (any, *pathError) {
+	budget.left--
+	if budget.left < 0 {
+		return nil, &pathError{path, fmt.Sprintf("expands to more than %d YAML nodes (alias bomb?)", maxExpandedNodes)}
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeToValue(n.Content[0], path, budget)
+	case yaml.AliasNode:
+		return nodeToValue(n.Alias, path, budget)
+	case yaml.MappingNode:
+		obj := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				return nil, &pathError{path, fmt.Sprintf("line %d: keys must be strings", k.Line)}
+			}
+			if k.Value == "<<" && k.Tag == "!!merge" {
+				return nil, &pathError{path, fmt.Sprintf("line %d: YAML merge keys (<<) are not supported here; write the fields out", k.Line)}
+			}
+			child := joinPath(path, k.Value)
+			if _, dup := obj[k.Value]; dup {
+				return nil, &pathError{child, fmt.Sprintf("line %d: key %q is given twice", k.Line, k.Value)}
+			}
+			v, err := nodeToValue(n.Content[i+1], child, budget)
+			if err != nil {
+				return nil, err
+			}
+			obj[k.Value] = v
+		}
+		return obj, nil
+	case yaml.SequenceNode:
+		list := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			v, err := nodeToValue(c, fmt.Sprintf("%s[%d]", path, i), budget)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		return list, nil
+	case yaml.ScalarNode:
+		var v any
+		var err error
+		switch n.ShortTag() {
+		case "!!null":
+			return nil, nil
+		case "!!bool":
+			var b bool
+			err = n.Decode(&b)
+			v = b
+		case "!!int":
+			var i int64
+			if err = n.Decode(&i); err == nil {
+				v = json.Number(strconv.FormatInt(i, 10))
+			}
+		case "!!float":
+			var f float64
+			err = n.Decode(&f)
+			v = f
+		default: // !!str, !!timestamp, !!binary, custom tags: the text as written
+			return n.Value, nil
+		}
+		if err != nil {
+			return nil, &pathError{path, fmt.Sprintf("line %d: %v", n.Line, err)}
+		}
+		return v, nil
+	}
+	return nil, &pathError{path, "unsupported YAML node"}
 }
 
 func describeType(t reflect.Type) string {

@@ -38,7 +38,7 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 	for _, obj := range in.bindings {
 		sink := problemSink{ref: refOf(obj), problems: &problems}
 		var b IdentityBinding
-		if !decodeStrict(obj.Bytes(), &b, sink) {
+		if !decodeStrict(obj.CopyToResourceNode().YNode(), &b, sink) {
 			continue
 		}
 		if pb := planBinding(&b, clusters, sink); pb != nil {
@@ -146,7 +146,7 @@ func decodeClusters(objs fn.KubeObjects, functionConfig *fn.KubeObject, problems
 			sink.errorf("apiVersion", "%q is not supported, use %s", obj.GetAPIVersion(), APIVersion)
 			continue
 		}
-		if !decodeStrict(obj.Bytes(), &c, sink) || !defaultAndValidateCluster(&c, sink) {
+		if !decodeStrict(obj.CopyToResourceNode().YNode(), &c, sink) || !defaultAndValidateCluster(&c, sink) {
 			continue
 		}
 		if prev, dup := clusters[c.Metadata.Name]; dup {
