@@ -40,7 +40,7 @@ func decodeStrict(node *yaml.Node, out any, sink problemSink) bool {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			field := typeErr.Field
-			msg := fmt.Sprintf("must be %s, got %s", describeType(typeErr.Type), typeErr.Value)
+			msg := fmt.Sprintf("must be %s, got %s", describeType(typeErr.Type), describeJSONValue(typeErr.Value))
 			if strings.HasSuffix(field, "accountID") && typeErr.Value == "number" {
 				msg += ` (quote account IDs: accountID: "111122223333", or leading zeros are lost)`
 			}
@@ -136,6 +136,21 @@ func nodeToValue(n *yaml.Node, path string, budget *aliasBudget) (any, *pathErro
 		return v, nil
 	}
 	return nil, &pathError{path, "unsupported YAML node"}
+}
+
+// describeJSONValue names a JSON value kind as json.UnmarshalTypeError reports it.
+func describeJSONValue(v string) string {
+	switch v {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	case "number", "string":
+		return "a " + v
+	}
+	return v
 }
 
 func describeType(t reflect.Type) string {
