@@ -162,7 +162,7 @@ func TestBadInputGenerated(t *testing.T) {
 		{"huge-description", "spec.role.description: is 5000000 characters; IAM allows at most 1000", resourceList(cluster, bindingWith("    role: {description: "+strings.Repeat("d", 5_000_000)+"}\n"))},
 		{"21-managed-policies", "21 managed policies; IAM allows at most 20", resourceList(cluster, bindingWith("    policies:\n      managed:\n"+managed21.String()))},
 		{"inline-over-10240", "inline policies total", resourceList(cluster, bindingWith("    policies:\n      inline:\n"+inlineBig.String()))},
-		{"deep-nesting", "iambind-fn: ", resourceList(cluster, bindingWith(deep.String()))},
+		{"deep-nesting", "exceeded max depth", resourceList(cluster, bindingWith(deep.String()))},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
