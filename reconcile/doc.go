@@ -1,2 +1,17 @@
 // Package reconcile makes AWS IAM match the rendered iambind plan.
+//
+// It is split by responsibility, each a file:
+//
+//   - read.go:     rendered manifests (files, directories, stdin) → desired roles
+//     and the ServiceAccounts the consistency guard checks;
+//   - validate.go: plan checks IAM limits that neither the SDK nor emulators enforce;
+//   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
+//   - observe.go:  reads the current IAM state (reads only, counted);
+//   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
+//   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
+//   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
+//   - cli.go:      the `iambind` command line (plan, apply, check, version).
+//
+// Deciding never interleaves with calling AWS: a Plan is a value that one piece
+// renders and another executes, so `plan` shows exactly what `apply` will do.
 package reconcile

@@ -1,0 +1,107 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// DefaultRegion signs IAM requests when no region is configured: IAM is a
+// global service served from us-east-1 in the aws partition.
+const DefaultRegion = "us-east-1"
+
+// Retry tuning for IAM, whose control plane throttles hard: more attempts
+// and a longer backoff ceiling than the SDK defaults (3 attempts, 20 s).
+const (
+	retryMaxAttempts = 10
+	retryMaxBackoff  = 30 * time.Second
+)
+
+// CallCounter counts IAM operations (not retry attempts), reads and writes
+// apart. It is a middleware on the SDK stack, so no call site can forget it.
+type CallCounter struct {
+	reads, writes atomic.Int64
+}
+
+// Reads is the number of read operations made so far.
+func (c *CallCounter) Reads() int64 { return c.reads.Load() }
+
+// Writes is the number of write operations made so far.
+func (c *CallCounter) Writes() int64 { return c.writes.Load() }
+
+// IsReadOperation reports whether an IAM operation only reads.
+func IsReadOperation(op string) bool {
+	return strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Generate")
+}
+
+func (c *CallCounter) addMiddleware(stack *middleware.Stack) error {
+	// Initialize runs once per operation, outside the retry loop.
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("iambindCallCounter",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if IsReadOperation(awsmiddleware.GetOperationName(ctx)) {
+				c.reads.Add(1)
+			} else {
+				c.writes.Add(1)
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+// Clients are the AWS clients the reconcile job uses.
+type Clients struct {
+	IAM   *iam.Client
+	STS   *sts.Client
+	Calls *CallCounter
+}
+
+// NewClients loads the standard credential chain (env, profile, IRSA web
+// identity) and builds the clients. endpointURL overrides the endpoint
+// (AWS_ENDPOINT_URL is honoured by the SDK itself).
+func NewClients(ctx context.Context, endpointURL string) (*Clients, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(newRetryer))
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	counter := &CallCounter{}
+	iamClient := iam.NewFromConfig(cfg, func(o *iam.Options) {
+		if endpointURL != "" {
+			o.BaseEndpoint = aws.String(endpointURL)
+		}
+		o.APIOptions = append(o.APIOptions, counter.addMiddleware)
+	})
+	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
+		if endpointURL != "" {
+			o.BaseEndpoint = aws.String(endpointURL)
+		}
+	})
+	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter}, nil
+}
+
+func newRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = retryMaxAttempts
+		o.MaxBackoff = retryMaxBackoff
+		// The default token bucket gives up after a burst of throttles; IAM
+		// throttling is expected during large applies, so keep retrying.
+		o.RateLimiter = ratelimit.None
+		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: map[string]struct{}{
+			"ConcurrentModification":          {},
+			"ConcurrentModificationException": {},
+			"ServiceFailure":                  {},
+		}})
+	})
+}

@@ -1,0 +1,473 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/iambind/iambind/generator"
+)
+
+const tagOwner = generator.TagOwner
+
+// Op is an IAM API operation an Action performs.
+type Op string
+
+// The IAM operations apply may call, in the order they run for one role.
+const (
+	OpCreateOIDCProvider Op = "CreateOpenIDConnectProvider"
+	OpAddClientID        Op = "AddClientIDToOpenIDConnectProvider"
+	OpRemoveFromProfile  Op = "RemoveRoleFromInstanceProfile"
+	OpDeleteInline       Op = "DeleteRolePolicy"
+	OpDetach             Op = "DetachRolePolicy"
+	OpDeleteBoundary     Op = "DeleteRolePermissionsBoundary"
+	OpDeleteRole         Op = "DeleteRole"
+	OpCreateRole         Op = "CreateRole"
+	OpTagRole            Op = "TagRole"
+	OpUpdateRole         Op = "UpdateRole"
+	OpPutBoundary        Op = "PutRolePermissionsBoundary"
+	OpUpdateTrust        Op = "UpdateAssumeRolePolicy"
+	OpAttach             Op = "AttachRolePolicy"
+	OpPutInline          Op = "PutRolePolicy"
+	OpUntagRole          Op = "UntagRole"
+)
+
+// Action is one IAM write.
+type Action struct {
+	Op   Op     `json:"op"`
+	Role string `json:"role,omitempty"`
+	// Target is what the call is about besides the role: a policy ARN, an
+	// inline policy name, an instance profile, a boundary ARN, an OIDC
+	// provider URL, or for tag calls the sorted keys joined by ",".
+	Target string `json:"target,omitempty"`
+
+	Document  string            `json:"-"` // trust or inline policy JSON
+	Tags      map[string]string `json:"-"` // TagRole
+	TagKeys   []string          `json:"-"` // UntagRole
+	ClientIDs []string          `json:"-"` // OIDC provider audiences
+	Desired   *generator.Role   `json:"-"` // CreateRole, UpdateRole
+}
+
+// ChangeKind is what happens to a role (or provider) as a whole.
+type ChangeKind string
+
+const (
+	KindCreate   ChangeKind = "create"
+	KindUpdate   ChangeKind = "update"
+	KindReplace  ChangeKind = "replace"
+	KindDelete   ChangeKind = "delete"
+	KindNoChange ChangeKind = "no-change"
+)
+
+// FieldChange is one field that differs. Documents carry a line diff.
+type FieldChange struct {
+	Field  string `json:"field"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+	Diff   string `json:"-"` // a line diff of documents, for text output
+}
+
+// RoleChange is the planned change of one role.
+type RoleChange struct {
+	Name    string        `json:"name"`
+	ARN     string        `json:"arn"`
+	Owner   string        `json:"owner"`
+	Source  string        `json:"source,omitempty"`
+	Kind    ChangeKind    `json:"action"`
+	Reason  string        `json:"reason,omitempty"`
+	Adopt   bool          `json:"adopt,omitempty"`
+	Changes []FieldChange `json:"changes"`
+	Actions []Action      `json:"calls"`
+
+	desired *DesiredRole
+}
+
+// ProviderChange is the planned change of one OIDC provider.
+type ProviderChange struct {
+	URL          string     `json:"url"`
+	ARN          string     `json:"arn"`
+	Kind         ChangeKind `json:"action"`
+	AddClientIDs []string   `json:"addClientIds,omitempty"`
+	Actions      []Action   `json:"calls"`
+}
+
+// Plan is the value `plan` renders and `apply` executes.
+type Plan struct {
+	Owners    []string         `json:"owners"`
+	Prune     bool             `json:"prune"`
+	Providers []ProviderChange `json:"oidcProviders"`
+	Roles     []RoleChange     `json:"roles"` // sorted by name
+	Warnings  []string         `json:"warnings,omitempty"`
+}
+
+// HasChanges reports whether applying the plan would write anything.
+func (p *Plan) HasChanges() bool {
+	for _, pc := range p.Providers {
+		if len(pc.Actions) > 0 {
+			return true
+		}
+	}
+	for _, rc := range p.Roles {
+		if len(rc.Actions) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Count returns how many roles get each kind of change.
+func (p *Plan) Count(kind ChangeKind) int {
+	n := 0
+	for _, rc := range p.Roles {
+		if rc.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// Options change what Diff may do.
+type Options struct {
+	Prune bool // delete owned roles that left the plan
+	Adopt bool // take over existing roles that lack this owner's tag
+}
+
+// Diff compares the desired roles with the observed state and returns the
+// ordered actions that make IAM match. It is pure. Refusals (a role owned by
+// someone else without --adopt, a path change of a role not ours, prune
+// without any plan) are returned together as one error; the plan is then
+// not to be applied at all.
+func Diff(in *Input, state *State, opts Options) (*Plan, error) {
+	plan := &Plan{Owners: in.Owners(), Prune: opts.Prune}
+	var errs []error
+
+	plan.Providers = diffProviders(in, state)
+
+	planned := map[string]bool{}
+	for _, r := range in.Roles {
+		planned[strings.ToLower(r.Name)] = true
+		rc, err := diffRole(r, state.Role(r.Name), opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		plan.Roles = append(plan.Roles, rc)
+	}
+
+	if opts.Prune {
+		switch {
+		case len(in.Roles) == 0:
+			errs = append(errs, errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
+		case !state.AllRoles:
+			errs = append(errs, errors.New("internal: --prune needs the state of every role in the account"))
+		default:
+			owners := map[string]bool{}
+			for _, o := range plan.Owners {
+				owners[o] = true
+			}
+			for key, o := range state.Roles {
+				if planned[key] || !owners[o.Owner()] {
+					continue
+				}
+				plan.Roles = append(plan.Roles, RoleChange{
+					Name: o.Name, ARN: o.ARN, Owner: o.Owner(), Kind: KindDelete,
+					Reason:  "owned by " + o.Owner() + " and no longer in the plan",
+					Changes: []FieldChange{}, Actions: deleteActions(o),
+				})
+			}
+		}
+	}
+	sort.Slice(plan.Roles, func(i, j int) bool { return plan.Roles[i].Name < plan.Roles[j].Name })
+	if len(errs) > 0 {
+		return plan, errors.Join(errs...)
+	}
+	return plan, nil
+}
+
+func diffProviders(in *Input, state *State) []ProviderChange {
+	type want struct {
+		url string
+		aud map[string]bool
+	}
+	wanted := map[string]*want{}
+	for _, r := range in.Roles {
+		for _, p := range r.OIDCProviders {
+			w := wanted[p.ARN]
+			if w == nil {
+				w = &want{url: p.URL, aud: map[string]bool{}}
+				wanted[p.ARN] = w
+			}
+			for _, a := range p.Audiences {
+				w.aud[a] = true
+			}
+		}
+	}
+	arns := make([]string, 0, len(wanted))
+	for arn := range wanted {
+		arns = append(arns, arn)
+	}
+	sort.Strings(arns)
+	out := make([]ProviderChange, 0, len(arns))
+	for _, arn := range arns {
+		w := wanted[arn]
+		auds := sortedKeys(w.aud)
+		pc := ProviderChange{URL: w.url, ARN: arn, Actions: []Action{}}
+		obs := state.Providers[arn]
+		switch {
+		case obs == nil:
+			pc.Kind = KindCreate
+			pc.AddClientIDs = auds
+			pc.Actions = append(pc.Actions, Action{Op: OpCreateOIDCProvider, Target: w.url, ClientIDs: auds})
+		default:
+			have := map[string]bool{}
+			for _, c := range obs.ClientIDs {
+				have[c] = true
+			}
+			for _, a := range auds {
+				if !have[a] {
+					pc.AddClientIDs = append(pc.AddClientIDs, a)
+					pc.Actions = append(pc.Actions, Action{Op: OpAddClientID, Target: arn, ClientIDs: []string{a}})
+				}
+			}
+			pc.Kind = KindNoChange
+			if len(pc.Actions) > 0 {
+				pc.Kind = KindUpdate
+			}
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+func diffRole(r *DesiredRole, o *ObservedRole, opts Options) (RoleChange, error) {
+	rc := RoleChange{Name: r.Name, ARN: r.ARN, Owner: r.Owner(), Source: r.Source,
+		Changes: []FieldChange{}, Actions: []Action{}, desired: r}
+	if o == nil {
+		rc.Kind = KindCreate
+		rc.Changes = createChanges(&r.Role)
+		rc.Actions = createActions(&r.Role)
+		return rc, nil
+	}
+	owned := o.Owner() == r.Owner()
+	if !owned && !opts.Adopt {
+		current := "it has no " + tagOwner + " tag"
+		if o.Owner() != "" {
+			current = fmt.Sprintf("its %s tag is %q", tagOwner, o.Owner())
+		}
+		return rc, fmt.Errorf("role %s (%s) already exists and is not owned by %q (%s): refusing to change it; re-run with --adopt to take it over",
+			r.Name, o.ARN, r.Owner(), current)
+	}
+	if o.Path != r.Path {
+		if !owned {
+			return rc, fmt.Errorf("role %s exists at path %s but the plan puts it at %s: IAM cannot move a role and --adopt never deletes a role iambind does not own; delete it by hand or set role.path to %s",
+				r.Name, o.Path, r.Path, o.Path)
+		}
+		// IAM has no way to change a role's path: replace it (it is ours).
+		rc.Kind = KindReplace
+		rc.Reason = fmt.Sprintf("path %s → %s: IAM cannot move a role, so it is deleted and created again", o.Path, r.Path)
+		rc.Changes = append([]FieldChange{{Field: "path", Before: o.Path, After: r.Path}}, createChanges(&r.Role)...)
+		rc.Actions = append(deleteActions(o), createActions(&r.Role)...)
+		return rc, nil
+	}
+	rc.Adopt = !owned
+	rc.Changes, rc.Actions = updateRole(&r.Role, o)
+	rc.Kind = KindNoChange
+	if len(rc.Actions) > 0 {
+		rc.Kind = KindUpdate
+	}
+	return rc, nil
+}
+
+// TrustDocument is the trust policy as apply sends it.
+func TrustDocument(r *generator.Role) string {
+	b, _ := generator.MarshalJSON(r.TrustPolicy, false)
+	return string(b)
+}
+
+func createActions(r *generator.Role) []Action {
+	acts := []Action{{Op: OpCreateRole, Role: r.Name, Desired: r, Document: TrustDocument(r), Tags: r.Tags}}
+	for _, arn := range sortedUnique(r.ManagedPolicyARNs) {
+		acts = append(acts, Action{Op: OpAttach, Role: r.Name, Target: arn})
+	}
+	for _, name := range sortedKeys(r.InlinePolicies) {
+		acts = append(acts, Action{Op: OpPutInline, Role: r.Name, Target: name, Document: string(r.InlinePolicies[name])})
+	}
+	return acts
+}
+
+func createChanges(r *generator.Role) []FieldChange {
+	ch := []FieldChange{
+		{Field: "path", After: r.Path},
+		{Field: "description", After: r.Description},
+		{Field: "maxSessionDuration", After: r.MaxSessionDuration},
+	}
+	if r.PermissionsBoundary != "" {
+		ch = append(ch, FieldChange{Field: "permissionsBoundary", After: r.PermissionsBoundary})
+	}
+	trust := TrustDocument(r)
+	ch = append(ch, FieldChange{Field: "trustPolicy", After: json.RawMessage(trust), Diff: documentDiff("", trust)})
+	for _, arn := range sortedUnique(r.ManagedPolicyARNs) {
+		ch = append(ch, FieldChange{Field: "managedPolicyArns", After: arn})
+	}
+	for _, name := range sortedKeys(r.InlinePolicies) {
+		doc := string(r.InlinePolicies[name])
+		ch = append(ch, FieldChange{Field: "inlinePolicies." + name, After: json.RawMessage(doc), Diff: documentDiff("", doc)})
+	}
+	for _, k := range sortedKeys(r.Tags) {
+		ch = append(ch, FieldChange{Field: "tags." + k, After: r.Tags[k]})
+	}
+	return ch
+}
+
+// deleteActions empties and deletes a role, in the order IAM requires.
+func deleteActions(o *ObservedRole) []Action {
+	var acts []Action
+	for _, name := range sortedKeys(o.InlinePolicies) {
+		acts = append(acts, Action{Op: OpDeleteInline, Role: o.Name, Target: name})
+	}
+	for _, arn := range o.ManagedPolicyARNs {
+		acts = append(acts, Action{Op: OpDetach, Role: o.Name, Target: arn})
+	}
+	for _, ip := range sortedUnique(o.InstanceProfiles) {
+		acts = append(acts, Action{Op: OpRemoveFromProfile, Role: o.Name, Target: ip})
+	}
+	return append(acts, Action{Op: OpDeleteRole, Role: o.Name})
+}
+
+// updateRole diffs an existing role field by field. Writes are ordered so
+// that the owner tag lands first (adoption) and removals come last.
+func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
+	ch := []FieldChange{}
+	acts := []Action{}
+
+	// Tags first: when adopting, the role is ours before anything else changes.
+	set := map[string]string{}
+	for _, k := range sortedKeys(r.Tags) {
+		if v, ok := o.Tags[k]; !ok || v != r.Tags[k] {
+			set[k] = r.Tags[k]
+			fc := FieldChange{Field: "tags." + k, After: r.Tags[k]}
+			if ok {
+				fc.Before = v
+			}
+			ch = append(ch, fc)
+		}
+	}
+	if len(set) > 0 {
+		acts = append(acts, Action{Op: OpTagRole, Role: r.Name, Target: strings.Join(sortedKeys(set), ","), Tags: set})
+	}
+
+	if o.Description != r.Description || o.MaxSessionDuration != r.MaxSessionDuration {
+		if o.Description != r.Description {
+			ch = append(ch, FieldChange{Field: "description", Before: o.Description, After: r.Description})
+		}
+		if o.MaxSessionDuration != r.MaxSessionDuration {
+			ch = append(ch, FieldChange{Field: "maxSessionDuration", Before: o.MaxSessionDuration, After: r.MaxSessionDuration})
+		}
+		// UpdateRole resets omitted fields: it always carries both.
+		acts = append(acts, Action{Op: OpUpdateRole, Role: r.Name, Desired: r})
+	}
+
+	if o.PermissionsBoundary != r.PermissionsBoundary {
+		ch = append(ch, FieldChange{Field: "permissionsBoundary", Before: o.PermissionsBoundary, After: r.PermissionsBoundary})
+		if r.PermissionsBoundary == "" {
+			acts = append(acts, Action{Op: OpDeleteBoundary, Role: r.Name, Target: o.PermissionsBoundary})
+		} else {
+			acts = append(acts, Action{Op: OpPutBoundary, Role: r.Name, Target: r.PermissionsBoundary})
+		}
+	}
+
+	trust := TrustDocument(r)
+	if same, err := SameDocument(o.TrustPolicy, trust); err != nil || !same {
+		ch = append(ch, FieldChange{Field: "trustPolicy", Before: docValue(o.TrustPolicy), After: json.RawMessage(trust),
+			Diff: documentDiff(o.TrustPolicy, trust)})
+		acts = append(acts, Action{Op: OpUpdateTrust, Role: r.Name, Document: trust})
+	}
+
+	have := map[string]bool{}
+	for _, a := range o.ManagedPolicyARNs {
+		have[a] = true
+	}
+	want := map[string]bool{}
+	for _, a := range sortedUnique(r.ManagedPolicyARNs) {
+		want[a] = true
+		if !have[a] {
+			ch = append(ch, FieldChange{Field: "managedPolicyArns", After: a})
+			acts = append(acts, Action{Op: OpAttach, Role: r.Name, Target: a})
+		}
+	}
+
+	for _, name := range sortedKeys(r.InlinePolicies) {
+		doc := string(r.InlinePolicies[name])
+		cur, ok := o.InlinePolicies[name]
+		if ok {
+			if same, err := SameDocument(cur, doc); err == nil && same {
+				continue
+			}
+		}
+		fc := FieldChange{Field: "inlinePolicies." + name, After: json.RawMessage(doc), Diff: documentDiff(cur, doc)}
+		if ok {
+			fc.Before = docValue(cur)
+		}
+		ch = append(ch, fc)
+		acts = append(acts, Action{Op: OpPutInline, Role: r.Name, Target: name, Document: doc})
+	}
+
+	for _, a := range o.ManagedPolicyARNs {
+		if !want[a] {
+			ch = append(ch, FieldChange{Field: "managedPolicyArns", Before: a})
+			acts = append(acts, Action{Op: OpDetach, Role: r.Name, Target: a})
+		}
+	}
+	for _, name := range sortedKeys(o.InlinePolicies) {
+		if _, ok := r.InlinePolicies[name]; !ok {
+			ch = append(ch, FieldChange{Field: "inlinePolicies." + name, Before: docValue(o.InlinePolicies[name]),
+				Diff: documentDiff(o.InlinePolicies[name], "")})
+			acts = append(acts, Action{Op: OpDeleteInline, Role: r.Name, Target: name})
+		}
+	}
+
+	var untag []string
+	for _, k := range sortedKeys(o.Tags) {
+		// aws: tags are AWS's own and cannot be removed.
+		if _, ok := r.Tags[k]; !ok && !strings.HasPrefix(strings.ToLower(k), "aws:") {
+			untag = append(untag, k)
+			ch = append(ch, FieldChange{Field: "tags." + k, Before: o.Tags[k]})
+		}
+	}
+	if len(untag) > 0 {
+		acts = append(acts, Action{Op: OpUntagRole, Role: r.Name, Target: strings.Join(untag, ","), TagKeys: untag})
+	}
+	return ch, acts
+}
+
+// docValue embeds a document in JSON output as an object when it parses.
+func docValue(doc string) any {
+	if c, err := canonicalJSON([]byte(doc)); err == nil {
+		return json.RawMessage(c)
+	}
+	return doc
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedUnique(in []string) []string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

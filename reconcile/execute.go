@@ -1,0 +1,295 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
+)
+
+// placeholderThumbprint is sent as the OIDC provider's thumbprint list. IAM
+// no longer uses thumbprints for well-known issuers (EKS included: it trusts
+// the issuer's TLS certificate chain), but the API and emulators may still
+// require a list of 40-hex-digit values.
+const placeholderThumbprint = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+
+// Eventual consistency: a role just created may not be visible to the next
+// call for a moment. Calls on a role this run created retry NoSuchEntity.
+const (
+	consistencyAttempts = 6
+	consistencyBackoff  = 250 * time.Millisecond
+)
+
+// Executor applies a Plan.
+type Executor struct {
+	IAM         *iam.Client
+	Observer    *Observer
+	Options     Options
+	Concurrency int
+	// Log receives one line per write; nil for none.
+	Log io.Writer
+	mu  sync.Mutex
+}
+
+// Result is what an apply did.
+type Result struct {
+	Created, Updated, Deleted, Unchanged int
+	ProvidersCreated, ProvidersUpdated   int
+	Errors                               []error
+}
+
+// Apply runs the plan: OIDC providers first (trust policies name them),
+// then creates and updates with bounded concurrency (each role's calls in
+// order), then deletions. It goes on past a failed role and reports every
+// failure in Result.Errors.
+func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
+	res := &Result{}
+	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		res.Errors = append(res.Errors, err)
+		mu.Unlock()
+	}
+	for _, pc := range plan.Providers {
+		for _, a := range pc.Actions {
+			if err := e.call(ctx, a, false); err != nil {
+				fail(fmt.Errorf("OIDC provider %s: %w", pc.URL, err))
+				continue
+			}
+			if a.Op == OpCreateOIDCProvider {
+				res.ProvidersCreated++
+			} else {
+				res.ProvidersUpdated++
+			}
+		}
+	}
+	var upserts, deletes []RoleChange
+	for _, rc := range plan.Roles {
+		switch rc.Kind {
+		case KindNoChange:
+			res.Unchanged++
+		case KindDelete:
+			deletes = append(deletes, rc)
+		default:
+			upserts = append(upserts, rc)
+		}
+	}
+	for _, batch := range [][]RoleChange{upserts, deletes} {
+		_ = forEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
+			rc := batch[i]
+			kind, err := e.applyRole(ctx, rc)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.Errors = append(res.Errors, err)
+				return nil
+			}
+			switch kind {
+			case KindCreate:
+				res.Created++
+			case KindUpdate, KindReplace:
+				res.Updated++
+			case KindDelete:
+				res.Deleted++
+			case KindNoChange:
+				res.Unchanged++
+			}
+			return nil
+		})
+	}
+	sort.Slice(res.Errors, func(i, j int) bool { return res.Errors[i].Error() < res.Errors[j].Error() })
+	return res
+}
+
+// applyRole runs one role's calls in order and returns what it amounted to.
+func (e *Executor) applyRole(ctx context.Context, rc RoleChange) (ChangeKind, error) {
+	kind := rc.Kind
+	created := false
+	actions := rc.Actions
+	for i := 0; i < len(actions); i++ {
+		a := actions[i]
+		err := e.call(ctx, a, created)
+		if a.Op == OpCreateRole && isCode(err, "EntityAlreadyExists") && rc.desired != nil {
+			// Another apply (or a run killed after CreateRole) made it:
+			// observe it and reconcile what is there, ownership rules included.
+			rest, again, rerr := e.reobserve(ctx, rc.desired)
+			if rerr != nil {
+				return kind, rerr
+			}
+			kind = again
+			actions = append(actions[:i+1:i+1], rest...)
+			continue
+		}
+		if err != nil {
+			return kind, fmt.Errorf("role %s: %w", rc.Name, err)
+		}
+		if a.Op == OpCreateRole {
+			created = true
+		}
+	}
+	return kind, nil
+}
+
+func (e *Executor) reobserve(ctx context.Context, r *DesiredRole) ([]Action, ChangeKind, error) {
+	o, err := e.Observer.ObserveRole(ctx, r.Name)
+	if err != nil {
+		return nil, "", err
+	}
+	if o == nil {
+		return nil, "", fmt.Errorf("role %s: CreateRole said EntityAlreadyExists but GetRole finds no such role; run again", r.Name)
+	}
+	rc, err := diffRole(r, o, e.Options)
+	if err != nil {
+		return nil, "", err
+	}
+	if rc.Kind == KindReplace {
+		return nil, "", fmt.Errorf("role %s appeared concurrently at path %s; run again", r.Name, o.Path)
+	}
+	return rc.Actions, rc.Kind, nil
+}
+
+// call makes one IAM write. Removals treat NoSuchEntity as done (the goal
+// is reached; a rerun after a crash converges). Calls on a role created in
+// this run retry NoSuchEntity briefly (eventual consistency).
+func (e *Executor) call(ctx context.Context, a Action, justCreated bool) error {
+	backoff := consistencyBackoff
+	for attempt := 1; ; attempt++ {
+		err := e.do(ctx, a)
+		if err != nil && isCode(err, "NoSuchEntity") {
+			switch a.Op {
+			case OpDeleteInline, OpDetach, OpRemoveFromProfile, OpDeleteRole, OpDeleteBoundary:
+				err = nil
+			default:
+				if justCreated && attempt < consistencyAttempts {
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(backoff):
+					}
+					backoff *= 2
+					continue
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %s", describe(a), errorText(err))
+		}
+		e.logf("%s\n", describe(a))
+		return nil
+	}
+}
+
+func describe(a Action) string {
+	s := string(a.Op)
+	if a.Target != "" {
+		s += " " + a.Target
+	}
+	if a.Role != "" {
+		return "role " + a.Role + ": " + s
+	}
+	return s
+}
+
+func (e *Executor) logf(format string, args ...any) {
+	if e.Log == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	fmt.Fprintf(e.Log, format, args...)
+}
+
+func (e *Executor) do(ctx context.Context, a Action) error {
+	c := e.IAM
+	role := aws.String(a.Role)
+	var err error
+	switch a.Op {
+	case OpCreateOIDCProvider:
+		_, err = c.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+			Url: aws.String(a.Target), ClientIDList: a.ClientIDs, ThumbprintList: []string{placeholderThumbprint},
+		})
+		if isCode(err, "EntityAlreadyExists") {
+			err = nil // raced with another apply; its client IDs are checked on the next run
+		}
+	case OpAddClientID:
+		for _, id := range a.ClientIDs {
+			if _, err = c.AddClientIDToOpenIDConnectProvider(ctx, &iam.AddClientIDToOpenIDConnectProviderInput{
+				OpenIDConnectProviderArn: aws.String(a.Target), ClientID: aws.String(id),
+			}); err != nil {
+				break
+			}
+		}
+	case OpCreateRole:
+		r := a.Desired
+		in := &iam.CreateRoleInput{
+			RoleName: role, Path: aws.String(r.Path), AssumeRolePolicyDocument: aws.String(a.Document),
+			Description: aws.String(r.Description), MaxSessionDuration: aws.Int32(r.MaxSessionDuration),
+			Tags: iamTags(a.Tags), // ownership is set at birth: never an untagged role
+		}
+		if r.PermissionsBoundary != "" {
+			in.PermissionsBoundary = aws.String(r.PermissionsBoundary)
+		}
+		_, err = c.CreateRole(ctx, in)
+	case OpUpdateRole:
+		// Both fields always: UpdateRole resets the one it is not given.
+		_, err = c.UpdateRole(ctx, &iam.UpdateRoleInput{
+			RoleName: role, Description: aws.String(a.Desired.Description), MaxSessionDuration: aws.Int32(a.Desired.MaxSessionDuration),
+		})
+	case OpUpdateTrust:
+		_, err = c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: role, PolicyDocument: aws.String(a.Document)})
+	case OpPutBoundary:
+		_, err = c.PutRolePermissionsBoundary(ctx, &iam.PutRolePermissionsBoundaryInput{RoleName: role, PermissionsBoundary: aws.String(a.Target)})
+	case OpDeleteBoundary:
+		_, err = c.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: role})
+	case OpTagRole:
+		_, err = c.TagRole(ctx, &iam.TagRoleInput{RoleName: role, Tags: iamTags(a.Tags)})
+	case OpUntagRole:
+		_, err = c.UntagRole(ctx, &iam.UntagRoleInput{RoleName: role, TagKeys: a.TagKeys})
+	case OpAttach:
+		_, err = c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role, PolicyArn: aws.String(a.Target)})
+	case OpDetach:
+		_, err = c.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: role, PolicyArn: aws.String(a.Target)})
+	case OpPutInline:
+		_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String(a.Target), PolicyDocument: aws.String(a.Document)})
+	case OpDeleteInline:
+		_, err = c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: role, PolicyName: aws.String(a.Target)})
+	case OpRemoveFromProfile:
+		_, err = c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{RoleName: role, InstanceProfileName: aws.String(a.Target)})
+	case OpDeleteRole:
+		_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: role})
+	default:
+		err = fmt.Errorf("unknown operation %s", a.Op)
+	}
+	return err
+}
+
+func iamTags(m map[string]string) []types.Tag {
+	out := make([]types.Tag, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(m[k])})
+	}
+	return out
+}
+
+func isCode(err error, code string) bool {
+	var ae smithy.APIError
+	return err != nil && errors.As(err, &ae) && ae.ErrorCode() == code
+}
+
+// errorText is "<AWS error code>: <message>" for API errors.
+func errorText(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return strings.TrimSpace(ae.ErrorCode() + ": " + ae.ErrorMessage())
+	}
+	return err.Error()
+}

@@ -1,0 +1,276 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+)
+
+// PerRoleReadMax is the largest plan observed with per-role reads.
+//
+// Per-role reads cost GetRole + ListAttachedRolePolicies + ListRolePolicies
+// + one GetRolePolicy per inline policy: about 3+k calls per role, all small.
+// Bulk reads cost GetAccountAuthorizationDetails(Filter=Role) plus ListRoles
+// (for description and max session duration, which the former lacks), each
+// paged by up to 1000 roles: 2 calls per 1000 roles in the account, but every
+// page carries every role's documents, including roles iambind does not
+// manage. For one or two roles targeted reads are cheaper in bytes and
+// latency; from three roles on (≥ 9 calls) bulk reads win for any account
+// of up to a few thousand roles. Prune always needs every role (owned roles
+// that left the plan must be found, and ListRoles does not return tags), so
+// --prune always observes in bulk.
+const PerRoleReadMax = 2
+
+// bulkPageSize is the MaxItems asked of the paged bulk reads (IAM's maximum).
+const bulkPageSize = 1000
+
+// Observer reads current IAM state. It only reads.
+type Observer struct {
+	IAM         *iam.Client
+	Concurrency int
+}
+
+// Observe reads the planned roles (or, when all is set or the plan is
+// large, every role of the account) and the plan's OIDC providers.
+func (ob *Observer) Observe(ctx context.Context, in *Input, all bool) (*State, error) {
+	var state *State
+	var err error
+	if all || len(in.Roles) > PerRoleReadMax {
+		state, err = ob.observeBulk(ctx)
+	} else {
+		state, err = ob.observePerRole(ctx, in)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := ob.observeProviders(ctx, in, state); err != nil {
+		return nil, err
+	}
+	return state, nil
+}
+
+func (ob *Observer) observeBulk(ctx context.Context) (*State, error) {
+	state := NewState()
+	state.AllRoles = true
+	details := iam.NewGetAccountAuthorizationDetailsPaginator(ob.IAM, &iam.GetAccountAuthorizationDetailsInput{
+		Filter: []types.EntityType{types.EntityTypeRole}, MaxItems: aws.Int32(bulkPageSize),
+	})
+	for details.HasMorePages() {
+		page, err := details.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading roles (GetAccountAuthorizationDetails): %w", err)
+		}
+		for _, d := range page.RoleDetailList {
+			o, err := roleFromDetail(d)
+			if err != nil {
+				return nil, err
+			}
+			state.AddRole(o)
+		}
+	}
+	// GetAccountAuthorizationDetails has no description or max session.
+	roles := iam.NewListRolesPaginator(ob.IAM, &iam.ListRolesInput{MaxItems: aws.Int32(bulkPageSize)})
+	for roles.HasMorePages() {
+		page, err := roles.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading roles (ListRoles): %w", err)
+		}
+		for _, r := range page.Roles {
+			o := state.Role(aws.ToString(r.RoleName))
+			if o == nil {
+				// Created between the two reads: this run does not know it.
+				continue
+			}
+			o.Description = aws.ToString(r.Description)
+			o.MaxSessionDuration = aws.ToInt32(r.MaxSessionDuration)
+		}
+	}
+	return state, nil
+}
+
+func roleFromDetail(d types.RoleDetail) (*ObservedRole, error) {
+	name := aws.ToString(d.RoleName)
+	o := &ObservedRole{
+		Name: name, Path: aws.ToString(d.Path), ARN: aws.ToString(d.Arn),
+		InlinePolicies: map[string]string{}, Tags: tagMap(d.Tags),
+	}
+	var err error
+	if o.TrustPolicy, err = decodeIAMDocument(aws.ToString(d.AssumeRolePolicyDocument)); err != nil {
+		return nil, fmt.Errorf("role %s: trust policy: %w", name, err)
+	}
+	if d.PermissionsBoundary != nil {
+		o.PermissionsBoundary = aws.ToString(d.PermissionsBoundary.PermissionsBoundaryArn)
+	}
+	for _, p := range d.AttachedManagedPolicies {
+		o.ManagedPolicyARNs = append(o.ManagedPolicyARNs, aws.ToString(p.PolicyArn))
+	}
+	sort.Strings(o.ManagedPolicyARNs)
+	for _, p := range d.RolePolicyList {
+		doc, err := decodeIAMDocument(aws.ToString(p.PolicyDocument))
+		if err != nil {
+			return nil, fmt.Errorf("role %s: inline policy %s: %w", name, aws.ToString(p.PolicyName), err)
+		}
+		o.InlinePolicies[aws.ToString(p.PolicyName)] = doc
+	}
+	for _, ip := range d.InstanceProfileList {
+		o.InstanceProfiles = append(o.InstanceProfiles, aws.ToString(ip.InstanceProfileName))
+	}
+	return o, nil
+}
+
+func (ob *Observer) observePerRole(ctx context.Context, in *Input) (*State, error) {
+	state := NewState()
+	var mu sync.Mutex
+	err := forEach(ctx, ob.Concurrency, len(in.Roles), func(ctx context.Context, i int) error {
+		r := in.Roles[i]
+		o, err := ob.ObserveRole(ctx, r.Name)
+		if err != nil || o == nil {
+			return err
+		}
+		if o.Path != r.Path {
+			// A path change replaces the role, which must leave its instance profiles first.
+			if o.InstanceProfiles, err = ob.instanceProfiles(ctx, o.Name); err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		state.AddRole(o)
+		mu.Unlock()
+		return nil
+	})
+	return state, err
+}
+
+// ObserveRole reads one role with per-role calls; nil when it does not exist.
+func (ob *Observer) ObserveRole(ctx context.Context, name string) (*ObservedRole, error) {
+	out, err := ob.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	var nse *types.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("role %s: GetRole: %w", name, err)
+	}
+	r := out.Role
+	o := &ObservedRole{
+		Name: aws.ToString(r.RoleName), Path: aws.ToString(r.Path), ARN: aws.ToString(r.Arn),
+		Description: aws.ToString(r.Description), MaxSessionDuration: aws.ToInt32(r.MaxSessionDuration),
+		InlinePolicies: map[string]string{}, Tags: tagMap(r.Tags),
+	}
+	if o.TrustPolicy, err = decodeIAMDocument(aws.ToString(r.AssumeRolePolicyDocument)); err != nil {
+		return nil, fmt.Errorf("role %s: trust policy: %w", name, err)
+	}
+	if r.PermissionsBoundary != nil {
+		o.PermissionsBoundary = aws.ToString(r.PermissionsBoundary.PermissionsBoundaryArn)
+	}
+	attached := iam.NewListAttachedRolePoliciesPaginator(ob.IAM, &iam.ListAttachedRolePoliciesInput{RoleName: r.RoleName})
+	for attached.HasMorePages() {
+		page, err := attached.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: ListAttachedRolePolicies: %w", name, err)
+		}
+		for _, p := range page.AttachedPolicies {
+			o.ManagedPolicyARNs = append(o.ManagedPolicyARNs, aws.ToString(p.PolicyArn))
+		}
+	}
+	sort.Strings(o.ManagedPolicyARNs)
+	inline := iam.NewListRolePoliciesPaginator(ob.IAM, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
+	for inline.HasMorePages() {
+		page, err := inline.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: ListRolePolicies: %w", name, err)
+		}
+		for _, pn := range page.PolicyNames {
+			pol, err := ob.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: r.RoleName, PolicyName: aws.String(pn)})
+			if err != nil {
+				return nil, fmt.Errorf("role %s: GetRolePolicy %s: %w", name, pn, err)
+			}
+			if o.InlinePolicies[pn], err = decodeIAMDocument(aws.ToString(pol.PolicyDocument)); err != nil {
+				return nil, fmt.Errorf("role %s: inline policy %s: %w", name, pn, err)
+			}
+		}
+	}
+	return o, nil
+}
+
+func (ob *Observer) instanceProfiles(ctx context.Context, role string) ([]string, error) {
+	var out []string
+	p := iam.NewListInstanceProfilesForRolePaginator(ob.IAM, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String(role)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: ListInstanceProfilesForRole: %w", role, err)
+		}
+		for _, ip := range page.InstanceProfiles {
+			out = append(out, aws.ToString(ip.InstanceProfileName))
+		}
+	}
+	return out, nil
+}
+
+// observeProviders lists the account's OIDC providers and reads the client
+// IDs of those the plan uses.
+func (ob *Observer) observeProviders(ctx context.Context, in *Input, state *State) error {
+	wanted := map[string]bool{}
+	for _, r := range in.Roles {
+		for _, p := range r.OIDCProviders {
+			wanted[p.ARN] = true
+		}
+	}
+	if len(wanted) == 0 {
+		return nil
+	}
+	list, err := ob.IAM.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		return fmt.Errorf("ListOpenIDConnectProviders: %w", err)
+	}
+	for _, p := range list.OpenIDConnectProviderList {
+		arn := aws.ToString(p.Arn)
+		if !wanted[arn] {
+			continue
+		}
+		out, err := ob.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: p.Arn})
+		if err != nil {
+			return fmt.Errorf("OIDC provider %s: GetOpenIDConnectProvider: %w", arn, err)
+		}
+		state.Providers[arn] = &ObservedProvider{ARN: arn, ClientIDs: out.ClientIDList}
+	}
+	return nil
+}
+
+func tagMap(tags []types.Tag) map[string]string {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
+}
+
+// forEach runs fn(i) for i in [0,n) with at most limit at a time and
+// returns the errors joined.
+func forEach(ctx context.Context, limit, n int, fn func(context.Context, int) error) error {
+	if limit < 1 {
+		limit = 1
+	}
+	sem := make(chan struct{}, limit)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = fn(ctx, i)
+		}(i)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+

@@ -1,0 +1,170 @@
+package reconcile
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/iambind/iambind/generator"
+)
+
+// decodeIAMDocument undoes the URL encoding IAM applies to policy documents
+// it returns. PathUnescape, not QueryUnescape: a literal '+' in a document
+// (e.g. a role name in a Resource) must stay a '+'.
+func decodeIAMDocument(s string) (string, error) {
+	if s == "" || strings.HasPrefix(strings.TrimSpace(s), "{") {
+		// IAM always encodes '{' (as %7B); a document that starts as JSON
+		// (as some emulators return it) is taken as is.
+		return s, nil
+	}
+	out, err := url.PathUnescape(s)
+	if err != nil {
+		return "", fmt.Errorf("decoding policy document: %w", err)
+	}
+	return out, nil
+}
+
+// normalizeDocument turns a decoded JSON document into a value whose deep
+// equality is IAM's semantic equality: a one-element list equals its element
+// ("a" ≡ ["a"]), and lists of strings are order-free sets.
+func normalizeDocument(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = normalizeDocument(e)
+		}
+		return out
+	case []any:
+		allStrings := true
+		out := make([]any, 0, len(t))
+		for _, e := range t {
+			n := normalizeDocument(e)
+			if _, ok := n.(string); !ok {
+				allStrings = false
+			}
+			out = append(out, n)
+		}
+		if allStrings {
+			strs := make([]string, 0, len(out))
+			seen := map[string]bool{}
+			for _, e := range out {
+				if s := e.(string); !seen[s] {
+					seen[s] = true
+					strs = append(strs, s)
+				}
+			}
+			sort.Strings(strs)
+			out = out[:0]
+			for _, s := range strs {
+				out = append(out, s)
+			}
+		}
+		if len(out) == 1 {
+			return out[0]
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+func parseDocument(doc string) (any, error) {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	return v, nil
+}
+
+// SameDocument reports whether two policy documents are semantically equal.
+func SameDocument(a, b string) (bool, error) {
+	va, err := parseDocument(a)
+	if err != nil {
+		return false, err
+	}
+	vb, err := parseDocument(b)
+	if err != nil {
+		return false, err
+	}
+	ja, _ := json.Marshal(normalizeDocument(va))
+	jb, _ := json.Marshal(normalizeDocument(vb))
+	return bytes.Equal(ja, jb), nil
+}
+
+// canonicalJSON re-encodes a document compactly with sorted keys.
+func canonicalJSON(doc []byte) (string, error) {
+	v, err := parseDocument(string(doc))
+	if err != nil {
+		return "", err
+	}
+	out, err := generator.MarshalJSON(v, false)
+	return string(out), err
+}
+
+// prettyJSON renders a document with sorted keys and a 2-space indent; an
+// invalid document is returned as is, so a diff still shows something.
+func prettyJSON(doc string) string {
+	if doc == "" {
+		return ""
+	}
+	v, err := parseDocument(doc)
+	if err != nil {
+		return doc
+	}
+	out, err := generator.MarshalJSON(v, true)
+	if err != nil {
+		return doc
+	}
+	return string(out)
+}
+
+// documentDiff is a line diff of two pretty-printed documents ("-" before,
+// "+" after, " " common), from a longest common subsequence of lines.
+func documentDiff(before, after string) string {
+	a := splitLines(prettyJSON(before))
+	b := splitLines(prettyJSON(after))
+	// lcs[i][j] = LCS length of a[i:] and b[j:]
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var sb strings.Builder
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			sb.WriteString("  " + a[i] + "\n")
+			i++
+			j++
+		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
+			sb.WriteString("+ " + b[j] + "\n")
+			j++
+		default:
+			sb.WriteString("- " + a[i] + "\n")
+			i++
+		}
+	}
+	return sb.String()
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}

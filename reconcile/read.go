@@ -1,0 +1,244 @@
+package reconcile
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/iambind/iambind/generator"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// DesiredRole is one planned role read from a plan ConfigMap.
+type DesiredRole struct {
+	generator.Role
+	// Source names where the plan came from: "<file>: ConfigMap <ns>/<name>".
+	Source string
+}
+
+// ServiceAccountRef is a rendered ServiceAccount annotated with a role ARN.
+type ServiceAccountRef struct {
+	Namespace string
+	Name      string
+	RoleARN   string
+	// Audience is eks.amazonaws.com/audience, or the default audience.
+	Audience string
+	Source   string
+}
+
+// Input is everything the reconcile job takes from the rendered manifests.
+type Input struct {
+	Roles           []*DesiredRole // sorted by name, one per role
+	ServiceAccounts []ServiceAccountRef
+}
+
+// Owners returns the distinct owner tags of the planned roles, sorted.
+func (in *Input) Owners() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range in.Roles {
+		if o := r.Owner(); o != "" && !seen[o] {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ReadInputs reads every path (a file, a directory walked recursively for
+// *.yaml, *.yml and *.json, or "-" for stdin) and collects the plan. The
+// same role planned twice with the same role.json is kept once; planned
+// twice differently it is an error.
+func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no input: give -f FILE, -f DIR or -f - (stdin)")
+	}
+	in := &Input{}
+	byName := map[string]*DesiredRole{}
+	stdinRead := false
+	for _, p := range paths {
+		if p == "-" {
+			if stdinRead {
+				return nil, fmt.Errorf("-f - given more than once")
+			}
+			stdinRead = true
+			data, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, fmt.Errorf("reading stdin: %w", err)
+			}
+			if err := in.addDocuments("<stdin>", data, byName); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		files, err := manifestFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			if err := in.addDocuments(f, data, byName); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sort.Slice(in.Roles, func(i, j int) bool { return in.Roles[i].Name < in.Roles[j].Name })
+	return in, nil
+}
+
+// manifestFiles expands a path into the manifest files it names.
+func manifestFiles(p string) ([]string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			out = append(out, path)
+		}
+		return nil
+	})
+	return out, err // WalkDir visits in lexical order: deterministic
+}
+
+// addDocuments parses a multi-document YAML (or JSON) stream. A ResourceList
+// or List document contributes its items.
+func (in *Input) addDocuments(file string, data []byte, byName map[string]*DesiredRole) error {
+	nodes, err := (&kio.ByteReader{
+		Reader:                bytes.NewReader(data),
+		OmitReaderAnnotations: true,
+		DisableUnwrapping:     true,
+	}).Read()
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	for _, n := range nodes {
+		if err := in.addNode(file, n, byName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredRole) error {
+	kind := n.GetKind()
+	if kind == kio.ResourceListKind || kind == "List" {
+		items := n.Field("items")
+		if items == nil {
+			return nil
+		}
+		for _, item := range items.Value.Content() {
+			if err := in.addNode(file, yaml.NewRNode(item), byName); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	apiVersion := n.GetApiVersion()
+	switch {
+	case kind == "ConfigMap" && apiVersion == "v1" && n.GetLabels()[generator.LabelPlan] == generator.PlanRoleValue:
+		role, err := parsePlan(file, n)
+		if err != nil {
+			return err
+		}
+		if prev, ok := byName[strings.ToLower(role.Name)]; ok {
+			if !sameRole(&prev.Role, &role.Role) {
+				return fmt.Errorf("role %s is planned twice with different role.json: %s and %s", role.Name, prev.Source, role.Source)
+			}
+			return nil
+		}
+		byName[strings.ToLower(role.Name)] = role
+		in.Roles = append(in.Roles, role)
+	case kind == "ServiceAccount" && apiVersion == "v1":
+		ann := n.GetAnnotations()
+		arn := ann[generator.AnnotationRoleARN]
+		if arn == "" {
+			return nil
+		}
+		aud := ann[generator.AnnotationAudience]
+		if aud == "" {
+			aud = generator.DefaultAudience
+		}
+		ns := n.GetNamespace()
+		if ns == "" {
+			ns = "default"
+		}
+		in.ServiceAccounts = append(in.ServiceAccounts, ServiceAccountRef{
+			Namespace: ns, Name: n.GetName(), RoleARN: arn, Audience: aud,
+			Source: fmt.Sprintf("%s: ServiceAccount %s/%s", file, ns, n.GetName()),
+		})
+	}
+	return nil
+}
+
+// parsePlan decodes role.json strictly and checks that trust-policy.json is
+// the same document as role.json's trustPolicy (a hand edit of one but not
+// the other would make plan and IAM disagree silently).
+func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
+	source := fmt.Sprintf("%s: ConfigMap %s/%s", file, n.GetNamespace(), n.GetName())
+	data := n.GetDataMap()
+	raw, ok := data[generator.PlanKeyRole]
+	if !ok {
+		return nil, fmt.Errorf("%s: plan has no %s", source, generator.PlanKeyRole)
+	}
+	var role generator.Role
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&role); err != nil {
+		return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyRole, err)
+	}
+	if role.Name == "" {
+		return nil, fmt.Errorf("%s: %s: name is empty", source, generator.PlanKeyRole)
+	}
+	// Normalise inline documents to compact canonical JSON.
+	for name, doc := range role.InlinePolicies {
+		c, err := canonicalJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, generator.PlanKeyRole, name, err)
+		}
+		role.InlinePolicies[name] = json.RawMessage(c)
+	}
+	if tp, ok := data[generator.PlanKeyTrustPolicy]; ok {
+		want, err := generator.MarshalJSON(role.TrustPolicy, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", source, err)
+		}
+		eq, err := SameDocument(tp, string(want))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyTrustPolicy, err)
+		}
+		if !eq {
+			return nil, fmt.Errorf("%s: %s differs from trustPolicy in %s (was one edited by hand? re-render the plan)",
+				source, generator.PlanKeyTrustPolicy, generator.PlanKeyRole)
+		}
+	}
+	return &DesiredRole{Role: role, Source: source}, nil
+}
+
+func sameRole(a, b *generator.Role) bool {
+	ja, _ := generator.MarshalJSON(a, false)
+	jb, _ := generator.MarshalJSON(b, false)
+	return bytes.Equal(ja, jb)
+}

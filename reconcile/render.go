@@ -1,0 +1,186 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// JSONFormatVersion is the version of the --output json schema
+// (docs/plan-json.md). It changes only when a field is removed or changes
+// meaning; new fields may be added within a version.
+const JSONFormatVersion = 1
+
+var kindSymbol = map[ChangeKind]string{
+	KindCreate: "+", KindUpdate: "~", KindReplace: "-/+", KindDelete: "-", KindNoChange: "=",
+}
+
+// RenderText writes the plan for humans.
+func RenderText(w io.Writer, p *Plan) {
+	for _, pc := range p.Providers {
+		switch pc.Kind {
+		case KindCreate:
+			fmt.Fprintf(w, "+ create OIDC provider %s (client IDs: %s)\n", pc.URL, strings.Join(pc.AddClientIDs, ", "))
+		case KindUpdate:
+			fmt.Fprintf(w, "~ update OIDC provider %s: add client IDs %s\n", pc.URL, strings.Join(pc.AddClientIDs, ", "))
+		default:
+			fmt.Fprintf(w, "= no change OIDC provider %s\n", pc.URL)
+		}
+	}
+	for _, rc := range p.Roles {
+		verb := map[ChangeKind]string{KindCreate: "create", KindUpdate: "update", KindReplace: "replace",
+			KindDelete: "delete", KindNoChange: "no change"}[rc.Kind]
+		fmt.Fprintf(w, "%s %s role %s (%s)", kindSymbol[rc.Kind], verb, rc.Name, rc.ARN)
+		if rc.Adopt {
+			fmt.Fprintf(w, " [adopt]")
+		}
+		fmt.Fprintln(w)
+		if rc.Reason != "" {
+			fmt.Fprintf(w, "    # %s\n", rc.Reason)
+		}
+		for _, c := range rc.Changes {
+			renderFieldChange(w, c)
+		}
+	}
+	fmt.Fprintln(w, PlanSummary(p))
+}
+
+func renderFieldChange(w io.Writer, c FieldChange) {
+	switch {
+	case c.Diff != "":
+		fmt.Fprintf(w, "    %s:\n", c.Field)
+		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
+			fmt.Fprintf(w, "      %s\n", line)
+		}
+	case c.Before == nil:
+		fmt.Fprintf(w, "    + %s: %s\n", c.Field, show(c.After))
+	case c.After == nil:
+		fmt.Fprintf(w, "    - %s: %s\n", c.Field, show(c.Before))
+	default:
+		fmt.Fprintf(w, "    ~ %s: %s → %s\n", c.Field, show(c.Before), show(c.After))
+	}
+}
+
+func show(v any) string {
+	switch t := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", t)
+	case json.RawMessage:
+		return string(t)
+	default:
+		return fmt.Sprint(t)
+	}
+}
+
+// PlanSummary is the plan's closing line.
+func PlanSummary(p *Plan) string {
+	s := fmt.Sprintf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d unchanged",
+		p.Count(KindCreate), p.Count(KindUpdate), p.Count(KindReplace), p.Count(KindDelete), p.Count(KindNoChange))
+	var pcreate, pupdate int
+	for _, pc := range p.Providers {
+		switch pc.Kind {
+		case KindCreate:
+			pcreate++
+		case KindUpdate:
+			pupdate++
+		}
+	}
+	if pcreate+pupdate > 0 {
+		s += fmt.Sprintf("; OIDC providers: %d to create, %d to update", pcreate, pupdate)
+	}
+	if !p.HasChanges() {
+		s += " (no changes)"
+	}
+	return s + "."
+}
+
+// ApplySummary is apply's closing line.
+func ApplySummary(r *Result, reads, writes int64) string {
+	return fmt.Sprintf("roles: %d created, %d updated, %d deleted, %d unchanged; IAM calls: %d reads, %d writes",
+		r.Created, r.Updated, r.Deleted, r.Unchanged, reads, writes)
+}
+
+// JSONSummary counts the plan's changes.
+type JSONSummary struct {
+	Create                int `json:"create"`
+	Update                int `json:"update"`
+	Replace               int `json:"replace"`
+	Delete                int `json:"delete"`
+	NoChange              int `json:"noChange"`
+	OIDCProvidersToCreate int `json:"oidcProvidersToCreate"`
+	OIDCProvidersToUpdate int `json:"oidcProvidersToUpdate"`
+}
+
+// JSONCalls counts IAM operations.
+type JSONCalls struct {
+	Reads  int64 `json:"reads"`
+	Writes int64 `json:"writes"`
+}
+
+// JSONResult is what apply did (only in apply's output).
+type JSONResult struct {
+	Created   int       `json:"created"`
+	Updated   int       `json:"updated"`
+	Deleted   int       `json:"deleted"`
+	Unchanged int       `json:"unchanged"`
+	IAMCalls  JSONCalls `json:"iamCalls"`
+	Errors    []string  `json:"errors"`
+}
+
+// JSONDocument is the --output json document (docs/plan-json.md).
+type JSONDocument struct {
+	FormatVersion int              `json:"formatVersion"`
+	Command       string           `json:"command"`
+	HasChanges    bool             `json:"hasChanges"`
+	Summary       JSONSummary      `json:"summary"`
+	Owners        []string         `json:"owners"`
+	Prune         bool             `json:"prune"`
+	OIDCProviders []ProviderChange `json:"oidcProviders"`
+	Roles         []RoleChange     `json:"roles"`
+	Warnings      []string         `json:"warnings"`
+	Errors        []string         `json:"errors"`
+	// IAMCalls made while planning (plan) or in total (apply).
+	IAMCalls JSONCalls   `json:"iamCalls"`
+	Result   *JSONResult `json:"result,omitempty"`
+}
+
+// NewJSONDocument builds the machine-readable form of a plan.
+func NewJSONDocument(command string, p *Plan) *JSONDocument {
+	d := &JSONDocument{
+		FormatVersion: JSONFormatVersion, Command: command, Owners: p.Owners, Prune: p.Prune,
+		OIDCProviders: p.Providers, Roles: p.Roles, Warnings: p.Warnings, Errors: []string{},
+	}
+	if d.Owners == nil {
+		d.Owners = []string{}
+	}
+	if d.OIDCProviders == nil {
+		d.OIDCProviders = []ProviderChange{}
+	}
+	if d.Roles == nil {
+		d.Roles = []RoleChange{}
+	}
+	if d.Warnings == nil {
+		d.Warnings = []string{}
+	}
+	d.HasChanges = p.HasChanges()
+	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),
+		Delete: p.Count(KindDelete), NoChange: p.Count(KindNoChange)}
+	for _, pc := range p.Providers {
+		switch pc.Kind {
+		case KindCreate:
+			d.Summary.OIDCProvidersToCreate++
+		case KindUpdate:
+			d.Summary.OIDCProvidersToUpdate++
+		}
+	}
+	return d
+}
+
+// WriteJSON writes v as indented JSON without HTML escaping.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,140 @@
+package reconcile
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/iambind/iambind/generator"
+)
+
+var (
+	roleNameRE   = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	rolePathRE   = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
+	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	roleARNRE    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role(/.*)$`)
+)
+
+// Problems collected while validating a plan.
+type Problems struct {
+	Errors   []string
+	Warnings []string
+}
+
+func (p *Problems) errorf(format string, args ...any) {
+	p.Errors = append(p.Errors, fmt.Sprintf(format, args...))
+}
+
+func (p *Problems) warnf(format string, args ...any) {
+	p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...))
+}
+
+// TrustPolicyOverDefault reports whether any planned trust policy is larger
+// than IAM's default quota, i.e. whether the account's real quota matters.
+func TrustPolicyOverDefault(in *Input) bool {
+	for _, r := range in.Roles {
+		doc, _ := generator.MarshalJSON(r.TrustPolicy, false)
+		if generator.NonWhitespaceLength(doc) > generator.DefaultMaxTrustPolicySize {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the IAM limits the SDK does not check (and emulators do
+// not enforce), so that a plan IAM would reject fails before any write.
+// trustQuota is the account's trust-policy size quota (2048 by default).
+func Validate(in *Input, trustQuota int) Problems {
+	var p Problems
+	accounts := map[string]bool{}
+	for _, r := range in.Roles {
+		where := fmt.Sprintf("role %s (%s)", r.Name, r.Source)
+		if len(r.Name) > generator.MaxRoleNameLength || !roleNameRE.MatchString(r.Name) {
+			p.errorf("%s: name must be 1-%d characters of [A-Za-z0-9_+=,.@-]", where, generator.MaxRoleNameLength)
+		}
+		if len(r.Path) > generator.MaxRolePathLength || !rolePathRE.MatchString(r.Path) {
+			p.errorf("%s: path %q must start and end with / and be at most %d characters", where, r.Path, generator.MaxRolePathLength)
+		}
+		if m := roleARNRE.FindStringSubmatch(r.ARN); m == nil || m[3] != r.Path+r.Name {
+			p.errorf("%s: arn %q does not match path %q and name %q", where, r.ARN, r.Path, r.Name)
+		} else {
+			accounts[m[1]+":"+m[2]] = true
+		}
+		if len(r.Description) > generator.MaxDescriptionLength {
+			p.errorf("%s: description is %d characters, IAM allows %d", where, len(r.Description), generator.MaxDescriptionLength)
+		}
+		if r.MaxSessionDuration < generator.MinSessionDuration || r.MaxSessionDuration > generator.MaxSessionDuration {
+			p.errorf("%s: maxSessionDuration %d must be within %d..%d", where, r.MaxSessionDuration, generator.MinSessionDuration, generator.MaxSessionDuration)
+		}
+		if r.Owner() == "" {
+			p.errorf("%s: tags have no %s: ownership cannot be established", where, generator.TagOwner)
+		}
+		trust, _ := generator.MarshalJSON(r.TrustPolicy, false)
+		if n := generator.NonWhitespaceLength(trust); n > trustQuota {
+			p.errorf("%s: trust policy is %d characters (without white space), over the account quota of %d: use fewer subjects per role, a namespace wildcard, or raise the quota", where, n, trustQuota)
+		}
+		if len(r.TrustPolicy.Statement) == 0 {
+			p.errorf("%s: trust policy has no statement", where)
+		}
+		total := 0
+		names := make([]string, 0, len(r.InlinePolicies))
+		for name := range r.InlinePolicies {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if len(name) > generator.MaxInlinePolicyName || !policyNameRE.MatchString(name) {
+				p.errorf("%s: inline policy name %q must be 1-%d characters of [A-Za-z0-9_+=,.@-]", where, name, generator.MaxInlinePolicyName)
+			}
+			total += generator.NonWhitespaceLength(r.InlinePolicies[name])
+		}
+		if total > generator.MaxInlinePolicyTotal {
+			p.errorf("%s: inline policies total %d characters (without white space), IAM allows %d per role", where, total, generator.MaxInlinePolicyTotal)
+		}
+		switch n := len(r.ManagedPolicyARNs); {
+		case n > generator.MaxManagedPerRole:
+			p.errorf("%s: %d managed policies, IAM allows at most %d per role (even with a raised quota)", where, n, generator.MaxManagedPerRole)
+		case n > generator.DefaultManagedPerRole:
+			p.warnf("%s: %d managed policies, over IAM's default quota of %d per role (fine only if your account's quota was raised)", where, n, generator.DefaultManagedPerRole)
+		}
+		if len(r.Tags) > generator.MaxTagsPerRole {
+			p.errorf("%s: %d tags, IAM allows %d", where, len(r.Tags), generator.MaxTagsPerRole)
+		}
+		for k, v := range r.Tags {
+			if len(k) == 0 || len(k) > generator.MaxTagKeyLength || strings.HasPrefix(strings.ToLower(k), "aws:") {
+				p.errorf("%s: tag key %q must be 1-%d characters and not start with aws:", where, k, generator.MaxTagKeyLength)
+			}
+			if len(v) > generator.MaxTagValueLength {
+				p.errorf("%s: tag %q value is %d characters, IAM allows %d", where, k, len(v), generator.MaxTagValueLength)
+			}
+		}
+		for _, pr := range r.OIDCProviders {
+			if !strings.HasPrefix(pr.URL, "https://") {
+				p.errorf("%s: OIDC provider URL %q must start with https://", where, pr.URL)
+			}
+		}
+	}
+	if len(accounts) > 1 {
+		keys := make([]string, 0, len(accounts))
+		for k := range accounts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		p.errorf("the plan spans several accounts (%s): run iambind once per account, with that account's credentials", strings.Join(keys, ", "))
+	}
+	sort.Strings(p.Errors)
+	sort.Strings(p.Warnings)
+	return p
+}
+
+// PlanAccount returns the partition and account ID of the plan's roles
+// (Validate ensures there is one), or empty strings for an empty plan.
+func PlanAccount(in *Input) (partition, account string) {
+	for _, r := range in.Roles {
+		if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
+			return m[1], m[2]
+		}
+	}
+	return "", ""
+}
