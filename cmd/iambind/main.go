@@ -1,12 +1,13 @@
-// Command iambind plans and applies the IAM side of the rendered plan.
+// Command iambind plans and applies the IAM side of the rendered plan:
+// `iambind plan|apply|check|version` (see the reconcile package).
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"github.com/iambind/iambind/reconcile"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "iambind: not implemented yet")
-	os.Exit(1)
+	os.Exit(reconcile.Main())
 }

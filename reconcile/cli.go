@@ -1,0 +1,341 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/iambind/iambind/generator"
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time: -ldflags "-X github.com/iambind/iambind/reconcile.Version=v1.2.3".
+var Version = "dev"
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitError   = 1
+	ExitChanges = 2 // plan --detailed-exitcode: the plan has changes
+	// check: 0 when at least one role admits the subject, 1 otherwise.
+)
+
+// DefaultConcurrency bounds parallel IAM calls (one role at a time per
+// worker). IAM's control plane throttles around a few requests per second
+// per account, so more workers mostly buy throttling.
+const DefaultConcurrency = 4
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+type commonFlags struct {
+	files       []string
+	endpointURL string
+	prune       bool
+	adopt       bool
+	output      string
+	concurrency int
+}
+
+func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
+	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "rendered manifests: a file, a directory (recursive *.yaml, *.yml, *.json) or - for stdin; repeatable")
+	cmd.Flags().StringVar(&f.endpointURL, "endpoint-url", "", "IAM/STS endpoint override, e.g. a local emulator (AWS_ENDPOINT_URL works too)")
+	cmd.Flags().BoolVar(&f.prune, "prune", false, "also delete roles owned (tag iambind.dev/owner) by the plan's owners that are no longer in the plan")
+	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
+}
+
+// Run is the iambind command line; it returns the process exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdin, stdout, stderr)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "iambind: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "iambind: %v\n", err)
+	return ExitError
+}
+
+func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "iambind",
+		Short:         "Make AWS IAM match the IAM plan rendered by iambind-fn",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	var planFlags, applyFlags commonFlags
+	var detailed bool
+	planCmd := &cobra.Command{
+		Use:   "plan -f FILE|DIR|- ...",
+		Short: "Show what apply would change in IAM (reads only)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPlanOrApply(cmd.Context(), "plan", &planFlags, detailed, stdin, stdout, stderr)
+		},
+	}
+	planFlags.register(planCmd, false)
+	planCmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when there are changes, 1 on error")
+
+	applyCmd := &cobra.Command{
+		Use:   "apply -f FILE|DIR|- ...",
+		Short: "Make IAM match the plan",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPlanOrApply(cmd.Context(), "apply", &applyFlags, false, stdin, stdout, stderr)
+		},
+	}
+	applyFlags.register(applyCmd, true)
+
+	var checkFiles []string
+	var tok Token
+	checkCmd := &cobra.Command{
+		Use:   "check -f ... --sub system:serviceaccount:NS:NAME --issuer URL [--aud AUD]",
+		Short: "Which planned roles can this token subject assume, and if not, why (exit 0 if any, 1 if none)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheck(checkFiles, tok, stdin, stdout)
+		},
+	}
+	checkCmd.Flags().StringArrayVarP(&checkFiles, "filename", "f", nil, "rendered manifests: a file, a directory or - for stdin; repeatable")
+	checkCmd.Flags().StringVar(&tok.Sub, "sub", "", "token subject, system:serviceaccount:NAMESPACE:NAME (required)")
+	checkCmd.Flags().StringVar(&tok.Issuer, "issuer", "", "token issuer URL, https://... (required)")
+	checkCmd.Flags().StringVar(&tok.Aud, "aud", generator.DefaultAudience, "token audience")
+	_ = checkCmd.MarkFlagRequired("sub")
+	_ = checkCmd.MarkFlagRequired("issuer")
+
+	versionCmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			fmt.Fprintf(stdout, "iambind %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		},
+	}
+	root.AddCommand(planCmd, applyCmd, checkCmd, versionCmd)
+	return root
+}
+
+func fail(err error) error { return &exitError{code: ExitError, err: err} }
+
+func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detailed bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	if f.output != "text" && f.output != "json" {
+		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
+	}
+	in, err := ReadInputs(f.files, stdin)
+	if err != nil {
+		return fail(err)
+	}
+	if len(in.Roles) == 0 {
+		if f.prune {
+			return fail(errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
+		}
+		fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
+	}
+	if violations := Guard(in); len(violations) > 0 {
+		return fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+	}
+
+	clients, err := NewClients(ctx, f.endpointURL)
+	if err != nil {
+		return fail(err)
+	}
+	quota := generator.DefaultMaxTrustPolicySize
+	if TrustPolicyOverDefault(in) {
+		// Only then does the account's real quota matter: read it.
+		sum, err := clients.IAM.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		if err != nil {
+			return fail(fmt.Errorf("reading the trust policy size quota (GetAccountSummary): %w", err))
+		}
+		if q, ok := sum.SummaryMap["AssumeRolePolicySizeQuota"]; ok && q > 0 {
+			quota = int(q)
+		}
+	}
+	problems := Validate(in, quota)
+	for _, w := range problems.Warnings {
+		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
+	}
+	if len(problems.Errors) > 0 {
+		return fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  ")))
+	}
+	if len(in.Roles) > 0 {
+		if err := checkAccount(ctx, clients.STS, in); err != nil {
+			return fail(err)
+		}
+	}
+
+	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
+	state, err := observer.Observe(ctx, in, f.prune)
+	if err != nil {
+		return fail(fmt.Errorf("observing IAM: %w", err))
+	}
+	opts := Options{Prune: f.prune, Adopt: f.adopt}
+	plan, err := Diff(in, state, opts)
+	if err != nil {
+		return fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+	}
+	plan.Warnings = problems.Warnings
+
+	if command == "plan" {
+		if f.output == "json" {
+			doc := NewJSONDocument("plan", plan)
+			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes()}
+			if err := WriteJSON(stdout, doc); err != nil {
+				return fail(err)
+			}
+		} else {
+			RenderText(stdout, plan)
+		}
+		if detailed && plan.HasChanges() {
+			return &exitError{code: ExitChanges}
+		}
+		return nil
+	}
+
+	if f.output == "text" {
+		RenderText(stdout, plan)
+	}
+	ex := &Executor{IAM: clients.IAM, Observer: observer, Options: opts, Concurrency: f.concurrency}
+	if f.output == "text" {
+		ex.Log = stdout
+	}
+	res := ex.Apply(ctx, plan)
+	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
+	if f.output == "json" {
+		doc := NewJSONDocument("apply", plan)
+		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes}
+		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
+			IAMCalls: doc.IAMCalls, Errors: []string{}}
+		for _, e := range res.Errors {
+			doc.Result.Errors = append(doc.Result.Errors, e.Error())
+		}
+		doc.Errors = doc.Result.Errors
+		if err := WriteJSON(stdout, doc); err != nil {
+			return fail(err)
+		}
+	} else {
+		fmt.Fprintln(stdout, ApplySummary(res, reads, writes))
+	}
+	if len(res.Errors) > 0 {
+		msgs := make([]string, len(res.Errors))
+		for i, e := range res.Errors {
+			msgs[i] = e.Error()
+		}
+		return fail(fmt.Errorf("apply failed for %d item(s); run again after fixing the cause (apply is idempotent):\n  %s",
+			len(res.Errors), strings.Join(msgs, "\n  ")))
+	}
+	return nil
+}
+
+// checkAccount refuses to run a plan made for another account or partition
+// than the credentials' (e.g. a prod plan with staging credentials).
+func checkAccount(ctx context.Context, c *sts.Client, in *Input) error {
+	partition, account := PlanAccount(in)
+	id, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("checking the AWS account (sts GetCallerIdentity): %w", err)
+	}
+	got := aws.ToString(id.Account)
+	gotPartition := partition
+	if a, err := arn.Parse(aws.ToString(id.Arn)); err == nil {
+		gotPartition = a.Partition
+	}
+	if got != account || gotPartition != partition {
+		return fmt.Errorf("the plan is for account %s (partition %s) but the credentials are for account %s (partition %s): nothing was changed",
+			account, partition, got, gotPartition)
+	}
+	return nil
+}
+
+func runCheck(files []string, tok Token, stdin io.Reader, stdout io.Writer) error {
+	if !strings.HasPrefix(tok.Sub, "system:serviceaccount:") || strings.Count(tok.Sub, ":") != 3 {
+		return fail(fmt.Errorf("--sub %q must be system:serviceaccount:NAMESPACE:NAME", tok.Sub))
+	}
+	if !strings.HasPrefix(tok.Issuer, "https://") {
+		return fail(fmt.Errorf("--issuer %q must be an https:// URL", tok.Issuer))
+	}
+	in, err := ReadInputs(files, stdin)
+	if err != nil {
+		return fail(err)
+	}
+	if len(in.Roles) == 0 {
+		return fail(errors.New("the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)"))
+	}
+	results := Check(in, tok)
+	n := RenderCheck(stdout, tok, results)
+	if n == 0 {
+		return &exitError{code: ExitError}
+	}
+	return nil
+}
+
+// RenderCheck prints the verdicts and returns how many roles admit the token.
+func RenderCheck(w io.Writer, tok Token, results []CheckResult) int {
+	n := 0
+	for _, r := range results {
+		if r.Admitted {
+			n++
+		}
+	}
+	fmt.Fprintf(w, "subject %s, issuer %s, audience %s\n", tok.Sub, tok.Issuer, tok.Aud)
+	if n > 0 {
+		fmt.Fprintf(w, "can assume %d role(s):\n", n)
+		for _, r := range results {
+			if r.Admitted {
+				fmt.Fprintf(w, "  ✓ %s (%s)\n", r.Role, r.ARN)
+			}
+		}
+	} else {
+		fmt.Fprintln(w, "can assume no planned role")
+	}
+	var misses []CheckResult
+	for _, r := range results {
+		if !r.Admitted {
+			misses = append(misses, r)
+		}
+	}
+	if len(misses) > 0 {
+		fmt.Fprintln(w, "cannot assume:")
+		for _, r := range misses {
+			fmt.Fprintf(w, "  ✗ %s (%s):\n", r.Role, r.ARN)
+			for _, why := range r.Reasons {
+				fmt.Fprintf(w, "      %s\n", why)
+			}
+		}
+	}
+	return n
+}
+
+// Main is the iambind entry point for cmd/iambind.
+func Main() int {
+	return Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
