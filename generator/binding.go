@@ -188,9 +188,10 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		AnnotationRoleARN: role.ARN,
 		AnnotationBinding: ns + "/" + b.Metadata.Name,
 	}
-	if s.STSRegionalEndpoints == nil || *s.STSRegionalEndpoints {
-		annotations[AnnotationRegionalSTS] = "true"
-	}
+	// "per spec" (SPEC §3.1): an explicit false is written as "false", since
+	// the pod identity webhook's own default may be regional, and leaving
+	// the annotation out would silently ignore the user's choice.
+	annotations[AnnotationRegionalSTS] = strconv.FormatBool(s.STSRegionalEndpoints == nil || *s.STSRegionalEndpoints)
 	if audience != DefaultAudience {
 		annotations[AnnotationAudience] = audience
 	}
@@ -396,10 +397,19 @@ func policyStatements(doc []byte) (policyShape, []statementShape, error) {
 // checkPolicyShape catches documents IAM would reject with a less helpful message.
 func checkPolicyShape(doc []byte) string {
 	p, statements, err := policyStatements(doc)
+	// A non-string Version makes the decode above fail on Version; say so
+	// instead of blaming Statement.
+	var version struct{ Version any }
+	_ = json.Unmarshal(doc, &version)
+	if _, isString := version.Version.(string); version.Version != nil && !isString {
+		return fmt.Sprintf("Version must be the string \"%s\"", PolicyVersion)
+	}
 	switch {
 	case p.Version != "" && p.Version != PolicyVersion && p.Version != "2008-10-17":
 		return fmt.Sprintf("Version %q is not an IAM policy version (use \"%s\")", p.Version, PolicyVersion)
-	case len(p.Statement) == 0:
+	// `Statement:` left empty in YAML is null, and [] holds nothing: IAM
+	// rejects both, so they are as missing as an absent Statement.
+	case len(p.Statement) == 0 || string(p.Statement) == "null" || (err == nil && len(statements) == 0):
 		return "has no Statement"
 	case err != nil:
 		return fmt.Sprintf("Statement is malformed: %v", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -41,6 +42,12 @@ func decodeStrict(node *yaml.Node, out any, sink problemSink) bool {
 		if errors.As(err, &typeErr) {
 			field := typeErr.Field
 			msg := fmt.Sprintf("must be %s, got %s", describeType(typeErr.Type), describeJSONValue(typeErr.Value))
+			// UnmarshalTypeError.Field drops list indices and map keys
+			// (spec.serviceAccounts.name, spec.role.tags); name the exact
+			// field (spec.serviceAccounts[0].name, spec.role.tags.team).
+			if path, want, got, found := typeMismatch(generic, reflect.TypeOf(out).Elem(), ""); found {
+				field, msg = path, fmt.Sprintf("must be %s, got %s", describeType(want), got)
+			}
 			if strings.HasSuffix(field, "accountID") && typeErr.Value == "number" {
 				msg += ` (quote account IDs: accountID: "111122223333", or leading zeros are lost)`
 			}
@@ -51,6 +58,80 @@ func decodeStrict(node *yaml.Node, out any, sink problemSink) bool {
 		return false
 	}
 	return true
+}
+
+// typeMismatch walks a decoded value against the Go type it decodes into and
+// returns the full path of the first value that does not fit, in the sorted
+// key order json.Marshal writes (so it is the error json.Unmarshal reports).
+func typeMismatch(v any, t reflect.Type, path string) (string, reflect.Type, string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if v == nil || t == reflect.TypeOf(json.RawMessage{}) {
+		return "", nil, "", false
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			return path, t, jsonKind(v), true
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return path, t, jsonKind(v), true
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		var text string
+		switch n := v.(type) {
+		case json.Number:
+			text = string(n)
+		case float64:
+			b, _ := json.Marshal(n)
+			text = string(b)
+		default:
+			return path, t, jsonKind(v), true
+		}
+		if _, err := strconv.ParseInt(text, 10, t.Bits()); err != nil {
+			return path, t, "number " + text, true
+		}
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return path, t, jsonKind(v), true
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			fields[name] = t.Field(i).Type
+		}
+		for _, k := range sortedKeys(obj) {
+			if ft, known := fields[k]; known {
+				if p, w, g, found := typeMismatch(obj[k], ft, joinPath(path, k)); found {
+					return p, w, g, true
+				}
+			}
+		}
+	case reflect.Slice:
+		list, ok := v.([]any)
+		if !ok {
+			return path, t, jsonKind(v), true
+		}
+		for i, item := range list {
+			if p, w, g, found := typeMismatch(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); found {
+				return p, w, g, true
+			}
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return path, t, jsonKind(v), true
+		}
+		for _, k := range sortedKeys(obj) {
+			if p, w, g, found := typeMismatch(obj[k], t.Elem(), joinPath(path, k)); found {
+				return p, w, g, true
+			}
+		}
+	}
+	return "", nil, "", false
 }
 
 // maxExpandedNodes bounds alias expansion ("billion laughs" documents).
@@ -127,6 +208,11 @@ func nodeToValue(n *yaml.Node, path string, budget *aliasBudget) (any, *pathErro
 			var f float64
 			err = n.Decode(&f)
 			v = f
+			// JSON has no NaN or infinity: say where, rather than failing
+			// the whole document's JSON conversion without a field path.
+			if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+				return nil, &pathError{path, fmt.Sprintf("line %d: %s is not a number JSON can hold", n.Line, n.Value)}
+			}
 		default: // !!str, !!timestamp, !!binary, custom tags: the text as written
 			return n.Value, nil
 		}
@@ -255,7 +341,10 @@ func decodePolicyDocument(raw json.RawMessage) (json.RawMessage, error) {
 	if _, ok := v.(map[string]any); !ok {
 		return nil, fmt.Errorf("must be a JSON object (an IAM policy document), got %s", jsonKind(v))
 	}
-	return json.Marshal(v)
+	// Not json.Marshal: it HTML-escapes & < > as \u0026..., which IAM
+	// documents (conditions, resource ARNs) may hold; the escapes would be
+	// kept verbatim in role.json and counted 6-fold against the size quota.
+	return MarshalJSON(v, false)
 }
 
 func jsonKind(v any) string {
