@@ -93,12 +93,12 @@ func TestARNs(t *testing.T) {
 
 func TestNonWhitespaceLength(t *testing.T) {
 	cases := map[string]int{
-		"":                    0,
-		"{}":                  2,
-		"{ \"a\" : 1 }\n":     7,
+		"":                     0,
+		"{}":                   2,
+		"{ \"a\" : 1 }\n":      7,
 		"\t\r\n {\n  \"x\"\n}": 5,
-		"\"a b\"":             4, // IAM counts after removing all white space, inside strings too
-		"é":                   1, // characters, not bytes
+		"\"a b\"":              4, // IAM counts after removing all white space, inside strings too
+		"é":                    1, // characters, not bytes
 	}
 	for in, want := range cases {
 		if got := NonWhitespaceLength([]byte(in)); got != want {
