@@ -108,10 +108,12 @@ func runProcess(t testing.TB, fnConfig string, docs ...string) (*fn.ResourceList
 	if err != nil {
 		t.Fatalf("Process returned an error: %v", err)
 	}
-	out, err := rl.ToYAML()
+	items := append(fn.KubeObjects(nil), rl.Items...)
+	out, err := rl.ToYAML() // sorts rl.Items in place
 	if err != nil {
 		t.Fatalf("ToYAML: %v", err)
 	}
+	rl.Items = items // in the order Process left them
 	return rl, ok, string(out)
 }
 
