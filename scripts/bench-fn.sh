@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench-fn.sh — whole-process figures of the iambind-fn KRM function (issue 5, function half).
+#
+# Builds iambind-fn, a bare pass-through KRM function on the same SDK (bench/passthrough: the
+# floor for any function), the synthetic-input writer (bench/gen) and a Go measurer (bench/measure:
+# wall time and peak RSS from the kernel's rusage, no GNU time needed). Then, for inputs of 1k,
+# 10k and 50k resources with one IdentityBinding in ten, runs both functions interleaved, takes
+# the median of RUNS runs, and prints a side-by-side table, the ratios iambind-fn/pass-through and
+# the growth from 1k to 50k, with PASS/MISS per goal. A miss never fails the script: the numbers
+# are the product (docs/benchmarks.md records them).
+#
+# Environment: RUNS (default 7) measured runs per size, RUNS_LARGE (default 5) for 50k,
+# SIZES (default "1000 10000 50000"; must contain 10000), BIN (default ./bin), BENCH_DIR (inputs;
+# default a temporary directory, removed at exit).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+BIN=${BIN:-$PWD/bin}
+RUNS=${RUNS:-7}
+RUNS_LARGE=${RUNS_LARGE:-5}
+SIZES=${SIZES:-1000 10000 50000}
+TIME_GOAL=1.30   # iambind-fn wall time ≤ 1.3 × pass-through (10k resources)
+MEM_GOAL=1.50    # iambind-fn peak RSS ≤ 1.5 × pass-through (10k resources)
+LINEAR_GOAL=1.25 # marginal cost per resource 10k→50k ≤ 1.25 × that of 1k→10k
+
+if [[ -z ${BENCH_DIR:-} ]]; then
+	BENCH_DIR=$(mktemp -d)
+	trap 'rm -rf "$BENCH_DIR"' EXIT
+fi
+mkdir -p "$BIN" "$BENCH_DIR"
+
+echo "== building iambind-fn, passthrough, gen, measure"
+$GO build -o "$BIN/iambind-fn" ./fn
+$GO build -o "$BIN/passthrough" ./bench/passthrough
+$GO build -o "$BIN/bench-gen" ./bench/gen
+$GO build -o "$BIN/bench-measure" ./bench/measure
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $($GO env GOVERSION), load average$(uptime | sed 's/.*load average//')"
+echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+results=$BENCH_DIR/results.tsv
+: >"$results"
+for n in $SIZES; do
+	in=$BENCH_DIR/in-$n.yaml
+	"$BIN/bench-gen" -n "$n" >"$in"
+	runs=$RUNS
+	((n >= 50000)) && runs=$RUNS_LARGE
+	echo "== $n resources ($((n / 10)) bindings, $(($(wc -c <"$in") / 1024)) KiB): $runs runs each, interleaved"
+	"$BIN/bench-measure" -runs "$runs" -in "$in" -- \
+		passthrough "$BIN/passthrough" :: iambind-fn "$BIN/iambind-fn" |
+		sed "s/^/$n\t/" | tee -a "$results" | awk -F'\t' '{printf "   %-12s walls %s s, peak RSS %s KiB\n", $2, $7, $8}'
+done
+
+# results.tsv: SIZE NAME WALL_S RSS_KIB CPU_S RUNS WALLS RSSES
+awk -F'\t' -v tgoal="$TIME_GOAL" -v mgoal="$MEM_GOAL" -v lgoal="$LINEAR_GOAL" '
+function verdict(ok) { return ok ? "PASS" : "MISS" }
+{ wall[$1, $2] = $3; rss[$1, $2] = $4 / 1024; cpu[$1, $2] = $5; if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
+END {
+	print ""
+	printf "%-9s | %-29s | %-29s | %-16s\n", "", "passthrough (SDK floor)", "iambind-fn", "iambind-fn / floor"
+	printf "%-9s | %8s %9s %9s | %8s %9s %9s | %7s %8s\n", "resources", "wall s", "RSS MiB", "CPU s", "wall s", "RSS MiB", "CPU s", "time", "memory"
+	for (i = 1; i <= ns; i++) {
+		n = sizes[i]
+		printf "%9d | %8.3f %9.1f %9.3f | %8.3f %9.1f %9.3f | %6.2fx %7.2fx\n", n,
+			wall[n, "passthrough"], rss[n, "passthrough"], cpu[n, "passthrough"],
+			wall[n, "iambind-fn"], rss[n, "iambind-fn"], cpu[n, "iambind-fn"],
+			wall[n, "iambind-fn"] / wall[n, "passthrough"], rss[n, "iambind-fn"] / rss[n, "passthrough"]
+	}
+	print ""
+	if (!((10000, "iambind-fn") in wall)) { print "no 10000-resource run: goals not evaluated"; exit }
+	rt = wall[10000, "iambind-fn"] / wall[10000, "passthrough"]
+	rm = rss[10000, "iambind-fn"] / rss[10000, "passthrough"]
+	printf "goal  time   iambind-fn/passthrough at 10k = %.2fx (goal <= %.2fx)  %s\n", rt, tgoal, verdict(rt <= tgoal)
+	printf "goal  memory iambind-fn/passthrough at 10k = %.2fx (goal <= %.2fx)  %s\n", rm, mgoal, verdict(rm <= mgoal)
+	if (!((1000, "iambind-fn") in wall) || !((50000, "iambind-fn") in wall)) { print "no 1k and 50k runs: growth not evaluated"; exit }
+	# Growth: the fixed cost of a process (start-up, runtime) hides in the 1k figure, so
+	# linearity is judged on the marginal cost per resource of each step.
+	for (k = 0; k < 2; k++) {
+		name = k ? "passthrough" : "iambind-fn"
+		w1 = wall[1000, name]; w10 = wall[10000, name]; w50 = wall[50000, name]
+		r1 = rss[1000, name]; r10 = rss[10000, name]; r50 = rss[50000, name]
+		mt1 = (w10 - w1) / 9; mt2 = (w50 - w10) / 40    # s per 1k resources
+		mr1 = (r10 - r1) / 9; mr2 = (r50 - r10) / 40    # MiB per 1k resources
+		printf "growth %-11s 1k->10k->50k: wall x%.1f then x%.1f (ideal x10, x5); marginal %.1f then %.1f ms per 1k resources (%.2fx)\n", name, w10 / w1, w50 / w10, 1000 * mt1, 1000 * mt2, mt2 / mt1
+		printf "growth %-11s               RSS  x%.1f then x%.1f;                   marginal %.1f then %.1f MiB per 1k resources (%.2fx)\n", name, r10 / r1, r50 / r10, mr1, mr2, mr2 / mr1
+		if (name == "iambind-fn") { lt = mt2 / mt1; lm = mr2 / mr1 }
+	}
+	printf "goal  linear growth (iambind-fn marginal cost 10k->50k <= %.2fx of 1k->10k): time %.2fx %s, memory %.2fx %s\n", lgoal, lt, verdict(lt <= lgoal), lm, verdict(lm <= lgoal)
+}' "$results"
