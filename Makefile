@@ -35,5 +35,10 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./generator -run '^$$' -fuzz FuzzDecodeBinding -fuzztime $(FUZZTIME)
 
+## bench: whole-process figures (docs/benchmarks.md); each script prints its table and PASS/MISS per goal
+BENCH_SCRIPTS ?= ./scripts/bench-fn.sh
+bench: build
+	set -e; for s in $(BENCH_SCRIPTS); do GO=$(GO) BIN=$(BIN) $$s; done
+
 clean:
 	rm -rf $(BIN)
