@@ -49,7 +49,7 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 	checkUniqueRoles(planned, &problems)
 
 	claims := claimServiceAccounts(planned, in.serviceAccounts, &problems)
-	checkPlanNames(planned, in.others, &problems)
+	checkPlanNames(planned, in.configMaps, &problems)
 
 	if problems.HasErrors() {
 		return Output{Items: items, Problems: problems.sorted()}
@@ -60,57 +60,81 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 // input is the input stream split by what iambind does with each item.
 type input struct {
 	passThrough     fn.KubeObjects // every non-generated item, in input order
+	passKinds       []passKind     // what each passThrough item is, same order
 	others          fn.KubeObjects // passThrough less clusters and bindings
 	clusters        fn.KubeObjects
 	bindings        fn.KubeObjects
 	serviceAccounts map[subjectRef]*fn.KubeObject // ServiceAccounts among others
+	configMaps      map[string]bool               // "<namespace>/<name>" of the ConfigMaps among others
+}
+
+// passKind is what emit does with a pass-through item. classify reads each
+// item's apiVersion and kind once: every read walks the object's YAML tree,
+// and on a large stream of app resources those reads were a fifth of
+// Generate's time (docs/benchmarks.md).
+type passKind uint8
+
+const (
+	passOther          passKind = iota
+	passServiceAccount          // a v1 ServiceAccount: gets or loses iambind's annotations
+	passIambind                 // an IdentityCluster or IdentityBinding: becomes local-config
+)
+
+func (in *input) pass(obj *fn.KubeObject, k passKind) {
+	in.passThrough = append(in.passThrough, obj)
+	in.passKinds = append(in.passKinds, k)
 }
 
 func classify(items fn.KubeObjects, problems *Problems) input {
-	in := input{serviceAccounts: map[subjectRef]*fn.KubeObject{}}
+	in := input{serviceAccounts: map[subjectRef]*fn.KubeObject{}, configMaps: map[string]bool{}}
 	for _, obj := range items {
-		group, version, _ := strings.Cut(obj.GetAPIVersion(), "/")
-		if obj.GetAPIVersion() == "" || !strings.Contains(obj.GetAPIVersion(), "/") {
-			group, version = "", obj.GetAPIVersion()
+		apiVersion, kind := obj.GetAPIVersion(), obj.GetKind()
+		group, version, _ := strings.Cut(apiVersion, "/")
+		if apiVersion == "" || !strings.Contains(apiVersion, "/") {
+			group, version = "", apiVersion
 		}
 		switch {
-		case group == Group && version == Version && obj.GetKind() == KindCluster:
+		case group == Group && version == Version && kind == KindCluster:
 			in.clusters = append(in.clusters, obj)
-			in.passThrough = append(in.passThrough, obj)
-		case group == Group && version == Version && obj.GetKind() == KindBinding:
+			in.pass(obj, passIambind)
+		case group == Group && version == Version && kind == KindBinding:
 			in.bindings = append(in.bindings, obj)
-			in.passThrough = append(in.passThrough, obj)
+			in.pass(obj, passIambind)
 		case group == Group:
 			sink := problemSink{ref: refOf(obj), problems: problems}
-			sink.errorf("apiVersion", "%s %s is not supported: this function understands %s IdentityCluster and IdentityBinding", obj.GetAPIVersion(), obj.GetKind(), APIVersion)
-		case isGenerated(obj):
+			sink.errorf("apiVersion", "%s %s is not supported: this function understands %s IdentityCluster and IdentityBinding", apiVersion, kind, APIVersion)
+		case isGenerated(obj, apiVersion, kind):
 			// Regenerated below; dropping it here is what makes a removed binding's output disappear.
 		default:
 			in.others = append(in.others, obj)
-			in.passThrough = append(in.passThrough, obj)
-			if obj.GetAPIVersion() == "v1" && obj.GetKind() == "ServiceAccount" {
+			switch {
+			case apiVersion == "v1" && kind == "ServiceAccount":
+				in.pass(obj, passServiceAccount)
 				id := subjectRef{Namespace: namespaceOf(obj), Name: obj.GetName()}
 				if _, dup := in.serviceAccounts[id]; !dup {
 					in.serviceAccounts[id] = obj
 				}
+			case apiVersion == "v1" && kind == "ConfigMap":
+				in.pass(obj, passOther)
+				in.configMaps[namespaceOf(obj)+"/"+obj.GetName()] = true
+			default:
+				in.pass(obj, passOther)
 			}
 		}
 	}
 	return in
 }
 
-// isGenerated tells iambind's own output apart from everything else.
-func isGenerated(obj *fn.KubeObject) bool {
+// isGenerated tells iambind's own output apart from everything else. The
+// cheap apiVersion/kind test comes first: most items are neither kind.
+func isGenerated(obj *fn.KubeObject, apiVersion, kind string) bool {
+	if apiVersion != "v1" || (kind != "ServiceAccount" && kind != "ConfigMap") {
+		return false
+	}
 	if obj.GetLabel(LabelManagedBy) != ManagedByValue || obj.GetAnnotation(AnnotationBinding) == "" {
 		return false
 	}
-	switch {
-	case obj.GetAPIVersion() == "v1" && obj.GetKind() == "ServiceAccount":
-		return true
-	case obj.GetAPIVersion() == "v1" && obj.GetKind() == "ConfigMap":
-		return obj.GetLabel(LabelPlan) == PlanRoleValue
-	}
-	return false
+	return kind == "ServiceAccount" || obj.GetLabel(LabelPlan) == PlanRoleValue
 }
 
 func namespaceOf(obj *fn.KubeObject) string {
@@ -220,14 +244,9 @@ func claimServiceAccounts(planned []*plannedBinding, existing map[subjectRef]*fn
 	return claims
 }
 
-// checkPlanNames refuses a user ConfigMap that has the name a plan needs.
-func checkPlanNames(planned []*plannedBinding, others fn.KubeObjects, problems *Problems) {
-	taken := map[string]bool{}
-	for _, obj := range others {
-		if obj.GetAPIVersion() == "v1" && obj.GetKind() == "ConfigMap" {
-			taken[namespaceOf(obj)+"/"+obj.GetName()] = true
-		}
-	}
+// checkPlanNames refuses a user ConfigMap that has the name a plan needs;
+// taken holds "<namespace>/<name>" of the ConfigMaps in the input.
+func checkPlanNames(planned []*plannedBinding, taken map[string]bool, problems *Problems) {
 	for _, pb := range planned {
 		ns, name, _ := strings.Cut(pb.key, "/")
 		if taken[ns+"/"+PlanNamePrefix+name] {
@@ -243,9 +262,9 @@ func emit(in input, planned []*plannedBinding, claims map[subjectRef]claim, prob
 	annotated := 0
 	// Pass-through in input order: ServiceAccounts get (or lose) iambind's
 	// annotations, clusters and bindings become local-config.
-	for _, obj := range in.passThrough {
-		switch {
-		case obj.GetAPIVersion() == "v1" && obj.GetKind() == "ServiceAccount":
+	for i, obj := range in.passThrough {
+		switch in.passKinds[i] {
+		case passServiceAccount:
 			id := subjectRef{Namespace: namespaceOf(obj), Name: obj.GetName()}
 			if c, claimed := claims[id]; claimed && c.existing == obj {
 				setServiceAccountAnnotations(obj, c.binding.annotations)
@@ -253,7 +272,7 @@ func emit(in input, planned []*plannedBinding, claims map[subjectRef]claim, prob
 			} else {
 				setServiceAccountAnnotations(obj, nil) // a removed binding's annotations go
 			}
-		case obj.GetAPIVersion() == APIVersion:
+		case passIambind:
 			if obj.GetAnnotation(AnnotationLocalConfig) != "true" {
 				mustSet(obj.SetAnnotation(AnnotationLocalConfig, "true"))
 			}
