@@ -242,6 +242,10 @@ func validationCases() []validationCase {
 		bindingCase("wrong type object", "role: admin\n", "spec.role", "must be an object, got a string"),
 		bindingCase("wrong type managed item", "policies:\n  managed: [{name: x}]\n", "spec.policies.managed[0]", "must be a string, got an object"),
 		bindingCase("duplicate key", "audience: a\naudience: b\n", "spec.audience", `key "audience" is given twice`),
+		// Regression (found by FuzzDecodeBinding): a self-referencing alias was
+		// walked 100000 levels deep, taking seconds and naming a 300 KB path.
+		bindingCase("recursive alias", "serviceAccounts: &a [*a]\n", "spec.serviceAccounts[0][0]", "alias *a refers to itself"),
+		bindingCase("nesting depth", "role:\n  tags: "+strings.Repeat("[", 120)+strings.Repeat("]", 120)+"\n", "spec.role.tags"+strings.Repeat("[0]", 97), "nested more than 100 levels deep"),
 
 		// Whole-input rules (generate.go)
 		{name: "fn-config/wrong kind", docs: []string{validCluster(""), bindingDoc("shop", "orders", "")},
