@@ -151,7 +151,7 @@ func documentDiff(before, after string) string {
 			sb.WriteString("  " + a[i] + "\n")
 			i++
 			j++
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
+		case j < len(b) && (i == len(a) || lcs[i][j+1] > lcs[i+1][j]):
 			sb.WriteString("+ " + b[j] + "\n")
 			j++
 		default:
