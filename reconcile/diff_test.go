@@ -37,7 +37,10 @@ func TestDiffRoleActions(t *testing.T) {
 			kind: KindUpdate, want: []string{"UpdateRole"}},
 		{name: "boundary to put", desired: func(d *DesiredRole) { d.PermissionsBoundary = "arn:aws:iam::123456789012:policy/b" },
 			kind: KindUpdate, want: []string{"PutRolePermissionsBoundary arn:aws:iam::123456789012:policy/b"}},
-		{name: "boundary to delete", observed: func(o *ObservedRole) *ObservedRole { o.PermissionsBoundary = "arn:aws:iam::123456789012:policy/b"; return o },
+		{name: "boundary to delete", observed: func(o *ObservedRole) *ObservedRole {
+			o.PermissionsBoundary = "arn:aws:iam::123456789012:policy/b"
+			return o
+		},
 			kind: KindUpdate, want: []string{"DeleteRolePermissionsBoundary arn:aws:iam::123456789012:policy/b"}},
 		{name: "managed detached by hand", observed: func(o *ObservedRole) *ObservedRole { o.ManagedPolicyARNs = nil; return o },
 			kind: KindUpdate, want: []string{"AttachRolePolicy " + s3ro}},

@@ -273,4 +273,3 @@ func forEach(ctx context.Context, limit, n int, fn func(context.Context, int) er
 	wg.Wait()
 	return errors.Join(errs...)
 }
-

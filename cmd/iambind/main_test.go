@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/iambind/iambind/internal/mototest"
+)
+
+// TestEndToEndBinaries builds both binaries and runs the documented loop:
+// iambind-fn < input | iambind plan -f -, then apply, then plan again.
+func TestEndToEndBinaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds binaries and needs moto_server")
+	}
+	srv := mototest.Start(t)
+	dir := t.TempDir()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fnBin, cliBin := filepath.Join(dir, "iambind-fn"), filepath.Join(dir, "iambind")
+	for bin, pkg := range map[string]string{fnBin: "./fn", cliBin: "./cmd/iambind"} {
+		build := exec.Command("go", "build", "-ldflags", "-X github.com/iambind/iambind/reconcile.Version=v0.0.0-test", "-o", bin, pkg)
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	input := filepath.Join(dir, "in.yaml")
+	if err := os.WriteFile(input, []byte(resourceList), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), srv.Env()...)
+	pipe := func(args string) (int, string, string) {
+		cmd := exec.Command("bash", "-o", "pipefail", "-c", `"$FN" < "$IN" | "$CLI" `+args)
+		cmd.Env = append(env, "FN="+fnBin, "CLI="+cliBin, "IN="+input)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, out.String(), errb.String()
+	}
+
+	code, out, errOut := pipe("plan --detailed-exitcode -f -")
+	if code != 2 || !strings.Contains(out, "+ create role shop-orders-s3") {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = pipe("apply -f -")
+	if code != 0 || !regexp.MustCompile(`roles: 1 created, 0 updated, 0 deleted, 0 unchanged; IAM calls: \d+ reads, \d+ writes`).MatchString(out) {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = pipe("plan --detailed-exitcode -f -")
+	if code != 0 || !strings.Contains(out, "= no change role shop-orders-s3") {
+		t.Fatalf("plan after apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = pipe("check -f - --sub system:serviceaccount:shop-batch:orders-worker --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E")
+	if code != 0 || !strings.Contains(out, "✓ shop-orders-s3") {
+		t.Fatalf("check: exit %d\n%s", code, out)
+	}
+
+	v, err := exec.Command(cliBin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(v), "iambind v0.0.0-test (go1.") {
+		t.Fatalf("version: %q %v", v, err)
+	}
+}
+
+const resourceList = `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: iambind.dev/v1alpha1
+  kind: IdentityCluster
+  metadata:
+    name: prod-usw2
+  spec:
+    accountID: "123456789012"
+    region: us-west-2
+    issuer: https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
+    rolePath: /iambind/
+- apiVersion: iambind.dev/v1alpha1
+  kind: IdentityBinding
+  metadata:
+    name: orders-s3
+    namespace: shop
+  spec:
+    serviceAccounts:
+    - name: orders
+    - name: orders-worker
+      namespace: shop-batch
+    policies:
+      managed: [AmazonS3ReadOnlyAccess]
+      inline:
+        orders-bucket:
+          Version: "2012-10-17"
+          Statement:
+          - Effect: Allow
+            Action: ["s3:GetObject", "s3:PutObject"]
+            Resource: arn:aws:s3:::orders-bucket/*
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata:
+    name: orders
+    namespace: shop
+`
