@@ -285,10 +285,27 @@ func unknownFields(v any, t reflect.Type, path string) []string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == reflect.TypeOf(json.RawMessage{}) || t == reflect.TypeOf(ObjectMeta{}) {
+	if t == reflect.TypeOf(json.RawMessage{}) {
 		return nil
 	}
 	var out []string
+	if t == reflect.TypeOf(ObjectMeta{}) {
+		// Other metadata fields are Kubernetes' business, but a key that
+		// differs from name/namespace/labels/annotations only in case must
+		// not count: encoding/json would match it case-insensitively, so
+		// `nAme: x` became the binding's name while Kubernetes (and kpt,
+		// kustomize) see an object without one. Found by FuzzDecodeBinding.
+		obj, _ := v.(map[string]any)
+		for _, k := range sortedKeys(obj) {
+			for i := 0; i < t.NumField(); i++ {
+				name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+				if k != name && strings.EqualFold(k, name) {
+					out = append(out, joinPath(path, k))
+				}
+			}
+		}
+		return out
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		obj, ok := v.(map[string]any)

@@ -242,6 +242,12 @@ func validationCases() []validationCase {
 		bindingCase("wrong type object", "role: admin\n", "spec.role", "must be an object, got a string"),
 		bindingCase("wrong type managed item", "policies:\n  managed: [{name: x}]\n", "spec.policies.managed[0]", "must be a string, got an object"),
 		bindingCase("duplicate key", "audience: a\naudience: b\n", "spec.audience", `key "audience" is given twice`),
+		// Regression (found by FuzzDecodeBinding): metadata keys were matched
+		// case-insensitively, so `nAme:` named the binding for iambind only.
+		{name: "binding/metadata key in another case", docs: []string{validCluster(""), strings.Replace(bindingDoc("shop", "orders", ""), "  namespace: shop\n", "  namespace: shop\n  Annotations: {a: b}\n", 1)},
+			sev: SeverityError, resource: refBinding, field: "metadata.Annotations", fragment: "unknown field"},
+		{name: "cluster/metadata name in another case", docs: []string{strings.Replace(validCluster(""), "  name: prod\n", "  name: prod\n  NAME: other\n", 1), bindingDoc("shop", "orders", "")},
+			sev: SeverityError, resource: refCluster, field: "metadata.NAME", fragment: "unknown field"},
 		// Regression (found by FuzzDecodeBinding): a self-referencing alias was
 		// walked 100000 levels deep, taking seconds and naming a 300 KB path.
 		bindingCase("recursive alias", "serviceAccounts: &a [*a]\n", "spec.serviceAccounts[0][0]", "alias *a refers to itself"),
