@@ -48,7 +48,9 @@ type runResult struct {
 // run runs the CLI in-process against this moto server.
 func (e *env) run(stdin string, args ...string) runResult {
 	e.t.Helper()
-	args = append(args, "--endpoint-url", e.srv.Endpoint)
+	if !strings.Contains(strings.Join(args, " "), "--endpoint-url") {
+		args = append(args, "--endpoint-url", e.srv.Endpoint)
+	}
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return runResult{code, out.String(), errb.String()}
