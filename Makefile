@@ -6,7 +6,7 @@ KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE := $(BIN)/kustomize
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build test test-unit demo tools fuzz bench clean
+.PHONY: all build test test-unit demo tools kube-assets fuzz bench clean
 
 all: build
 
@@ -19,8 +19,14 @@ $(KUSTOMIZE):
 
 tools: $(KUSTOMIZE)
 
+## kube-assets: etcd + kube-apiserver for the real-API-server tests (≈3-7 min cold, then a no-op)
+KUBE_ASSETS ?= $(CURDIR)/.cache/kube-assets
+export KUBE_ASSETS
+kube-assets:
+	./scripts/build-kube-assets.sh $(KUBE_ASSETS)
+
 ## test: every test (unit, golden, real kustomize/kpt, moto IAM integration, short fuzz seeds)
-test: build tools
+test: build tools kube-assets
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
