@@ -498,3 +498,36 @@ func TestRoleHashIsSha256sum(t *testing.T) {
 		t.Errorf("RoleHash = %s", got)
 	}
 }
+
+// TestConfigFromKubeconfig: outside a pod, Config reads the named kubeconfig.
+func TestConfigFromKubeconfig(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // not in a pod
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	kubeconfig := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: kubetest, cluster: {server: %q, certificate-authority-data: %q}}]
+users: [{name: admin, user: {token: %q}}]
+contexts: [{name: kubetest, context: {cluster: kubetest, user: admin}}]
+current-context: kubetest
+`, server.Config.Host, base64Std(server.Config.CAData), server.Config.BearerToken)
+	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := kube.Config(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.ListPlans(context.Background(), client, "", ""); err != nil {
+		t.Errorf("listing through the kubeconfig: %v", err)
+	}
+
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
+	t.Setenv("HOME", t.TempDir())
+	if _, err := kube.Config(""); err == nil || !strings.Contains(err.Error(), "not running in a pod") {
+		t.Errorf("no config anywhere: err = %v", err)
+	}
+}
