@@ -58,7 +58,7 @@ func ListPlans(ctx context.Context, client kubernetes.Interface, selector, names
 	}
 	arns := map[string]bool{}
 	for i := range plans.ConfigMaps {
-		if arn := planRoleARN(&plans.ConfigMaps[i]); arn != "" {
+		if arn := RoleARNOf(&plans.ConfigMaps[i]); arn != "" {
 			arns[arn] = true
 		}
 	}
@@ -142,9 +142,11 @@ func meta(m *metav1.ObjectMeta) map[string]any {
 	return out
 }
 
-// planRoleARN is the plan's role ARN: the annotation the function sets, else
-// the "arn" field of role.json.
-func planRoleARN(cm *corev1.ConfigMap) string {
+// RoleARNOf is a plan ConfigMap's role ARN: the annotation the function sets,
+// else the "arn" field of role.json; "" when neither is there. Use it to find the
+// ConfigMap(s) to write a role's status onto (a multi-cluster role may be planned
+// by one ConfigMap per cluster).
+func RoleARNOf(cm *corev1.ConfigMap) string {
 	if arn := cm.Annotations[PlanRoleARNAnnotation]; arn != "" {
 		return arn
 	}
