@@ -396,6 +396,26 @@ func policyStatements(doc []byte) (policyShape, []statementShape, error) {
 
 // checkPolicyShape catches documents IAM would reject with a less helpful message.
 func checkPolicyShape(doc []byte) string {
+	// IAM element names are case-sensitive but encoding/json matches them
+	// case-insensitively: without this, {"statement": [{"effect": ...}]}
+	// passed every check below (found by FuzzDecodeBinding).
+	if msg := elementNameCase(doc, "Version", "Id", "Statement"); msg != "" {
+		return msg
+	}
+	var rawStatements []json.RawMessage
+	var top struct{ Statement json.RawMessage }
+	if json.Unmarshal(doc, &top) == nil && len(top.Statement) > 0 {
+		if top.Statement[0] == '{' {
+			rawStatements = []json.RawMessage{top.Statement}
+		} else {
+			_ = json.Unmarshal(top.Statement, &rawStatements)
+		}
+	}
+	for i, st := range rawStatements {
+		if msg := elementNameCase(st, "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"); msg != "" {
+			return fmt.Sprintf("Statement[%d]: %s", i, msg)
+		}
+	}
 	p, statements, err := policyStatements(doc)
 	// A non-string Version makes the decode above fail on Version; say so
 	// instead of blaming Statement.
@@ -417,6 +437,23 @@ func checkPolicyShape(doc []byte) string {
 	for i, st := range statements {
 		if st.Effect != "Allow" && st.Effect != "Deny" {
 			return fmt.Sprintf("Statement[%d].Effect must be Allow or Deny, got %q", i, st.Effect)
+		}
+	}
+	return ""
+}
+
+// elementNameCase reports a key of the JSON object raw that spells one of
+// names in another case.
+func elementNameCase(raw []byte, names ...string) string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return ""
+	}
+	for _, k := range sortedKeys(obj) {
+		for _, name := range names {
+			if k != name && strings.EqualFold(k, name) {
+				return fmt.Sprintf("%q must be spelled %q (IAM policy element names are case-sensitive)", k, name)
+			}
 		}
 	}
 	return ""

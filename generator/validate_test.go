@@ -215,6 +215,8 @@ func validationCases() []validationCase {
 		bindingCase("inline Statement empty in YAML", "policies:\n  inline:\n    p:\n      Version: \"2012-10-17\"\n      Statement:\n", "spec.policies.inline.p", "has no Statement"),
 		bindingCase("inline Statement empty list", "policies:\n  inline:\n    p: {Version: \"2012-10-17\", Statement: []}\n", "spec.policies.inline.p", "has no Statement"),
 		bindingCase("inline Statement malformed", "policies:\n  inline:\n    p: {Version: \"2012-10-17\", Statement: allow}\n", "spec.policies.inline.p", "Statement is malformed"),
+		bindingCase("inline element name case", "policies:\n  inline:\n    p: {Version: \"2012-10-17\", statement: [{Effect: Allow, Action: \"s3:*\", Resource: \"*\"}]}\n", "spec.policies.inline.p", `"statement" must be spelled "Statement" (IAM policy element names are case-sensitive)`),
+		bindingCase("inline statement element name case", inlineDoc("- Effect: Allow\n  action: s3:GetObject\n  Resource: \"*\""), "spec.policies.inline.p", `Statement[0]: "action" must be spelled "Action"`),
 		bindingCase("inline Action not strings", inlineDoc("- Effect: Allow\n  Action: 5\n  Resource: \"*\""), "spec.policies.inline.p", "Statement is malformed"),
 		warningCase("inline * on *", inlineDoc("- Effect: Allow\n  Action: \"*\"\n  Resource: \"*\""), "spec.policies.inline.p", `allows Action "*" on Resource "*"`),
 		warningCase("inline *:* on * in lists", inlineDoc("- Effect: Allow\n  Action: [s3:GetObject, \"*:*\"]\n  Resource: [\"arn:aws:s3:::b\", \"*\"]"), "spec.policies.inline.p", "administrator access"),
