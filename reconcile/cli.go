@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/kube"
 	"github.com/spf13/cobra"
 )
 
@@ -53,6 +54,7 @@ type commonFlags struct {
 	adopt       bool
 	output      string
 	concurrency int
+	cluster     clusterFlags
 }
 
 func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
@@ -62,6 +64,7 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
+	f.cluster.register(cmd)
 }
 
 // Run is the iambind command line; it returns the process exit code.
@@ -98,7 +101,10 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	planCmd := &cobra.Command{
 		Use:   "plan -f FILE|DIR|- ...",
 		Short: "Show what apply would change in IAM (reads only)",
-		Args:  cobra.NoArgs,
+		Example: `  kustomize build --enable-alpha-plugins --enable-exec overlays/prod | iambind plan -f -
+  iambind plan -f hydrated/ --prune --detailed-exitcode    # CI: exit 2 when IAM would change
+  iambind plan --from-cluster -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPlanOrApply(cmd.Context(), "plan", &planFlags, detailed, stdin, stdout, stderr)
 		},
@@ -109,7 +115,10 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	applyCmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|- ...",
 		Short: "Make IAM match the plan",
-		Args:  cobra.NoArgs,
+		Example: `  iambind apply -f hydrated/ --prune
+  kpt fn source pkg | iambind-fn | iambind apply -f -
+  iambind apply --from-cluster --prune              # the in-cluster Job`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPlanOrApply(cmd.Context(), "apply", &applyFlags, false, stdin, stdout, stderr)
 		},
@@ -118,20 +127,30 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 
 	var checkFiles []string
 	var tok Token
+	var jwt string
 	checkCmd := &cobra.Command{
-		Use:   "check -f ... --sub system:serviceaccount:NS:NAME --issuer URL [--aud AUD]",
+		Use:   "check -f ... (--sub system:serviceaccount:NS:NAME --issuer URL [--aud AUD] | --token JWT)",
 		Short: "Which planned roles can this token subject assume, and if not, why (exit 0 if any, 1 if none)",
-		Args:  cobra.NoArgs,
+		Example: `  iambind check -f rendered.yaml --sub system:serviceaccount:shop:orders \
+      --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
+  kubectl create token orders -n shop --audience sts.amazonaws.com > token
+  iambind check -f rendered.yaml --token @token`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if jwt != "" {
+				return runCheckToken(checkFiles, jwt, stdin, stdout)
+			}
+			if tok.Sub == "" || tok.Issuer == "" {
+				return fail(errors.New("give --sub and --issuer, or --token"))
+			}
 			return runCheck(checkFiles, tok, stdin, stdout)
 		},
 	}
 	checkCmd.Flags().StringArrayVarP(&checkFiles, "filename", "f", nil, "rendered manifests: a file, a directory or - for stdin; repeatable")
-	checkCmd.Flags().StringVar(&tok.Sub, "sub", "", "token subject, system:serviceaccount:NAMESPACE:NAME (required)")
-	checkCmd.Flags().StringVar(&tok.Issuer, "issuer", "", "token issuer URL, https://... (required)")
+	checkCmd.Flags().StringVar(&tok.Sub, "sub", "", "token subject, system:serviceaccount:NAMESPACE:NAME")
+	checkCmd.Flags().StringVar(&tok.Issuer, "issuer", "", "token issuer URL, https://...")
 	checkCmd.Flags().StringVar(&tok.Aud, "aud", generator.DefaultAudience, "token audience")
-	_ = checkCmd.MarkFlagRequired("sub")
-	_ = checkCmd.MarkFlagRequired("issuer")
+	checkCmd.Flags().StringVar(&jwt, "token", "", "a ServiceAccount token (JWT, or @FILE): its iss, sub and aud claims are checked (the signature is IAM's to verify)")
 
 	versionCmd := &cobra.Command{
 		Use:   "version",
@@ -151,30 +170,54 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 	if f.output != "text" && f.output != "json" {
 		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
 	}
-	in, err := ReadInputs(f.files, stdin)
-	if err != nil {
-		return fail(err)
+	var in *Input
+	var source *clusterSource
+	if f.cluster.enabled {
+		if len(f.files) > 0 {
+			return fail(errors.New("give either -f or --from-cluster, not both"))
+		}
+		var err error
+		if source, in, err = loadFromCluster(ctx, &f.cluster, f.prune); err != nil {
+			return fail(err)
+		}
+	} else {
+		var err error
+		if in, err = ReadInputs(f.files, stdin); err != nil {
+			return fail(err)
+		}
 	}
+	res, err := planOrApply(ctx, command, f, in, detailed, stdout, stderr)
+	if source != nil && command == "apply" {
+		if serr := source.writeStatus(ctx, res, err); serr != nil {
+			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
+		}
+	}
+	return err
+}
+
+// planOrApply runs plan or apply over the desired roles; the Result is nil
+// when nothing was applied (plan, or a refusal before any write).
+func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input, detailed bool, stdout, stderr io.Writer) (*Result, error) {
 	if len(in.Roles) == 0 {
 		if f.prune {
-			return fail(errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
+			return nil, fail(errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
 		}
 		fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
 	if violations := Guard(in); len(violations) > 0 {
-		return fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
 	}
 
 	clients, err := NewClients(ctx, f.endpointURL)
 	if err != nil {
-		return fail(err)
+		return nil, fail(err)
 	}
 	quota := generator.DefaultMaxTrustPolicySize
 	if TrustPolicyOverDefault(in) {
 		// Only then does the account's real quota matter: read it.
 		sum, err := clients.IAM.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
 		if err != nil {
-			return fail(fmt.Errorf("reading the trust policy size quota (GetAccountSummary): %w", err))
+			return nil, fail(fmt.Errorf("reading the trust policy size quota (GetAccountSummary): %w", err))
 		}
 		if q, ok := sum.SummaryMap["AssumeRolePolicySizeQuota"]; ok && q > 0 {
 			quota = int(q)
@@ -185,23 +228,23 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
 	}
 	if len(problems.Errors) > 0 {
-		return fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  ")))
+		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  ")))
 	}
 	if len(in.Roles) > 0 {
 		if err := checkAccount(ctx, clients.STS, in); err != nil {
-			return fail(err)
+			return nil, fail(err)
 		}
 	}
 
 	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
 	state, err := observer.Observe(ctx, in, f.prune)
 	if err != nil {
-		return fail(fmt.Errorf("observing IAM: %w", err))
+		return nil, fail(fmt.Errorf("observing IAM: %w", err))
 	}
 	opts := Options{Prune: f.prune, Adopt: f.adopt}
 	plan, err := Diff(in, state, opts)
 	if err != nil {
-		return fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
 
@@ -210,15 +253,15 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 			doc := NewJSONDocument("plan", plan)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes()}
 			if err := WriteJSON(stdout, doc); err != nil {
-				return fail(err)
+				return nil, fail(err)
 			}
 		} else {
 			RenderText(stdout, plan)
 		}
 		if detailed && plan.HasChanges() {
-			return &exitError{code: ExitChanges}
+			return nil, &exitError{code: ExitChanges}
 		}
-		return nil
+		return nil, nil
 	}
 
 	if f.output == "text" {
@@ -227,6 +270,7 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 	ex := &Executor{IAM: clients.IAM, Observer: observer, Options: opts, Concurrency: f.concurrency}
 	if f.output == "text" {
 		ex.Log = stdout
+		ex.Progress = progressReporter(stderr)
 	}
 	res := ex.Apply(ctx, plan)
 	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
@@ -240,7 +284,7 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 		}
 		doc.Errors = doc.Result.Errors
 		if err := WriteJSON(stdout, doc); err != nil {
-			return fail(err)
+			return res, fail(err)
 		}
 	} else {
 		fmt.Fprintln(stdout, ApplySummary(res, reads, writes))
@@ -250,10 +294,10 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 		for i, e := range res.Errors {
 			msgs[i] = e.Error()
 		}
-		return fail(fmt.Errorf("apply failed for %d item(s); run again after fixing the cause (apply is idempotent):\n  %s",
+		return res, fail(fmt.Errorf("apply failed for %d item(s); run again after fixing the cause (apply is idempotent):\n  %s",
 			len(res.Errors), strings.Join(msgs, "\n  ")))
 	}
-	return nil
+	return res, nil
 }
 
 // checkAccount refuses to run a plan made for another account or partition
@@ -272,6 +316,43 @@ func checkAccount(ctx context.Context, c *sts.Client, in *Input) error {
 	if got != account || gotPartition != partition {
 		return fmt.Errorf("the plan is for account %s (partition %s) but the credentials are for account %s (partition %s): nothing was changed",
 			account, partition, got, gotPartition)
+	}
+	return nil
+}
+
+// runCheckToken checks the claims of a real ServiceAccount token.
+func runCheckToken(files []string, jwt string, stdin io.Reader, stdout io.Writer) error {
+	if rest, ok := strings.CutPrefix(jwt, "@"); ok {
+		data, err := os.ReadFile(rest)
+		if err != nil {
+			return fail(fmt.Errorf("--token: %w", err))
+		}
+		jwt = strings.TrimSpace(string(data))
+	}
+	iss, sub, auds, err := kube.DecodeTokenClaims(jwt)
+	if err != nil {
+		return fail(fmt.Errorf("--token: %w", err))
+	}
+	if len(auds) == 0 {
+		return fail(errors.New("--token: the token has no aud claim"))
+	}
+	admitted := 0
+	for i, aud := range auds {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		err := runCheck(files, Token{Issuer: iss, Sub: sub, Aud: aud}, stdin, stdout)
+		var ee *exitError
+		switch {
+		case err == nil:
+			admitted++
+		case errors.As(err, &ee) && ee.err == nil:
+		default:
+			return err
+		}
+	}
+	if admitted == 0 {
+		return &exitError{code: ExitError}
 	}
 	return nil
 }

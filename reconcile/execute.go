@@ -37,7 +37,9 @@ type Executor struct {
 	Concurrency int
 	// Log receives one line per write; nil for none.
 	Log io.Writer
-	mu  sync.Mutex
+	// Progress is called after each role is handled; may be nil.
+	Progress func(done, total int)
+	mu       sync.Mutex
 }
 
 // Result is what an apply did.
@@ -45,6 +47,10 @@ type Result struct {
 	Created, Updated, Deleted, Unchanged int
 	ProvidersCreated, ProvidersUpdated   int
 	Errors                               []error
+	// RoleErrors and ProviderErrors say which role (by name) or OIDC
+	// provider (by URL) failed, for per-plan status reporting.
+	RoleErrors     map[string]error
+	ProviderErrors map[string]error
 }
 
 // Apply runs the plan: OIDC providers first (trust policies name them),
@@ -52,7 +58,7 @@ type Result struct {
 // order), then deletions. It goes on past a failed role and reports every
 // failure in Result.Errors.
 func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
-	res := &Result{}
+	res := &Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}}
 	var mu sync.Mutex
 	fail := func(err error) {
 		mu.Lock()
@@ -63,6 +69,7 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 		for _, a := range pc.Actions {
 			if err := e.call(ctx, a, false); err != nil {
 				fail(fmt.Errorf("OIDC provider %s: %w", pc.URL, err))
+				res.ProviderErrors[pc.URL] = err
 				continue
 			}
 			if a.Op == OpCreateOIDCProvider {
@@ -83,14 +90,20 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 			upserts = append(upserts, rc)
 		}
 	}
+	total, done := len(upserts)+len(deletes), 0
 	for _, batch := range [][]RoleChange{upserts, deletes} {
 		_ = forEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
 			rc := batch[i]
 			kind, err := e.applyRole(ctx, rc)
 			mu.Lock()
 			defer mu.Unlock()
+			done++
+			if e.Progress != nil {
+				e.Progress(done, total)
+			}
 			if err != nil {
 				res.Errors = append(res.Errors, err)
+				res.RoleErrors[rc.Name] = err
 				return nil
 			}
 			switch kind {
@@ -130,7 +143,7 @@ func (e *Executor) applyRole(ctx context.Context, rc RoleChange) (ChangeKind, er
 			continue
 		}
 		if err != nil {
-			return kind, fmt.Errorf("role %s: %w", rc.Name, err)
+			return kind, err // already names the role, the call and the AWS error code
 		}
 		if a.Op == OpCreateRole {
 			created = true
@@ -181,12 +194,23 @@ func (e *Executor) call(ctx context.Context, a Action, justCreated bool) error {
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %s", describe(a), errorText(err))
+			return &actionError{action: describe(a), err: err}
 		}
 		e.logf("%s\n", describe(a))
 		return nil
 	}
 }
+
+// actionError names the failed call ("role X: AttachRolePolicy arn:...") and
+// the AWS error code, and keeps the cause for errors.As (EntityAlreadyExists
+// handling depends on it).
+type actionError struct {
+	action string
+	err    error
+}
+
+func (e *actionError) Error() string { return e.action + ": " + errorText(e.err) }
+func (e *actionError) Unwrap() error { return e.err }
 
 func describe(a Action) string {
 	s := string(a.Op)

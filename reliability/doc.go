@@ -1,0 +1,3 @@
+// Package reliability holds the fault-injection, kill-and-rerun and
+// concurrency suites: they run the real iambind binary against moto.
+package reliability
