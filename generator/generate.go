@@ -50,6 +50,14 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 
 	claims := claimServiceAccounts(planned, in.serviceAccounts, &problems)
 	checkPlanNames(planned, in.configMaps, &problems)
+	// Objects emit writes annotations to must be able to take them.
+	toAnnotate := append(append(fn.KubeObjects(nil), in.clusters...), in.bindings...)
+	for _, c := range claims {
+		if c.existing != nil {
+			toAnnotate = append(toAnnotate, c.existing)
+		}
+	}
+	checkAnnotatable(toAnnotate, &problems)
 
 	if problems.HasErrors() {
 		return Output{Items: items, Problems: problems.sorted()}
@@ -274,6 +282,7 @@ func emit(in input, planned []*plannedBinding, claims map[subjectRef]claim, prob
 			}
 		case passIambind:
 			if obj.GetAnnotation(AnnotationLocalConfig) != "true" {
+				dropNullAnnotations(obj)
 				mustSet(obj.SetAnnotation(AnnotationLocalConfig, "true"))
 			}
 		}
@@ -318,6 +327,7 @@ func setServiceAccountAnnotations(obj *fn.KubeObject, want map[string]string) {
 	if want == nil && obj.GetAnnotation(AnnotationBinding) == "" {
 		return // never annotated by iambind: leave the user's annotations alone
 	}
+	dropNullAnnotations(obj)
 	for _, k := range serviceAccountAnnotations {
 		if v, ok := want[k]; ok {
 			if obj.GetAnnotation(k) != v {

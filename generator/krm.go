@@ -1,12 +1,27 @@
 package generator
 
-import "github.com/kptdev/krm-functions-sdk/go/fn"
+import (
+	"fmt"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+)
 
 // Process is the KRM entry point: it runs Generate over a ResourceList and
 // reports every problem as a result (resourceRef + field.path). It returns
 // false when there are errors, so the function exits non-zero; the items are
 // then left exactly as they came in.
-func Process(rl *fn.ResourceList) (bool, error) {
+func Process(rl *fn.ResourceList) (ok bool, err error) {
+	// The KRM SDK panics on YAML aliases in metadata (labels: *x) when
+	// Generate reads them; report that as an error result instead of a
+	// stack trace. Such reads happen before anything is changed, so the
+	// items are still the input.
+	defer func() {
+		if r := recover(); r != nil {
+			rl.Results = fn.Results{{Severity: fn.Error, Message: fmt.Sprintf(
+				"iambind: cannot process the input (%v); if it uses YAML anchors and aliases in metadata, write the values out", r)}}
+			ok, err = false, nil
+		}
+	}()
 	out := Generate(rl.Items, rl.FunctionConfig)
 	rl.Items = out.Items
 	// Results that came in belong to an earlier run; keeping them would make

@@ -485,3 +485,52 @@ func TestProcessDropsOldResults(t *testing.T) {
 		t.Errorf("results = %v", rl.Results)
 	}
 }
+
+// Regression (found by FuzzDecodeBinding): an empty `annotations:` (null) on
+// a binding, cluster or ServiceAccount made the function panic when it set
+// local-config or the role annotations.
+func TestEmptyOrBadAnnotations(t *testing.T) {
+	nullAnn := func(doc string) string {
+		return strings.Replace(doc, "metadata:\n", "metadata:\n  annotations:\n", 1)
+	}
+	docs := []string{nullAnn(validCluster("")), nullAnn(bindingDoc("shop", "orders", "serviceAccounts:\n- name: orders\n- name: other\n")),
+		nullAnn(saDoc("shop", "orders", "")), nullAnn(saDoc("shop", "unclaimed", ""))}
+	rl, ok, first := runProcess(t, "", docs...)
+	if !ok {
+		t.Fatalf("null annotations should be accepted: %v", rl.Results)
+	}
+	if sa := find(rl.Items, "ServiceAccount", "shop", "orders"); sa.GetAnnotation(AnnotationRoleARN) != ordersARN {
+		t.Errorf("SA with empty annotations not annotated:\n%s", sa)
+	}
+	if got, want := find(rl.Items, "ServiceAccount", "shop", "unclaimed").String(), parseObject(t, docs[3]).String(); got != want {
+		t.Errorf("an unclaimed SA must pass through untouched:\n%s", got)
+	}
+	if ok, again := processYAML(t, resultListItems(t, first)); !ok || again != first {
+		t.Errorf("not a fixed point:\n%s", lineDiff(first, again))
+	}
+
+	// Annotations that are not a map of strings cannot be annotated: an error, not a crash.
+	bad := "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: orders\n  namespace: shop\n  annotations: [a, b]\n"
+	docs = []string{validCluster(""), bindingDoc("shop", "orders", ""), bad}
+	out := generate(t, "", docs...)
+	p := mustProblem(t, out.Problems, SeverityError, "metadata.annotations", "must be a map of strings")
+	if p.Resource.String() != "ServiceAccount shop/orders" {
+		t.Errorf("problem on %v", p.Resource)
+	}
+	if itemsYAML(out.Items) != itemsYAML(parseObjects(t, docs...)) {
+		t.Error("nothing partial on error")
+	}
+
+	// YAML aliases in metadata make the KRM SDK panic on read: Process
+	// reports an error result instead of crashing, items untouched.
+	aliased := "apiVersion: v1\nkind: ServiceAccount\nx: &a {k: v}\nmetadata:\n  name: orders\n  namespace: shop\n  annotations: *a\n"
+	docs = []string{validCluster(""), bindingDoc("shop", "orders", ""), aliased}
+	rl = &fn.ResourceList{Items: parseObjects(t, docs...), FunctionConfig: fn.NewEmptyKubeObject()}
+	ok, err := Process(rl)
+	if ok || err != nil || len(rl.Results) != 1 || rl.Results[0].Severity != fn.Error || !strings.Contains(rl.Results[0].Message, "YAML anchors and aliases") {
+		t.Fatalf("Process = %v, %v, %v", ok, err, rl.Results)
+	}
+	if itemsYAML(rl.Items) != itemsYAML(parseObjects(t, docs...)) {
+		t.Error("items changed")
+	}
+}
