@@ -135,19 +135,38 @@ func (in *Input) addDocuments(file string, data []byte, byName map[string]*Desir
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	for _, n := range nodes {
-		if err := in.addNode(file, n, byName); err != nil {
+		if err := in.addNodeSafely(file, n, byName); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// addNodeSafely turns a panic inside kyaml's accessors (they index mapping
+// nodes without checking their shape, e.g. `metadata:` given as a list) into
+// an error naming the document, instead of crashing the reconcile job.
+func (in *Input) addNodeSafely(file string, n *yaml.RNode, byName map[string]*DesiredRole) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: line %d: malformed Kubernetes object (a field such as metadata, labels or data has the wrong shape)", file, n.YNode().Line)
+		}
+	}()
+	return in.addNode(file, n, byName)
+}
+
 func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredRole) error {
+	// kyaml's accessors assume a mapping; anything else is not a Kubernetes object.
+	if n.YNode().Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: line %d: a document or list item is not a Kubernetes object (a YAML mapping)", file, n.YNode().Line)
+	}
 	kind := n.GetKind()
 	if kind == kio.ResourceListKind || kind == "List" {
 		items := n.Field("items")
-		if items == nil {
+		if items == nil || items.Value.YNode().Kind == yaml.ScalarNode && items.Value.YNode().Tag == "!!null" {
 			return nil
+		}
+		if items.Value.YNode().Kind != yaml.SequenceNode {
+			return fmt.Errorf("%s: line %d: %s items must be a list", file, items.Value.YNode().Line, kind)
 		}
 		for _, item := range items.Value.Content() {
 			if err := in.addNode(file, yaml.NewRNode(item), byName); err != nil {
