@@ -50,7 +50,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return ok, err
 	})
-	out, err := fn.Run(processor, in)
+	out, err := runSafely(processor, in)
 	// kustomize never shows results, only stderr: say every problem there, one per line.
 	for _, p := range problems {
 		fmt.Fprintf(stderr, "iambind-fn: %s\n", p)
@@ -84,4 +84,16 @@ func formatResult(r *fn.Result) string {
 		line += r.Field.Path + ": "
 	}
 	return line + r.Message
+}
+
+// runSafely runs the SDK and turns a panic inside it (its sort and YAML
+// writer index aliased scalars without checking, e.g. `kind: *k`) into an
+// error: hostile input must get a message and exit 1, never a stack trace.
+func runSafely(p fn.ResourceListProcessor, in []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("malformed input: the ResourceList could not be processed (YAML aliases in apiVersion, kind or metadata are not supported): %v", r)
+		}
+	}()
+	return fn.Run(p, in)
 }

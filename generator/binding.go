@@ -141,7 +141,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 
 	issuers := make([]TrustIssuer, 0, len(used))
 	providers := make([]OIDCProvider, 0, len(used))
-	maxTrust := first.MaxTrustPolicySize
+	maxTrust, quotaCluster := first.MaxTrustPolicySize, used[0].Metadata.Name
 	for _, c := range used {
 		issuers = append(issuers, TrustIssuer{Partition: c.Spec.Partition, AccountID: c.Spec.AccountID, Issuer: c.Spec.Issuer})
 		providers = append(providers, OIDCProvider{
@@ -149,14 +149,16 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 			ARN:       OIDCProviderARN(c.Spec.Partition, c.Spec.AccountID, c.Spec.Issuer),
 			Audiences: []string{audience},
 		})
-		maxTrust = min(maxTrust, c.Spec.MaxTrustPolicySize)
+		if c.Spec.MaxTrustPolicySize < maxTrust {
+			maxTrust, quotaCluster = c.Spec.MaxTrustPolicySize, c.Metadata.Name
+		}
 	}
 	trust := BuildTrustPolicy(issuers, audience, subjects)
 	compact, _ := MarshalJSON(trust, false)
 	if size := NonWhitespaceLength(compact); size > maxTrust {
 		sink.errorf("spec.serviceAccounts",
 			"the trust policy is %d characters (white space not counted) but the account's quota is %d: use fewer service accounts per role, a namespace wildcard (name: \"*\" with allowWildcardSubjects: true), or, if AWS raised your AssumeRolePolicySizeQuota, declare it in IdentityCluster %q spec.maxTrustPolicySize",
-			size, maxTrust, used[0].Metadata.Name)
+			size, maxTrust, quotaCluster)
 		return nil
 	}
 
