@@ -1,7 +1,9 @@
 package examples
 
 import (
+	"bytes"
 	"context"
+	"github.com/iambind/iambind/reconcile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -358,15 +360,24 @@ func toStrings(v []any) []string {
 	return out
 }
 
-// cliFlags are the flags of the iambind CLI, per command.
+// cliFlags are the flags of the iambind CLI, per command, read from the
+// real CLI's --help so the examples can never drift from it.
 var cliFlags = func() map[string][]string {
-	plan := []string{"-f", "--filename", "--prune", "--output", "--detailed-exitcode", "--endpoint-url", "--from-cluster", "--selector", "--namespace"}
-	return map[string][]string{
-		"plan":    plan,
-		"apply":   append(slices.Clone(plan), "--concurrency", "--adopt"),
-		"check":   {"-f", "--filename", "--sub", "--issuer", "--aud", "--token"},
-		"version": {},
+	flagRE := regexp.MustCompile(`(?m)^\s+(?:(-\w), )?(--[\w-]+)`)
+	out := map[string][]string{}
+	for _, cmd := range []string{"plan", "apply", "check", "version"} {
+		var help bytes.Buffer
+		reconcile.Run(context.Background(), []string{cmd, "--help"}, strings.NewReader(""), &help, &help)
+		flags := []string{}
+		for _, m := range flagRE.FindAllStringSubmatch(help.String(), -1) {
+			if m[1] != "" {
+				flags = append(flags, m[1])
+			}
+			flags = append(flags, m[2])
+		}
+		out[cmd] = flags
 	}
+	return out
 }()
 
 // commandLine matches an iambind invocation in prose, scripts and workflows.
@@ -376,6 +387,9 @@ var commandLine = regexp.MustCompile(`(?m)\biambind (plan|apply|check|version)\b
 // and deploy/ against the CLI's flags: in text (READMEs, workflow, comments)
 // and in container args ([/iambind] + args).
 func testCommandLines(t *testing.T) {
+	if !slices.Contains(cliFlags["apply"], "--from-cluster") || !slices.Contains(cliFlags["check"], "--token") {
+		t.Fatalf("could not read the CLI's flags from --help: %v", cliFlags)
+	}
 	seen := 0
 	check := func(where, cmd string, args []string) {
 		allowed, ok := cliFlags[cmd]

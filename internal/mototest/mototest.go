@@ -38,6 +38,13 @@ type Server struct {
 // A missing moto_server fails the test: it is a required tool, not optional.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartInAccount(t, "")
+}
+
+// StartInAccount is Start with moto's default account set (MOTO_ACCOUNT_ID),
+// for plans rendered for another account, such as the examples' 111122223333.
+func StartInAccount(t testing.TB, account string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		t.Fatalf("moto_server is not on PATH: the IAM integration tests need it (install moto[server], e.g. `pip install 'moto[server]'`): %v", err)
@@ -51,6 +58,9 @@ func Start(t testing.TB) *Server {
 		s := &Server{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), log: &syncBuffer{}}
 		s.cmd = exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 		s.cmd.Env = append(os.Environ(), "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
+		if account != "" {
+			s.cmd.Env = append(s.cmd.Env, "MOTO_ACCOUNT_ID="+account)
+		}
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := s.cmd.Start(); err != nil {
