@@ -6,7 +6,7 @@ KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE := $(BIN)/kustomize
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build test test-unit demo tools kube-assets fuzz bench clean
+.PHONY: all build test test-unit demo tools kube-assets fuzz reliability bench clean
 
 all: build
 
@@ -37,9 +37,17 @@ test-unit:
 demo: build tools
 	./scripts/demo.sh
 
+## fuzz: each fuzz target for FUZZTIME (make test replays their committed seeds only)
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./generator -run '^$$' -fuzz FuzzDecodeBinding -fuzztime $(FUZZTIME)
+	$(GO) test ./generator -run '^$$' -fuzz '^FuzzDecodeBinding$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./generator -run '^$$' -fuzz '^FuzzTrustPolicy$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./reconcile -run '^$$' -fuzz '^FuzzReadManifests$$' -fuzztime $(FUZZTIME)
+
+## reliability: the long runs — fault matrix over 20 seeds, 20 kill points, concurrent applies, 10 min per fuzz target
+reliability: build
+	set -o pipefail; IAMBIND_RELIABILITY=long $(GO) test -count=1 -v -timeout 90m ./reliability | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|converge rate|kill points'
+	$(MAKE) fuzz FUZZTIME=10m
 
 ## bench: whole-process figures (docs/benchmarks.md); each script prints its table and PASS/MISS per goal
 BENCH_SCRIPTS ?= ./scripts/bench-fn.sh
