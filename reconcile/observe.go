@@ -214,28 +214,27 @@ func (ob *Observer) instanceProfiles(ctx context.Context, role string) ([]string
 	return out, nil
 }
 
-// observeProviders lists the account's OIDC providers and reads the client
-// IDs of those the plan uses.
+// observeProviders reads the client IDs of the OIDC providers the plan
+// uses, one GetOpenIDConnectProvider per issuer: the plan knows their ARNs,
+// so listing the account's providers first would only cost a read more
+// (NoSuchEntity means the provider does not exist yet).
 func (ob *Observer) observeProviders(ctx context.Context, in *Input, state *State) error {
 	wanted := map[string]bool{}
+	var arns []string
 	for _, r := range in.Roles {
 		for _, p := range r.OIDCProviders {
-			wanted[p.ARN] = true
+			if !wanted[p.ARN] {
+				wanted[p.ARN] = true
+				arns = append(arns, p.ARN)
+			}
 		}
 	}
-	if len(wanted) == 0 {
-		return nil
-	}
-	list, err := ob.IAM.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
-	if err != nil {
-		return fmt.Errorf("ListOpenIDConnectProviders: %w", err)
-	}
-	for _, p := range list.OpenIDConnectProviderList {
-		arn := aws.ToString(p.Arn)
-		if !wanted[arn] {
+	for _, arn := range arns {
+		out, err := ob.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+		var nse *types.NoSuchEntityException
+		if errors.As(err, &nse) {
 			continue
 		}
-		out, err := ob.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: p.Arn})
 		if err != nil {
 			return fmt.Errorf("OIDC provider %s: GetOpenIDConnectProvider: %w", arn, err)
 		}
