@@ -3,6 +3,7 @@ package reconcile
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -176,6 +177,13 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 		return nil
 	}
 	apiVersion := n.GetApiVersion()
+	if (kind == "ConfigMap" || kind == "ServiceAccount") && apiVersion == "v1" {
+		// A misshapen metadata would read as "no labels" and a plan would be
+		// ignored silently (and, with --prune, its role deleted).
+		if err := checkMetadataShape(n, kind); err != nil {
+			return fmt.Errorf("%s: %v", file, err)
+		}
+	}
 	switch {
 	case kind == "ConfigMap" && apiVersion == "v1" && n.GetLabels()[generator.LabelPlan] == generator.PlanRoleValue:
 		role, err := parsePlan(file, n)
@@ -212,11 +220,36 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 	return nil
 }
 
+// checkMetadataShape requires metadata, metadata.labels and
+// metadata.annotations to be mappings when present.
+func checkMetadataShape(n *yaml.RNode, kind string) error {
+	md := n.Field("metadata")
+	if md == nil {
+		return nil
+	}
+	if y := md.Value.YNode(); y.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: malformed %s: metadata must be a mapping, got %s", y.Line, kind, yamlKindName(y))
+	}
+	for _, field := range []string{"labels", "annotations"} {
+		f := md.Value.Field(field)
+		if f == nil {
+			continue
+		}
+		if y := f.Value.YNode(); y.Kind != yaml.MappingNode && !(y.Kind == yaml.ScalarNode && y.Tag == "!!null") {
+			return fmt.Errorf("malformed %s %s/%s: metadata.%s must be a mapping, got %s", kind, n.GetNamespace(), n.GetName(), field, yamlKindName(y))
+		}
+	}
+	return nil
+}
+
 // parsePlan decodes role.json strictly and checks that trust-policy.json is
 // the same document as role.json's trustPolicy (a hand edit of one but not
 // the other would make plan and IAM disagree silently).
 func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 	source := fmt.Sprintf("%s: ConfigMap %s/%s", file, n.GetNamespace(), n.GetName())
+	if err := checkPlanDataStrings(n); err != nil {
+		return nil, fmt.Errorf("%s: %v", source, err)
+	}
 	data := n.GetDataMap()
 	raw, ok := data[generator.PlanKeyRole]
 	if !ok {
@@ -228,32 +261,85 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 	if err := dec.Decode(&role); err != nil {
 		return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyRole, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s: %s: unexpected data after the JSON object", source, generator.PlanKeyRole)
+	}
 	if role.Name == "" {
 		return nil, fmt.Errorf("%s: %s: name is empty", source, generator.PlanKeyRole)
 	}
 	// Normalise inline documents to compact canonical JSON.
 	for name, doc := range role.InlinePolicies {
+		v, err := parseDocument(string(doc))
+		if err == nil {
+			if _, isObject := v.(map[string]any); !isObject {
+				err = errors.New("must be a JSON object (a policy document)")
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, generator.PlanKeyRole, name, err)
+		}
 		c, err := canonicalJSON(doc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, generator.PlanKeyRole, name, err)
 		}
 		role.InlinePolicies[name] = json.RawMessage(c)
 	}
-	if tp, ok := data[generator.PlanKeyTrustPolicy]; ok {
-		want, err := generator.MarshalJSON(role.TrustPolicy, false)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", source, err)
-		}
-		eq, err := SameDocument(tp, string(want))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyTrustPolicy, err)
-		}
-		if !eq {
-			return nil, fmt.Errorf("%s: %s differs from trustPolicy in %s (was one edited by hand? re-render the plan)",
-				source, generator.PlanKeyTrustPolicy, generator.PlanKeyRole)
-		}
+	// The function always writes both files; without trust-policy.json the
+	// trust policy could not be cross-checked against role.json.
+	tp, ok := data[generator.PlanKeyTrustPolicy]
+	if !ok {
+		return nil, fmt.Errorf("%s: plan has no %s", source, generator.PlanKeyTrustPolicy)
+	}
+	want, err := generator.MarshalJSON(role.TrustPolicy, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", source, err)
+	}
+	eq, err := SameDocument(tp, string(want))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyTrustPolicy, err)
+	}
+	if !eq {
+		return nil, fmt.Errorf("%s: %s differs from trustPolicy in %s (was one edited by hand? re-render the plan)",
+			source, generator.PlanKeyTrustPolicy, generator.PlanKeyRole)
 	}
 	return &DesiredRole{Role: role, Source: source}, nil
+}
+
+// checkPlanDataStrings rejects a plan whose role.json or trust-policy.json
+// is not a plain string (a YAML mapping, list or alias): kyaml would read it
+// as an empty string and the JSON error would not say why.
+func checkPlanDataStrings(n *yaml.RNode) error {
+	data := n.Field("data")
+	if data == nil || data.Value.YNode().Kind != yaml.MappingNode {
+		return nil
+	}
+	for _, key := range []string{generator.PlanKeyRole, generator.PlanKeyTrustPolicy} {
+		f := data.Value.Field(key)
+		if f == nil {
+			continue
+		}
+		if y := f.Value.YNode(); y.Kind != yaml.ScalarNode || y.Tag == "!!null" {
+			return fmt.Errorf("data.%s must be a string holding the JSON document, got %s", key, yamlKindName(y))
+		}
+	}
+	return nil
+}
+
+func yamlKindName(y *yaml.Node) string {
+	switch y.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "a YAML alias"
+	case yaml.ScalarNode:
+		if y.Tag == "!!null" {
+			return "null"
+		}
+		return fmt.Sprintf("the scalar %.40q", y.Value)
+	}
+	return "a non-string value"
 }
 
 func sameRole(a, b *generator.Role) bool {

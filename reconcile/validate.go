@@ -14,6 +14,8 @@ var (
 	rolePathRE   = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
 	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
 	roleARNRE    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role(/.*)$`)
+	// policyARNRE: arn:<partition>:iam::<aws|account>:policy/<path/>name, as the function writes them.
+	policyARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(aws|[0-9]{12}):policy/(([\x21-\x7E]+/)?[\w+=,.@-]{1,128})$`)
 )
 
 // Problems collected while validating a plan.
@@ -77,6 +79,15 @@ func Validate(in *Input, trustQuota int) Problems {
 		if len(r.TrustPolicy.Statement) == 0 {
 			p.errorf("%s: trust policy has no statement", where)
 		}
+		validateTrust(&p, where, r)
+		for _, a := range r.ManagedPolicyARNs {
+			if !policyARNRE.MatchString(a) {
+				p.errorf("%s: managed policy %q is not an IAM policy ARN (arn:<partition>:iam::<aws|account>:policy/<name>)", where, a)
+			}
+		}
+		if r.PermissionsBoundary != "" && !policyARNRE.MatchString(r.PermissionsBoundary) {
+			p.errorf("%s: permissionsBoundary %q is not an IAM policy ARN (arn:<partition>:iam::<aws|account>:policy/<name>)", where, r.PermissionsBoundary)
+		}
 		total := 0
 		names := make([]string, 0, len(r.InlinePolicies))
 		for name := range r.InlinePolicies {
@@ -126,6 +137,46 @@ func Validate(in *Input, trustQuota int) Problems {
 	sort.Strings(p.Errors)
 	sort.Strings(p.Warnings)
 	return p
+}
+
+// validateTrust checks the trust policy has the only shape iambind writes
+// (SPEC §3.3): every statement allows sts:AssumeRoleWithWebIdentity to one
+// of the role's own OIDC providers, conditioned on both <issuer>:aud and
+// <issuer>:sub. A hand edit that drops a condition would let any token of
+// the issuer (any ServiceAccount of the cluster) assume the role.
+func validateTrust(p *Problems, where string, r *DesiredRole) {
+	providers := map[string]bool{}
+	if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
+		for i, pr := range r.OIDCProviders {
+			if want := generator.OIDCProviderARN(m[1], m[2], pr.URL); pr.ARN != want {
+				p.errorf("%s: oidcProviders[%d].arn %q is not the provider of %s in the role's account (%s)", where, i, pr.ARN, pr.URL, want)
+			}
+			providers[pr.ARN] = true
+		}
+	}
+	for i, st := range r.TrustPolicy.Statement {
+		n := i + 1
+		if st.Effect != "Allow" {
+			p.errorf("%s: trust policy statement %d: effect %q must be Allow", where, n, st.Effect)
+		}
+		if len(st.Action) != 1 || st.Action[0] != webIdentityAction {
+			p.errorf("%s: trust policy statement %d: action must be %s only, not %v", where, n, webIdentityAction, []string(st.Action))
+		}
+		fed := st.Principal["Federated"]
+		if len(st.Principal) != 1 || len(fed) != 1 {
+			p.errorf("%s: trust policy statement %d: principal must be exactly one Federated OIDC provider", where, n)
+			continue
+		}
+		if !providers[fed[0]] {
+			p.errorf("%s: trust policy statement %d trusts %s, which is not among the role's oidcProviders", where, n, fed[0])
+		}
+		_, host, _ := strings.Cut(fed[0], ":oidc-provider/")
+		for _, key := range []string{host + ":aud", host + ":sub"} {
+			if len(st.Condition["StringEquals"][key]) == 0 && len(st.Condition["StringLike"][key]) == 0 {
+				p.errorf("%s: trust policy statement %d has no condition on %s (StringEquals or StringLike): it would admit any token of the issuer", where, n, key)
+			}
+		}
+	}
 }
 
 // PlanAccount returns the partition and account ID of the plan's roles
