@@ -91,8 +91,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "iambind",
-		Short:         "Make AWS IAM match the IAM plan rendered by iambind-fn",
+		Use:   "iambind",
+		Short: "Make AWS IAM match the IAM plan rendered by iambind-fn",
+		Example: `  kustomize build --enable-alpha-plugins --enable-exec overlays/prod > rendered.yaml
+  iambind plan -f rendered.yaml --detailed-exitcode
+  iambind apply -f rendered.yaml --prune`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -153,9 +156,10 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	checkCmd.Flags().StringVar(&jwt, "token", "", "a ServiceAccount token (JWT, or @FILE): its iss, sub and aud claims are checked (the signature is IAM's to verify)")
 
 	versionCmd := &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  iambind version",
+		Args:    cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
 			fmt.Fprintf(stdout, "iambind %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
