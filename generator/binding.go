@@ -61,12 +61,19 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		return nil
 	}
 	first := used[0].Spec
+	issuerOf := map[string]string{used[0].Spec.Issuer: used[0].Metadata.Name}
 	for i, c := range used[1:] {
 		if c.Spec.AccountID != first.AccountID || c.Spec.Partition != first.Partition {
 			sink.errorf(fmt.Sprintf("spec.clusters[%d]", i+1),
 				"cluster %q is in account %s (%s) but %q is in %s (%s): one role lives in one account, so every cluster of a binding must share accountID and partition",
 				c.Metadata.Name, c.Spec.AccountID, c.Spec.Partition, used[0].Metadata.Name, first.AccountID, first.Partition)
 		}
+		// Two clusters with one issuer would give duplicate trust statements
+		// (and one OIDC provider): almost always a copy-paste mistake.
+		if other, dup := issuerOf[c.Spec.Issuer]; dup {
+			sink.errorf(fmt.Sprintf("spec.clusters[%d]", i+1), "cluster %q has the same issuer as cluster %q (%s); list it once", c.Metadata.Name, other, c.Spec.Issuer)
+		}
+		issuerOf[c.Spec.Issuer] = c.Metadata.Name
 	}
 
 	subjects, exact := bindingSubjects(b, ns, sink)
