@@ -255,7 +255,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	if command == "plan" {
 		if f.output == "json" {
 			doc := NewJSONDocument("plan", plan)
-			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes()}
+			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
 			}
@@ -280,7 +280,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
 	if f.output == "json" {
 		doc := NewJSONDocument("apply", plan)
-		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes}
+		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
 		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
 			IAMCalls: doc.IAMCalls, Errors: []string{}}
 		for _, e := range res.Errors {
@@ -291,7 +291,11 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 			return res, fail(err)
 		}
 	} else {
-		fmt.Fprintln(stdout, ApplySummary(res, reads, writes))
+		summary := ApplySummary(res, reads, writes)
+		if n := clients.Calls.Retries(); n > 0 {
+			summary += fmt.Sprintf(" (+%d retried attempts)", n)
+		}
+		fmt.Fprintln(stdout, summary)
 	}
 	if len(res.Errors) > 0 {
 		msgs := make([]string, len(res.Errors))

@@ -28,10 +28,16 @@ const (
 	retryMaxBackoff  = 30 * time.Second
 )
 
-// CallCounter counts IAM operations (not retry attempts), reads and writes
-// apart. It is a middleware on the SDK stack, so no call site can forget it.
+// CallCounter counts IAM operations, reads and writes apart, and the extra
+// HTTP attempts the retryer made for them (throttling, 5xx, dropped
+// connections). It is middleware on the SDK stack, so no call site can forget it.
 type CallCounter struct {
-	reads, writes atomic.Int64
+	reads, writes, attempts atomic.Int64
+}
+
+// Retries is the number of attempts beyond the first, over all operations.
+func (c *CallCounter) Retries() int64 {
+	return max(0, c.attempts.Load()-c.reads.Load()-c.writes.Load())
 }
 
 // Reads is the number of read operations made so far.
@@ -46,6 +52,15 @@ func IsReadOperation(op string) bool {
 }
 
 func (c *CallCounter) addMiddleware(stack *middleware.Stack) error {
+	// Finalize after the retry middleware runs once per HTTP attempt.
+	attempts := middleware.FinalizeMiddlewareFunc("iambindAttemptCounter",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			c.attempts.Add(1)
+			return next.HandleFinalize(ctx, in)
+		})
+	if err := stack.Finalize.Insert(attempts, "Retry", middleware.After); err != nil {
+		return err
+	}
 	// Initialize runs once per operation, outside the retry loop.
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("iambindCallCounter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {

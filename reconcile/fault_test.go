@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/iambind/iambind/internal/faultproxy"
@@ -21,9 +22,10 @@ func TestIntegrationConvergesUnderFaults(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	rendered := threeRoles(t)
 	file := e.file(rendered)
-	converged := false
+	converged, retriesReported := false, false
 	for attempt := 1; attempt <= 4 && !converged; attempt++ {
 		r := e.run("", "apply", "-f", file, "--endpoint-url", proxy.URL)
+		retriesReported = retriesReported || strings.Contains(r.stdout, "retried attempts)")
 		switch r.code {
 		case 0:
 			converged = true
@@ -40,6 +42,9 @@ func TestIntegrationConvergesUnderFaults(t *testing.T) {
 	}
 	if c.Throttled+c.ServerErrors+c.DroppedBefore+c.DroppedAfter == 0 {
 		t.Fatal("the proxy injected no fault: the test proves nothing")
+	}
+	if !retriesReported {
+		t.Error("the apply summary does not report the retried attempts the faults caused")
 	}
 	proxy.Disable()
 	e.requireMatches(rendered)

@@ -114,8 +114,9 @@ type JSONSummary struct {
 
 // JSONCalls counts IAM operations.
 type JSONCalls struct {
-	Reads  int64 `json:"reads"`
-	Writes int64 `json:"writes"`
+	Reads   int64 `json:"reads"`
+	Writes  int64 `json:"writes"`
+	Retries int64 `json:"retries"`
 }
 
 // JSONResult is what apply did (only in apply's output).

@@ -100,7 +100,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # summary FILE: "created updated deleted unchanged reads writes" from apply's summary line.
 summary() {
-	sed -nE 's/^roles: ([0-9]+) created, ([0-9]+) updated, ([0-9]+) deleted, ([0-9]+) unchanged; IAM calls: ([0-9]+) reads, ([0-9]+) writes$/\1 \2 \3 \4 \5 \6/p' "$1" | tail -1
+	sed -nE 's/^roles: ([0-9]+) created, ([0-9]+) updated, ([0-9]+) deleted, ([0-9]+) unchanged; IAM calls: ([0-9]+) reads, ([0-9]+) writes( .*)?$/\1 \2 \3 \4 \5 \6/p' "$1" | tail -1
 }
 
 PLAN=$BENCH_DIR/plan-$ROLES.yaml
