@@ -3,6 +3,8 @@ package generator
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,7 +84,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 	roleName := s.Role.Name
 	if roleName == "" {
 		roleName = DeriveRoleName(first.RoleNamePrefix, ns, b.Metadata.Name)
-	} else if len(roleName) > MaxRoleNameLength || !roleNamePattern.MatchString(roleName) {
+	} else if !IsValidRoleName(roleName) {
 		sink.errorf("spec.role.name", "%q is not a valid IAM role name (1-%d characters of [A-Za-z0-9_+=,.@-]); explicit names are never rewritten", roleName, MaxRoleNameLength)
 	}
 	rolePath := s.Role.Path
@@ -222,7 +224,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 // resolveClusters maps spec.clusters to IdentityClusters; an omitted list
 // means "the only cluster in scope".
 func resolveClusters(names []string, clusters map[string]*IdentityCluster, sink problemSink) []*IdentityCluster {
-	available := sortedKeys(clusters)
+	available := slices.Sorted(maps.Keys(clusters))
 	if len(names) == 0 {
 		switch len(clusters) {
 		case 1:
@@ -349,7 +351,7 @@ func managedPolicies(refs []string, partition string, sink problemSink) []string
 func inlinePolicies(docs map[string]json.RawMessage, sink problemSink) map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	total := 0
-	for _, name := range sortedKeys(docs) {
+	for _, name := range slices.Sorted(maps.Keys(docs)) {
 		field := "spec.policies.inline." + name
 		if !policyNamePattern.MatchString(name) {
 			sink.errorf(field, "%q is not a valid inline policy name (1-%d characters of [A-Za-z0-9_+=,.@-])", name, MaxInlinePolicyName)
@@ -458,7 +460,7 @@ func elementNameCase(raw []byte, names ...string) string {
 	if json.Unmarshal(raw, &obj) != nil {
 		return ""
 	}
-	for _, k := range sortedKeys(obj) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		for _, name := range names {
 			if k != name && strings.EqualFold(k, name) {
 				return fmt.Sprintf("%q must be spelled %q (IAM policy element names are case-sensitive)", k, name)
@@ -486,13 +488,4 @@ func grantsEverything(doc []byte) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

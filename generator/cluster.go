@@ -1,7 +1,9 @@
 package generator
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -136,7 +138,7 @@ func validateTagValue(value, field string, sink problemSink) {
 }
 
 func validateTags(tags map[string]string, field string, sink problemSink) {
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		f := field + "." + k
 		switch {
 		case k == "":

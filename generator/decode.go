@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,7 +105,7 @@ func typeMismatch(v any, t reflect.Type, path string) (string, reflect.Type, str
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			fields[name] = t.Field(i).Type
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if ft, known := fields[k]; known {
 				if p, w, g, found := typeMismatch(obj[k], ft, joinPath(path, k)); found {
 					return p, w, g, true
@@ -125,7 +127,7 @@ func typeMismatch(v any, t reflect.Type, path string) (string, reflect.Type, str
 		if !ok {
 			return path, t, jsonKind(v), true
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			if p, w, g, found := typeMismatch(obj[k], t.Elem(), joinPath(path, k)); found {
 				return p, w, g, true
 			}
@@ -296,7 +298,7 @@ func unknownFields(v any, t reflect.Type, path string) []string {
 		// `nAme: x` became the binding's name while Kubernetes (and kpt,
 		// kustomize) see an object without one. Found by FuzzDecodeBinding.
 		obj, _ := v.(map[string]any)
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			for i := 0; i < t.NumField(); i++ {
 				name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 				if k != name && strings.EqualFold(k, name) {

@@ -48,6 +48,25 @@ var (
 	saGlobPattern = regexp.MustCompile(`^[a-z0-9*?]([-a-z0-9.*?]*[a-z0-9*?])?$`)
 )
 
+// IsValidRoleName reports whether IAM accepts name as a role name:
+// 1-64 characters of [A-Za-z0-9_+=,.@-]. The reconcile side checks plans
+// with the same rules the function writes them by.
+func IsValidRoleName(name string) bool {
+	return len(name) <= MaxRoleNameLength && roleNamePattern.MatchString(name)
+}
+
+// IsValidRolePath reports whether IAM accepts path as a role path.
+func IsValidRolePath(path string) bool {
+	return len(path) <= MaxRolePathLength && rolePathPattern.MatchString(path)
+}
+
+// IsValidInlinePolicyName reports whether IAM accepts name for an inline policy.
+func IsValidInlinePolicyName(name string) bool { return policyNamePattern.MatchString(name) }
+
+// IsPolicyARN reports whether arn is an IAM managed policy ARN
+// (arn:<partition>:iam::<aws|account>:policy/<path/>name).
+func IsPolicyARN(arn string) bool { return policyARNPattern.MatchString(arn) }
+
 // Partitions iambind knows, with the region prefix each one uses.
 var partitionRegionPrefix = map[string][]string{
 	"aws":        nil, // every other region

@@ -3,7 +3,7 @@ package generator
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // PolicyDocument is an IAM policy document as iambind writes trust policies.
@@ -64,8 +64,8 @@ type Subjects struct {
 // issuer (in the given order) one statement for exact subjects (StringEquals)
 // and one for wildcard subjects (StringLike); each pins the audience.
 func BuildTrustPolicy(issuers []TrustIssuer, audience string, subjects Subjects) PolicyDocument {
-	exact := sortedUnique(subjects.Exact)
-	wild := sortedUnique(subjects.Wildcards)
+	exact := slices.Compact(slices.Sorted(slices.Values(subjects.Exact)))
+	wild := slices.Compact(slices.Sorted(slices.Values(subjects.Wildcards)))
 	doc := PolicyDocument{Version: PolicyVersion, Statement: []Statement{}}
 	for _, is := range issuers {
 		host := IssuerHostPath(is.Issuer)
@@ -90,17 +90,4 @@ func BuildTrustPolicy(issuers []TrustIssuer, audience string, subjects Subjects)
 		}
 	}
 	return doc
-}
-
-func sortedUnique(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
 }

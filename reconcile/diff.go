@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -212,7 +214,7 @@ func diffProviders(in *Input, state *State) []ProviderChange {
 	out := make([]ProviderChange, 0, len(arns))
 	for _, arn := range arns {
 		w := wanted[arn]
-		auds := sortedKeys(w.aud)
+		auds := slices.Sorted(maps.Keys(w.aud))
 		pc := ProviderChange{URL: w.url, ARN: arn, Actions: []Action{}}
 		obs := state.Providers[arn]
 		switch {
@@ -288,10 +290,10 @@ func TrustDocument(r *generator.Role) string {
 
 func createActions(r *generator.Role) []Action {
 	acts := []Action{{Op: OpCreateRole, Role: r.Name, Desired: r, Document: TrustDocument(r), Tags: r.Tags}}
-	for _, arn := range sortedUnique(r.ManagedPolicyARNs) {
+	for _, arn := range slices.Compact(slices.Sorted(slices.Values(r.ManagedPolicyARNs))) {
 		acts = append(acts, Action{Op: OpAttach, Role: r.Name, Target: arn})
 	}
-	for _, name := range sortedKeys(r.InlinePolicies) {
+	for _, name := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 		acts = append(acts, Action{Op: OpPutInline, Role: r.Name, Target: name, Document: string(r.InlinePolicies[name])})
 	}
 	return acts
@@ -308,14 +310,14 @@ func createChanges(r *generator.Role) []FieldChange {
 	}
 	trust := TrustDocument(r)
 	ch = append(ch, FieldChange{Field: "trustPolicy", After: json.RawMessage(trust), Diff: documentDiff("", trust)})
-	for _, arn := range sortedUnique(r.ManagedPolicyARNs) {
+	for _, arn := range slices.Compact(slices.Sorted(slices.Values(r.ManagedPolicyARNs))) {
 		ch = append(ch, FieldChange{Field: "managedPolicyArns", After: arn})
 	}
-	for _, name := range sortedKeys(r.InlinePolicies) {
+	for _, name := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 		doc := string(r.InlinePolicies[name])
 		ch = append(ch, FieldChange{Field: "inlinePolicies." + name, After: json.RawMessage(doc), Diff: documentDiff("", doc)})
 	}
-	for _, k := range sortedKeys(r.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
 		ch = append(ch, FieldChange{Field: "tags." + k, After: r.Tags[k]})
 	}
 	return ch
@@ -324,13 +326,13 @@ func createChanges(r *generator.Role) []FieldChange {
 // deleteActions empties and deletes a role, in the order IAM requires.
 func deleteActions(o *ObservedRole) []Action {
 	var acts []Action
-	for _, name := range sortedKeys(o.InlinePolicies) {
+	for _, name := range slices.Sorted(maps.Keys(o.InlinePolicies)) {
 		acts = append(acts, Action{Op: OpDeleteInline, Role: o.Name, Target: name})
 	}
 	for _, arn := range o.ManagedPolicyARNs {
 		acts = append(acts, Action{Op: OpDetach, Role: o.Name, Target: arn})
 	}
-	for _, ip := range sortedUnique(o.InstanceProfiles) {
+	for _, ip := range slices.Compact(slices.Sorted(slices.Values(o.InstanceProfiles))) {
 		acts = append(acts, Action{Op: OpRemoveFromProfile, Role: o.Name, Target: ip})
 	}
 	return append(acts, Action{Op: OpDeleteRole, Role: o.Name})
@@ -344,7 +346,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 
 	// Tags first: when adopting, the role is ours before anything else changes.
 	set := map[string]string{}
-	for _, k := range sortedKeys(r.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
 		if v, ok := o.Tags[k]; !ok || v != r.Tags[k] {
 			set[k] = r.Tags[k]
 			fc := FieldChange{Field: "tags." + k, After: r.Tags[k]}
@@ -355,7 +357,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 		}
 	}
 	if len(set) > 0 {
-		acts = append(acts, Action{Op: OpTagRole, Role: r.Name, Target: strings.Join(sortedKeys(set), ","), Tags: set})
+		acts = append(acts, Action{Op: OpTagRole, Role: r.Name, Target: strings.Join(slices.Sorted(maps.Keys(set)), ","), Tags: set})
 	}
 
 	if o.Description != r.Description || o.MaxSessionDuration != r.MaxSessionDuration {
@@ -390,7 +392,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 		have[a] = true
 	}
 	want := map[string]bool{}
-	for _, a := range sortedUnique(r.ManagedPolicyARNs) {
+	for _, a := range slices.Compact(slices.Sorted(slices.Values(r.ManagedPolicyARNs))) {
 		want[a] = true
 		if !have[a] {
 			ch = append(ch, FieldChange{Field: "managedPolicyArns", After: a})
@@ -398,7 +400,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 		}
 	}
 
-	for _, name := range sortedKeys(r.InlinePolicies) {
+	for _, name := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 		doc := string(r.InlinePolicies[name])
 		cur, ok := o.InlinePolicies[name]
 		if ok {
@@ -420,7 +422,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 			acts = append(acts, Action{Op: OpDetach, Role: r.Name, Target: a})
 		}
 	}
-	for _, name := range sortedKeys(o.InlinePolicies) {
+	for _, name := range slices.Sorted(maps.Keys(o.InlinePolicies)) {
 		if _, ok := r.InlinePolicies[name]; !ok {
 			ch = append(ch, FieldChange{Field: "inlinePolicies." + name, Before: docValue(o.InlinePolicies[name]),
 				Diff: documentDiff(o.InlinePolicies[name], "")})
@@ -429,7 +431,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 	}
 
 	var untag []string
-	for _, k := range sortedKeys(o.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(o.Tags)) {
 		// aws: tags are AWS's own and cannot be removed.
 		if _, ok := r.Tags[k]; !ok && !strings.HasPrefix(strings.ToLower(k), "aws:") {
 			untag = append(untag, k)
@@ -448,26 +450,4 @@ func docValue(doc string) any {
 		return json.RawMessage(c)
 	}
 	return doc
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedUnique(in []string) []string {
-	seen := map[string]bool{}
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,9 +3,11 @@ package reconcile
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,11 +115,11 @@ func (e *env) requireMatches(rendered string) {
 		if same, _ := SameDocument(o.TrustPolicy, TrustDocument(&d.Role)); !same {
 			e.t.Errorf("role %s: trust policy %s", d.Name, o.TrustPolicy)
 		}
-		if got, want := strings.Join(o.ManagedPolicyARNs, ","), strings.Join(sortedUnique(d.ManagedPolicyARNs), ","); got != want {
+		if got, want := strings.Join(o.ManagedPolicyARNs, ","), strings.Join(slices.Compact(slices.Sorted(slices.Values(d.ManagedPolicyARNs))), ","); got != want {
 			e.t.Errorf("role %s: managed %s, want %s", d.Name, got, want)
 		}
 		if len(o.InlinePolicies) != len(d.InlinePolicies) {
-			e.t.Errorf("role %s: inline %v", d.Name, sortedKeys(o.InlinePolicies))
+			e.t.Errorf("role %s: inline %v", d.Name, slices.Sorted(maps.Keys(o.InlinePolicies)))
 		}
 		for name, doc := range d.InlinePolicies {
 			if same, _ := SameDocument(o.InlinePolicies[name], string(doc)); !same {
@@ -132,7 +134,7 @@ func (e *env) requireMatches(rendered string) {
 
 func tagString(m map[string]string) string {
 	var parts []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ",")

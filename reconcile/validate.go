@@ -9,14 +9,8 @@ import (
 	"github.com/iambind/iambind/generator"
 )
 
-var (
-	roleNameRE   = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	rolePathRE   = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
-	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	roleARNRE    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role(/.*)$`)
-	// policyARNRE: arn:<partition>:iam::<aws|account>:policy/<path/>name, as the function writes them.
-	policyARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::(aws|[0-9]{12}):policy/(([\x21-\x7E]+/)?[\w+=,.@-]{1,128})$`)
-)
+// roleARNRE splits a role ARN into partition, account and path+name.
+var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role(/.*)$`)
 
 // Problems collected while validating a plan.
 type Problems struct {
@@ -52,10 +46,10 @@ func Validate(in *Input, trustQuota int) Problems {
 	accounts := map[string]bool{}
 	for _, r := range in.Roles {
 		where := fmt.Sprintf("role %s (%s)", r.Name, r.Source)
-		if len(r.Name) > generator.MaxRoleNameLength || !roleNameRE.MatchString(r.Name) {
+		if !generator.IsValidRoleName(r.Name) {
 			p.errorf("%s: name must be 1-%d characters of [A-Za-z0-9_+=,.@-]", where, generator.MaxRoleNameLength)
 		}
-		if len(r.Path) > generator.MaxRolePathLength || !rolePathRE.MatchString(r.Path) {
+		if !generator.IsValidRolePath(r.Path) {
 			p.errorf("%s: path %q must start and end with / and be at most %d characters", where, r.Path, generator.MaxRolePathLength)
 		}
 		if m := roleARNRE.FindStringSubmatch(r.ARN); m == nil || m[3] != r.Path+r.Name {
@@ -81,11 +75,11 @@ func Validate(in *Input, trustQuota int) Problems {
 		}
 		validateTrust(&p, where, r)
 		for _, a := range r.ManagedPolicyARNs {
-			if !policyARNRE.MatchString(a) {
+			if !generator.IsPolicyARN(a) {
 				p.errorf("%s: managed policy %q is not an IAM policy ARN (arn:<partition>:iam::<aws|account>:policy/<name>)", where, a)
 			}
 		}
-		if r.PermissionsBoundary != "" && !policyARNRE.MatchString(r.PermissionsBoundary) {
+		if r.PermissionsBoundary != "" && !generator.IsPolicyARN(r.PermissionsBoundary) {
 			p.errorf("%s: permissionsBoundary %q is not an IAM policy ARN (arn:<partition>:iam::<aws|account>:policy/<name>)", where, r.PermissionsBoundary)
 		}
 		total := 0
@@ -95,7 +89,7 @@ func Validate(in *Input, trustQuota int) Problems {
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			if len(name) > generator.MaxInlinePolicyName || !policyNameRE.MatchString(name) {
+			if !generator.IsValidInlinePolicyName(name) {
 				p.errorf("%s: inline policy name %q must be 1-%d characters of [A-Za-z0-9_+=,.@-]", where, name, generator.MaxInlinePolicyName)
 			}
 			total += generator.NonWhitespaceLength(r.InlinePolicies[name])
