@@ -1,0 +1,97 @@
+package mototest
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+)
+
+// What moto 5.2.1 checks once authorization is on (verified against its
+// source, moto/iam/access_control.py, and by the tests that use this mode):
+//   - the request signature and that the access key belongs to an IAM user;
+//   - Effect, Action/NotAction (case-sensitively, unlike IAM) and Resource
+//     for calls naming an existing role (the resource is that role's ARN);
+//   - an explicit Deny wins over an Allow.
+//
+// What it does not check, so a test must never read its "allowed" as proof:
+//   - Condition elements: every condition of an identity policy counts as
+//     met (iam:PermissionsBoundary, aws:RequestTag/..., aws:ResourceTag/...);
+//   - the Resource of CreateRole, CreateOpenIDConnectProvider and policy
+//     calls: moto evaluates them against "*" (it has no ARN for a role not
+//     created yet), so a statement scoped to a path never matches them;
+//   - NotResource: a statement with it is taken as matching, Deny or Allow.
+
+// StartWithAuthorization starts moto in account with IAM authorization, as
+// real IAM would: bootstrap runs first with the unrestricted test credentials
+// (an administrator's setup), then every request must be signed by an IAM
+// user's access key and allowed by that user's policies.
+func StartWithAuthorization(t testing.TB, account string, bootstrap func(admin *iam.Client)) *Server {
+	t.Helper()
+	s := StartInAccount(t, account)
+	bootstrap(s.AdminIAM())
+	// moto lets INITIAL_NO_AUTH_ACTION_COUNT requests through unchecked
+	// (infinite unless set); its reset-auth API sets that count and restarts
+	// it, here to 0: authorization is on from the next request.
+	resp, err := http.Post(s.Endpoint+"/moto-api/reset-auth", "text/plain", strings.NewReader("0"))
+	if err != nil {
+		t.Fatalf("turning moto's IAM authorization on: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("turning moto's IAM authorization on: HTTP %d", resp.StatusCode)
+	}
+	return s
+}
+
+// AdminIAM is an IAM client with the unrestricted test credentials (only
+// usable before authorization is switched on).
+func (s *Server) AdminIAM() *iam.Client {
+	return s.IAMWith(AccessKeyID, SecretAccessKey)
+}
+
+// IAMWith is an IAM client of this server with the given access key.
+func (s *Server) IAMWith(keyID, secret string) *iam.Client {
+	return iam.New(iam.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.Endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+	})
+}
+
+// CreateUserWithPolicy creates an IAM user whose only policy is the inline
+// document policy, and returns a new access key of it.
+func CreateUserWithPolicy(t testing.TB, admin *iam.Client, user, policy string) (keyID, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := admin.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(user)}); err != nil {
+		t.Fatalf("CreateUser %s: %v", user, err)
+	}
+	if _, err := admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(user),
+		PolicyName: aws.String(user), PolicyDocument: aws.String(policy)}); err != nil {
+		t.Fatalf("PutUserPolicy %s: %v", user, err)
+	}
+	key, err := admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(user)})
+	if err != nil {
+		t.Fatalf("CreateAccessKey %s: %v", user, err)
+	}
+	return aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey)
+}
+
+// EnvWith is Env with another access key (a user created on this server).
+func (s *Server) EnvWith(keyID, secret string) []string {
+	env := s.Env()
+	for i, kv := range env {
+		switch {
+		case strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID="):
+			env[i] = "AWS_ACCESS_KEY_ID=" + keyID
+		case strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY="):
+			env[i] = "AWS_SECRET_ACCESS_KEY=" + secret
+		}
+	}
+	return env
+}
