@@ -80,7 +80,7 @@ type input struct {
 	others          fn.KubeObjects // passThrough less clusters and bindings
 	clusters        fn.KubeObjects
 	bindings        fn.KubeObjects
-	policies        fn.KubeObjects // operator policies (Options.Policies kinds)
+	policies        fn.KubeObjects                // operator policies (Options.Policies kinds)
 	serviceAccounts map[subjectRef]*fn.KubeObject // ServiceAccounts among others
 	configMaps      map[string]bool               // "<namespace>/<name>" of the ConfigMaps among others
 }
