@@ -3,7 +3,6 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/iameval"
@@ -242,7 +240,4 @@ func sidOf(by string) string {
 	return " (" + by + ")"
 }
 
-func isAccessDenied(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && strings.Contains(ae.ErrorCode(), "AccessDenied")
-}
+func isAccessDenied(err error) bool { return mototest.IsAccessDenied(err) }

@@ -1,7 +1,10 @@
 package mototest
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
 )
 
 // What moto 5.2.1 checks once authorization is on (verified against its
@@ -54,13 +58,47 @@ func (s *Server) AdminIAM() *iam.Client {
 	return s.IAMWith(AccessKeyID, SecretAccessKey)
 }
 
-// IAMWith is an IAM client of this server with the given access key.
+// IAMWith is an IAM client of this server with the given access key. Its
+// errors carry moto's real error code (AccessDenied, with moto's message
+// naming the user and the action): see unwrapErrors.
 func (s *Server) IAMWith(keyID, secret string) *iam.Client {
 	return iam.New(iam.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+		HTTPClient:   &http.Client{Transport: unwrapErrors{http.DefaultTransport}},
 	})
+}
+
+// unwrapErrors adapts moto's authorization errors to IAM's wire format.
+// moto answers a denied call with <ErrorResponse><Errors><Error>...: one
+// level deeper than IAM's <ErrorResponse><Error>, so the SDK reports it as
+// UnknownError and a test could not tell a denial from any other 403. Only
+// that wrapper is removed; code and message are moto's own.
+type unwrapErrors struct{ base http.RoundTripper }
+
+func (u unwrapErrors) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := u.base.RoundTrip(r)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	body = bytes.Replace(body, []byte("<Errors><Error>"), []byte("<Error>"), 1)
+	body = bytes.Replace(body, []byte("</Error></Errors>"), []byte("</Error>"), 1)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// IsAccessDenied reports whether err is IAM's (moto's) authorization denial.
+func IsAccessDenied(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied" && strings.Contains(ae.ErrorMessage(), "is not authorized to perform")
 }
 
 // CreateUserWithPolicy creates an IAM user whose only policy is the inline

@@ -2,13 +2,11 @@ package mototest
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/smithy-go"
 )
 
 // TestStartWithAuthorization: after bootstrap the unrestricted credentials
@@ -29,10 +27,7 @@ func TestStartWithAuthorization(t *testing.T) {
 			{"Effect":"Allow","Action":"iam:TagRole","Resource":"arn:aws:iam::111122223333:role/in/*"},
 			{"Effect":"Allow","Action":"iam:UntagRole","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/never":"set"}}}]}`)
 	})
-	denied := func(err error) bool {
-		var ae smithy.APIError
-		return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied"
-	}
+	denied := IsAccessDenied
 	if _, err := s.AdminIAM().ListRoles(ctx, &iam.ListRolesInput{}); err == nil {
 		t.Error("the unrestricted credentials still work after bootstrap")
 	}
