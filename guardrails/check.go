@@ -202,7 +202,7 @@ type element struct{ values []value }
 func (e *element) UnmarshalJSON(b []byte) error {
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
-		e.values = []value{{one, ""}}
+		e.values = []value{{strings.TrimSpace(one), ""}}
 		return nil
 	}
 	var list []string
@@ -210,7 +210,7 @@ func (e *element) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("must be a string or a list of strings, got %s", bytes.TrimSpace(b))
 	}
 	for i, s := range list {
-		e.values = append(e.values, value{s, fmt.Sprintf("[%d]", i)})
+		e.values = append(e.values, value{strings.TrimSpace(s), fmt.Sprintf("[%d]", i)})
 	}
 	return nil
 }
@@ -225,6 +225,12 @@ type statement struct {
 
 // readStatements decodes a policy's Statement, given as one object or a list.
 func readStatements(doc json.RawMessage) (list []statement, single bool, err error) {
+	// A key given twice is read as its last value here but may be read
+	// otherwise by IAM: {"Action":"iam:*","Action":"s3:GetObject"} must not
+	// pass as an s3 grant. role.json is sent to IAM as written.
+	if key, dup := duplicateKey(doc); dup {
+		return nil, false, fmt.Errorf("the key %q is given twice in one object", key)
+	}
 	var top struct {
 		Statement json.RawMessage
 	}
@@ -290,4 +296,52 @@ func strictStatement(raw []byte, st *statement) error {
 		}
 	}
 	return nil
+}
+
+// duplicateKey reports the first object key that occurs twice in one object
+// of the JSON document.
+func duplicateKey(doc []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		isKey  bool // the next string token in this object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false // malformed JSON is reported by the decoder
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.object {
+					top.isKey = true // the container was this key's value
+				}
+				stack = append(stack, &frame{object: t == '{', keys: map[string]bool{}, isKey: true})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) == 0 {
+					return "", false
+				}
+			}
+		default:
+			if top != nil && top.object {
+				if top.isKey {
+					k, _ := t.(string)
+					if top.keys[k] {
+						return k, true
+					}
+					top.keys[k] = true
+				}
+				top.isKey = !top.isKey
+			}
+		}
+	}
 }

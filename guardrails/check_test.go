@@ -180,3 +180,23 @@ func TestDeniedActionsDefaultAndEmpty(t *testing.T) {
 		t.Errorf("iam:* is refused whatever deniedActions says: %v", vs)
 	}
 }
+
+func TestDuplicateKeysRefused(t *testing.T) {
+	g := testGuardrails(t, "")
+	for _, doc := range []string{
+		`{"Statement":[{"Effect":"Allow","Action":"iam:*","Action":"s3:GetObject","Resource":"*"}]}`,
+		`{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}],"Statement":[]}`,
+		`{"Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*","Condition":{"StringEquals":{"a":"b","a":"c"}}}]}`,
+	} {
+		if _, vs := g.Violations(role(map[string]string{"p": doc})); len(vs) != 1 || !strings.Contains(vs[0].Message, "is given twice") {
+			t.Errorf("%s: %v, want a duplicate-key refusal", doc, vs)
+		}
+	}
+	ok := `{"Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"},{"Effect":"Allow","Action":"s3:PutObject","Resource":["a","b"],"Condition":{"X":{"a":"1"},"Y":{"a":"1"}}}]}`
+	if _, vs := g.Violations(role(map[string]string{"p": ok})); len(vs) != 0 {
+		t.Errorf("the same key in different objects is fine: %v", vs)
+	}
+	if _, vs := g.Violations(role(map[string]string{"p": `{"Statement":[{"Effect":"Allow","Action":" iam:* ","Resource":"*"}]}`})); len(vs) != 1 {
+		t.Errorf("white space around an action must not hide it: %v", vs)
+	}
+}
