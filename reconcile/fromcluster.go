@@ -128,15 +128,21 @@ func runFromCluster(ctx context.Context, command string, f *commonFlags, detaile
 			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
 		}
 	}
-	var ee *exitError
-	if err != nil && !(errors.As(err, &ee) && ee.code == ExitChanges) {
+	refused := run.refused()
+	if len(refused) == 0 {
 		return err
 	}
-	if refused := run.refused(); len(refused) > 0 {
-		return fail(fmt.Errorf("%d of %d plan(s) failed and were left alone (no IAM write for their roles); the others were %s:\n  %s",
-			len(refused), len(run.plans), map[string]string{"plan": "planned", "apply": "applied"}[command], strings.Join(refused, "\n  ")))
+	failed := fmt.Errorf("%d of %d plan(s) failed and were left alone (no IAM write for their roles); the others were %s:\n  %s",
+		len(refused), len(run.plans), map[string]string{"plan": "planned", "apply": "applied"}[command], strings.Join(refused, "\n  "))
+	var ee *exitError
+	switch {
+	case err == nil || errors.As(err, &ee) && ee.code == ExitChanges:
+		return fail(failed)
+	case ee != nil && ee.err != nil:
+		return fail(fmt.Errorf("%w\n%w", ee.err, failed))
+	default:
+		return fail(fmt.Errorf("%w\n%w", err, failed))
 	}
-	return err
 }
 
 // read parses each plan ConfigMap on its own, exactly as `-f` would read it,
