@@ -176,28 +176,17 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 	if f.output != "text" && f.output != "json" {
 		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
 	}
-	var in *Input
-	var source *clusterSource
 	if f.cluster.enabled {
 		if len(f.files) > 0 {
 			return fail(errors.New("give either -f or --from-cluster, not both"))
 		}
-		var err error
-		if source, in, err = loadFromCluster(ctx, &f.cluster, f.prune); err != nil {
-			return fail(err)
-		}
-	} else {
-		var err error
-		if in, err = ReadInputs(f.files, stdin); err != nil {
-			return fail(err)
-		}
+		return runFromCluster(ctx, command, f, detailed, stdout, stderr)
 	}
-	res, err := planOrApply(ctx, command, f, in, detailed, stdout, stderr)
-	if source != nil && command == "apply" {
-		if serr := source.writeStatus(ctx, res, err); serr != nil {
-			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
-		}
+	in, err := ReadInputs(f.files, stdin)
+	if err != nil {
+		return fail(err)
 	}
+	_, err = planOrApply(ctx, command, f, in, detailed, stdout, stderr)
 	return err
 }
 
@@ -256,10 +245,18 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
+	return renderOrApply(ctx, command, f, clients, observer, opts, plan, nil, detailed, stdout, stderr)
+}
 
+// renderOrApply prints the plan (plan) or executes it and prints the
+// summary (apply). refused are the plans that failed alone (--from-cluster),
+// listed among the JSON errors; the caller decides the exit code for them.
+func renderOrApply(ctx context.Context, command string, f *commonFlags, clients *Clients, observer *Observer, opts Options,
+	plan *Plan, refused []string, detailed bool, stdout, stderr io.Writer) (*Result, error) {
 	if command == "plan" {
 		if f.output == "json" {
 			doc := NewJSONDocument("plan", plan)
+			doc.Errors = append(doc.Errors, refused...)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
@@ -287,7 +284,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		doc := NewJSONDocument("apply", plan)
 		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
 		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
-			IAMCalls: doc.IAMCalls, Errors: []string{}}
+			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...)}
 		for _, e := range res.Errors {
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}

@@ -12,6 +12,11 @@
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
+//   - fromcluster.go: `--from-cluster`: each plan ConfigMap read, checked and
+//     decided alone (a failed plan gets status Error, the others converge);
+//     status written back only when a plan's outcome changed;
+//   - tenancy.go:  the namespace boundary of cluster plans (subjects, role
+//     claims by the iambind.dev/namespace tag, contested names, prune scope);
 //   - cli.go:      the `iambind` command line (plan, apply, check, version).
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
