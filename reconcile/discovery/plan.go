@@ -148,6 +148,19 @@ func strictJSON(text string, out any) error {
 // checkJWKS requires public signing keys whose kids are the ones
 // kube-apiserver computes, and returns their algorithms, sorted and unique.
 func checkJWKS(text string) ([]string, error) {
+	// Private members first: go-jose would otherwise parse a private key
+	// (and say something less clear when it is incomplete).
+	var raw struct{ Keys []map[string]json.RawMessage }
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		return nil, err
+	}
+	for i, k := range raw.Keys {
+		for _, member := range []string{"d", "p", "q", "dp", "dq", "qi", "k", "oth"} {
+			if _, ok := k[member]; ok {
+				return nil, fmt.Errorf("key %d holds private key material (member %q): only public keys may be published", i, member)
+			}
+		}
+	}
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal([]byte(text), &set); err != nil {
 		return nil, err
