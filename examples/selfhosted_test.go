@@ -77,10 +77,10 @@ func (h *selfHosted) iambind(args ...string) (int, string, string) {
 }
 
 // keygen runs `iambind keygen` for a new key and returns its public PEM.
-func (h *selfHosted) keygen(name string) string {
+func (h *selfHosted) keygen(name, keyType string) string {
 	h.t.Helper()
 	dir := filepath.Join(h.t.TempDir(), name)
-	code, out, errOut := h.iambind("keygen", "--out", dir, "--cluster", "lab", "--account-id", "111122223333",
+	code, out, errOut := h.iambind("keygen", "--out", dir, "--type", keyType, "--cluster", "lab", "--account-id", "111122223333",
 		"--bucket", shBucket, "--region", shRegion, "--prefix", shPrefix)
 	if code != 0 {
 		h.t.Fatalf("keygen: exit %d: %s", code, errOut)
@@ -293,7 +293,7 @@ func TestSelfHosted(t *testing.T) {
 	creds := credentials.NewStaticCredentialsProvider(mototest.AccessKeyID, mototest.SecretAccessKey, "")
 	h.s3 = s3.New(s3.Options{Region: shRegion, Credentials: creds, BaseEndpoint: aws.String(h.moto.Endpoint), UsePathStyle: true})
 
-	pubA := h.keygen("A")
+	pubA := h.keygen("A", "rsa")
 	rendered, data := h.render(pubA)
 
 	// The JWKS iambind rendered has the keys and kids the API server serves.
@@ -375,8 +375,9 @@ func TestSelfHosted(t *testing.T) {
 	h.applyConverges(rendered)
 	set = h.publishedJWKS(data)
 
-	// Rotation, change 1: publish key B next to A.
-	pubB := h.keygen("B")
+	// Rotation, change 1: publish key B next to A. B is an ECDSA key, so
+	// the ES256 kid and a mixed algorithm list are checked against the server too.
+	pubB := h.keygen("B", "ec")
 	rendered, data = h.render(pubA, pubB)
 	h.applyConverges(rendered)
 	set = h.publishedJWKS(data)
