@@ -426,7 +426,9 @@ func checkDiscoveryNames(plans []*discoveryPlan, planned []*plannedBinding, take
 	for _, dp := range plans {
 		id := dp.namespace + "/" + PlanOIDCNamePrefix + dp.cluster.Metadata.Name
 		sink := problemSink{ref: clusterRef(dp.cluster), problems: problems}
-		if b, clash := bindingPlans[id]; clash {
+		if n := len(PlanOIDCNamePrefix + dp.cluster.Metadata.Name); n > 253 {
+			sink.errorf("metadata.name", "is too long for its discovery plan ConfigMap %s%s (%d characters, Kubernetes allows 253)", PlanOIDCNamePrefix, "<name>", n)
+		} else if b, clash := bindingPlans[id]; clash {
 			sink.errorf("metadata.name", "its discovery plan ConfigMap %s has the same name as the plan of IdentityBinding %s; rename one of them", id, b)
 		} else if taken[id] {
 			sink.errorf("metadata.name", "ConfigMap %s already exists in the input and is not iambind's; rename the cluster or that ConfigMap", id)
