@@ -10,7 +10,10 @@
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
-//   - cli.go:      the `iambind` command line (plan, apply, check, version).
+//   - cli.go:      the `iambind` command line (plan, apply, check, keygen, version);
+//   - keygen.go:   `iambind keygen`, a signing key pair for a self-hosted issuer;
+//   - discovery_hook.go: wires the S3 room, package reconcile/discovery (its own
+//     plan reader, observe, pure diff, act and render), into plan and apply.
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
 // renders and another executes, so `plan` shows exactly what `apply` will do.
