@@ -26,7 +26,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 )
@@ -313,7 +312,7 @@ func TestSelfHosted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var serverDoc, ourDoc generator.OpenIDConfiguration
+	var serverDoc, ourDoc map[string]any // every field, not only the ones iambind knows
 	_ = json.Unmarshal(raw, &serverDoc)
 	_ = json.Unmarshal([]byte(data["openid-configuration.json"]), &ourDoc)
 	if sj, oj := mustJSON(serverDoc), mustJSON(ourDoc); sj != oj {
