@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -427,4 +432,53 @@ func TestSelfHosted(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestSelfHostedBadInput: bad discovery input through the real kustomize
+// and the built function: a failed build naming the cluster and field, no
+// output at all, and no key material in the message.
+func TestSelfHostedBadInput(t *testing.T) {
+	priv, _ := rsa.GenerateKey(rand.Reader, 2048)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(priv)
+	privPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
+	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	edDER, _ := x509.MarshalPKIXPublicKey(edPub)
+	edPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: edDER}))
+	cases := []struct{ name, old, new, field string }{
+		{"private key", "", privPEM, "spec.discovery.publicKeys[0]: is a private key"},
+		{"malformed PEM", "", "-----BEGIN PUBLIC KEY-----\nnot base64 at all\n-----END PUBLIC KEY-----\n", "spec.discovery.publicKeys[0]: is not a PEM block"},
+		{"unsupported key type", "", edPEM, "spec.discovery.publicKeys[0]: is an Ed25519 key"},
+		{"bucket S3 rejects", "bucket: iambind-example-oidc", "bucket: Example_OIDC", "spec.discovery.s3.bucket"},
+		{"prefix with ..", "prefix: clusters/lab", "prefix: clusters/../lab", "spec.discovery.s3.prefix"},
+		{"prefix with a leading /", "prefix: clusters/lab", "prefix: /clusters/lab", "spec.discovery.s3.prefix"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			pkg := copyDir(t, filepath.Join(repoRoot, "examples", "self-hosted"))
+			file := filepath.Join(pkg, "cluster.yaml")
+			data, _ := os.ReadFile(file)
+			text := strings.Replace(string(data), "path: ../../bin/iambind-fn", "path: "+fnBinary(), 1)
+			if c.old != "" {
+				text = strings.Replace(text, c.old, c.new, 1)
+			} else {
+				text = text[:strings.Index(text, "      - |\n")] + "      - |\n"
+				for _, line := range strings.Split(strings.TrimSpace(c.new), "\n") {
+					text += "        " + line + "\n"
+				}
+			}
+			if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := run(t, repoRoot, kustomizeBinary(t), "build", "--enable-alpha-plugins", "--enable-exec", pkg)
+			if err == nil || out != "" {
+				t.Fatalf("kustomize build succeeded or wrote output:\n%s", out)
+			}
+			if !strings.Contains(stderr, "IdentityCluster lab: "+c.field) {
+				t.Errorf("stderr does not name the cluster and field %q:\n%s", c.field, stderr)
+			}
+			if strings.Contains(stderr, "MII") {
+				t.Errorf("the error repeats key material:\n%s", stderr)
+			}
+		})
+	}
 }
