@@ -55,7 +55,8 @@ type Server struct {
 	// Dir holds the server's files (keys, certificates, logs, etcd data).
 	Dir string
 
-	procs []*proc
+	procs      []*proc
+	userTokens map[string]string
 	// What RestartAPIServer needs to start kube-apiserver again.
 	apiserverArgs []string
 	apiserverBin  string
@@ -65,6 +66,8 @@ type Server struct {
 // Options change how a server signs and verifies ServiceAccount tokens.
 // The zero value is the default: Issuer and a key generated at start.
 type Options struct {
+	// Users are extra identities (see Start).
+	Users []string
 	// Issuer is --service-account-issuer (default Issuer).
 	Issuer string
 	// SigningKeyFile is --service-account-signing-key-file (PEM private key).
@@ -126,10 +129,10 @@ func haveAssets(dir string) bool {
 }
 
 // StartT starts a server for one test and stops it on t.Cleanup. Failing to
-// start is fatal.
-func StartT(t testing.TB) *Server {
+// start is fatal. users are extra identities (see Start).
+func StartT(t testing.TB, users ...string) *Server {
 	t.Helper()
-	return StartTWith(t, Options{})
+	return StartTWith(t, Options{Users: users})
 }
 
 // StartTWith is StartT with Options.
@@ -145,10 +148,14 @@ func StartTWith(t testing.TB, opts Options) *Server {
 
 // Start starts etcd and kube-apiserver and waits until the API server is ready.
 // Use it from TestMain (one server per test binary) and call Stop at the end.
-func Start() (s *Server, err error) { return StartWith(Options{}) }
+// Each of users is an extra identity with a bearer token and no group beyond
+// system:authenticated, so RBAC grants it nothing until a test binds a role
+// to it (a tenant); ForUser gives its client configuration.
+func Start(users ...string) (s *Server, err error) { return StartWith(Options{Users: users}) }
 
 // StartWith is Start with Options.
 func StartWith(opts Options) (s *Server, err error) {
+	users := opts.Users
 	assets, err := EnsureAssets()
 	if err != nil {
 		return nil, err
@@ -157,7 +164,7 @@ func StartWith(opts Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{Dir: dir}
+	s = &Server{Dir: dir, userTokens: map[string]string{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -185,8 +192,20 @@ func StartWith(opts Options) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	tokenFile := token + `,kubetest-admin,kubetest-admin,"system:masters"` + "\n"
+	for i, user := range users {
+		if strings.ContainsAny(user, ",\"\n") || user == "" || user == "kubetest-admin" {
+			return nil, fmt.Errorf("kubetest: user name %q cannot go in a token file", user)
+		}
+		ut, err := randomToken()
+		if err != nil {
+			return nil, err
+		}
+		s.userTokens[user] = ut
+		tokenFile += fmt.Sprintf("%s,%s,kubetest-user-%d\n", ut, user, i)
+	}
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(token+`,kubetest-admin,kubetest-admin,"system:masters"`+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(tokenFile), 0o600); err != nil {
 		return nil, err
 	}
 	certDir := filepath.Join(dir, "certs")
@@ -286,6 +305,16 @@ func (s *Server) ForToken(token string) *rest.Config {
 	cfg := rest.AnonymousClientConfig(s.Config)
 	cfg.BearerToken = token
 	return cfg
+}
+
+// ForUser is the client configuration of one of the users given to Start;
+// it panics on a user Start was not given (a test bug).
+func (s *Server) ForUser(user string) *rest.Config {
+	token, ok := s.userTokens[user]
+	if !ok {
+		panic("kubetest: no user " + user + " was given to Start")
+	}
+	return s.ForToken(token)
 }
 
 // Stop kills the processes this server started and removes its files.
