@@ -75,6 +75,9 @@ type IdentityClusterSpec struct {
 	PermissionsBoundary string            `json:"permissionsBoundary,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
 	MaxTrustPolicySize  int               `json:"maxTrustPolicySize,omitempty"`
+	// Inject is the default of spec.inject for bindings using this cluster
+	// (render-time token and env injection, docs/injection.md).
+	Inject *bool `json:"inject,omitempty"`
 }
 
 // IdentityBinding is one workload identity: a set of ServiceAccounts that
@@ -97,6 +100,9 @@ type IdentityBindingSpec struct {
 	Audience              string           `json:"audience,omitempty"`
 	STSRegionalEndpoints  *bool            `json:"stsRegionalEndpoints,omitempty"`
 	TokenExpiration       int64            `json:"tokenExpiration,omitempty"`
+	// Inject writes the web-identity token volume and AWS env into the
+	// workloads running as its ServiceAccounts; it wins over the cluster's.
+	Inject *bool `json:"inject,omitempty"`
 }
 
 // ServiceAccount names one subject of a binding. Name may be a glob.

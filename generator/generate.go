@@ -58,11 +58,15 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 		}
 	}
 	checkAnnotatable(toAnnotate, &problems)
+	injections := planInjections(in.workloads, planned, claims, &problems)
 
 	if problems.HasErrors() {
 		return Output{Items: items, Problems: problems.sorted()}
 	}
-	return emit(in, planned, claims, problems)
+	out := emit(in, planned, claims, problems)
+	injections.apply()
+	out.Summary += injections.summary()
+	return out
 }
 
 // input is the input stream split by what iambind does with each item.
@@ -74,6 +78,7 @@ type input struct {
 	bindings        fn.KubeObjects
 	serviceAccounts map[subjectRef]*fn.KubeObject // ServiceAccounts among others
 	configMaps      map[string]bool               // "<namespace>/<name>" of the ConfigMaps among others
+	workloads       fn.KubeObjects                // items that run pods (inject.go)
 }
 
 // passKind is what emit does with a pass-through item. classify reads each
@@ -127,6 +132,9 @@ func classify(items fn.KubeObjects, problems *Problems) input {
 				in.configMaps[namespaceOf(obj)+"/"+obj.GetName()] = true
 			default:
 				in.pass(obj, passOther)
+				if _, runsPods := podTemplatePaths[apiVersion+"/"+kind]; runsPods {
+					in.workloads = append(in.workloads, obj)
+				}
 			}
 		}
 	}
