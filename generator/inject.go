@@ -124,7 +124,6 @@ func planInjection(b *IdentityBinding, first *IdentityCluster, roleARN, audience
 type injectionPlan struct {
 	changes  []*podChange
 	injected int // workloads that carry iambind's injection after the run
-	cleaned  int // workloads whose injection was removed
 }
 
 // apply writes the planned changes; it is called once every check passed.
@@ -134,19 +133,13 @@ func (p *injectionPlan) apply() {
 	}
 }
 
-// summary is appended to Generate's info line when injection did anything.
+// summary is appended to Generate's info line when workloads are injected.
+// It states the result, not the change, so a re-run reports the same.
 func (p *injectionPlan) summary() string {
-	var parts []string
-	if p.injected > 0 {
-		parts = append(parts, plural(p.injected, "workload")+" injected")
-	}
-	if p.cleaned > 0 {
-		parts = append(parts, plural(p.cleaned, "workload")+" cleaned of injection")
-	}
-	if len(parts) == 0 {
+	if p.injected == 0 {
 		return ""
 	}
-	return ", " + strings.Join(parts, ", ")
+	return ", " + plural(p.injected, "workload") + " injected"
 }
 
 // planInjections decides the injection of every workload in the input.
@@ -242,11 +235,7 @@ func planWorkload(p *injectionPlan, obj *fn.KubeObject, anyInject bool, claims m
 	if change == nil {
 		return
 	}
-	if change.marker.empty() {
-		if !mk.empty() {
-			p.cleaned++
-		}
-	} else {
+	if !change.marker.empty() {
 		p.injected++
 	}
 	p.changes = append(p.changes, change)

@@ -388,7 +388,12 @@ func setMarker(tmpl *yaml.Node, m marker) {
 	}
 	if isAbsent(meta) {
 		meta = mapNode()
-		mapSet(tmpl, "metadata", meta)
+		if mapGet(tmpl, "metadata") != nil {
+			mapSet(tmpl, "metadata", meta)
+		} else {
+			// Before spec, where people write it.
+			tmpl.Content = append([]*yaml.Node{strNode("metadata"), meta}, tmpl.Content...)
+		}
 	}
 	ann := mapGet(meta, "annotations")
 	if isAbsent(ann) {
