@@ -383,3 +383,31 @@ func stripLocalAnnotations(o *unstructured.Unstructured) {
 	}
 	o.SetAnnotations(ann)
 }
+
+// TestInjectionBadInputThroughKustomize: a bound workload whose env is not a
+// list fails the build, and kustomize's output (only the function's stderr)
+// names the workload and the field.
+func TestInjectionBadInputThroughKustomize(t *testing.T) {
+	dir := copyDir(t, filepath.Join(repoRoot, injectionDir))
+	cluster, err := os.ReadFile(filepath.Join(dir, "cluster.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "cluster.yaml", strings.Replace(string(cluster), "../../bin/iambind-fn", fnBinary(), 1))
+	app, err := os.ReadFile(filepath.Join(dir, "app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(app), "          env:\n            - name: LOG_LEVEL\n              value: info\n", "          env: {LOG_LEVEL: info}\n", 1)
+	if bad == string(app) {
+		t.Fatal("test setup: the Deployment's env was not found")
+	}
+	write(t, dir, "app.yaml", bad)
+	_, stderr, err := run(t, repoRoot, kustomizeBinary(t), "build", "--enable-alpha-plugins", "--enable-exec", dir)
+	if err == nil {
+		t.Fatal("kustomize build succeeded over a malformed bound workload")
+	}
+	if want := "Deployment shop/orders: spec.template.spec.containers[0].env: must be a list, got a map"; !strings.Contains(stderr, want) {
+		t.Fatalf("stderr does not say %q:\n%s", want, stderr)
+	}
+}
