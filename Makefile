@@ -42,6 +42,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzDecodeBinding$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzTrustPolicy$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./generator -run '^$$' -fuzz '^FuzzInjectWorkloads$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./reconcile -run '^$$' -fuzz '^FuzzReadManifests$$' -fuzztime $(FUZZTIME)
 
 ## reliability: the long runs — fault matrix over 20 seeds, 20 kill points, concurrent applies, 10 min per fuzz target
