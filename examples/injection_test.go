@@ -181,24 +181,30 @@ func TestInjectionCredentialChain(t *testing.T) {
 		t.Fatalf("iambind check --token: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 
-	childEnv := []string{"AWS_ENDPOINT_URL=" + moto.Endpoint}
+	var podEnv []string
 	for k, v := range env {
-		childEnv = append(childEnv, k+"="+v)
+		podEnv = append(podEnv, k+"="+v)
 	}
+	// Only the moto endpoint is added. The Go SDK (config v1.33) resolves
+	// the global AWS_ENDPOINT_URL after the credential chain, so its
+	// web-identity STS client does not see it; the STS-specific variable
+	// reaches it. botocore reads the global one for the assume-role call.
+	goEnv := append([]string{"AWS_ENDPOINT_URL_STS=" + moto.Endpoint}, podEnv...)
+	cliEnv := append([]string{"AWS_ENDPOINT_URL=" + moto.Endpoint}, podEnv...)
 	roleARN := env[generator.EnvRoleARN]
 	wantPrefix := "arn:aws:sts::123456789012:assumed-role/" + roleARN[strings.LastIndex(roleARN, "/")+1:] + "/"
 
 	whoami := filepath.Join(t.TempDir(), "whoami")
-	if out, err := exec.Command("go", "build", "-o", whoami, "./examples/testdata/whoami").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", whoami, "./examples/testdata/whoami")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building whoami: %v\n%s", err, out)
-	} else {
-		_ = out
 	}
 	cmd := exec.Command(whoami)
-	cmd.Dir, cmd.Env = t.TempDir(), childEnv
+	cmd.Dir, cmd.Env = t.TempDir(), goEnv
 	got, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("whoami with the rendered env %v: %v\n%s", childEnv, err, got)
+		t.Fatalf("whoami with the rendered env %v: %v\n%s", goEnv, err, got)
 	}
 	source, arn, _ := strings.Cut(strings.TrimSpace(string(got)), " ")
 	if source != "WebIdentityCredentials" || !strings.HasPrefix(arn, wantPrefix) {
@@ -208,7 +214,7 @@ func TestInjectionCredentialChain(t *testing.T) {
 	// botocore (the aws CLI) too: it reads AWS_DEFAULT_REGION, not AWS_REGION.
 	if awsCLI := realAWSCLI(); awsCLI != "" {
 		cmd := exec.Command(awsCLI, "sts", "get-caller-identity", "--query", "Arn", "--output", "text")
-		cmd.Dir, cmd.Env = t.TempDir(), childEnv
+		cmd.Dir, cmd.Env = t.TempDir(), cliEnv
 		got, err := cmd.CombinedOutput()
 		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(got)), wantPrefix) {
 			t.Fatalf("aws sts get-caller-identity with the rendered env: %v\n%s", err, got)
