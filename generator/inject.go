@@ -83,7 +83,7 @@ type injection struct {
 // injectDefault is spec.inject when neither the binding nor the cluster sets
 // it: off where the EKS webhook exists, on for self-hosted issuers.
 func injectDefault(c *IdentityCluster) bool {
-	return false // i9: wire `return c.Spec.Discovery != nil` once spec.discovery exists
+	return false // i9 (spec.discovery): replace with `return c.HasDiscovery()` when merged
 }
 
 // planInjection resolves spec.inject (binding over cluster over the default)
