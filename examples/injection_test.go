@@ -62,7 +62,8 @@ func TestInjection(t *testing.T) {
 
 // kptRenderInjection renders examples/injection as a kpt package (Kptfile
 // pipeline), twice, checks the second render changes nothing, and returns
-// the rendered app.yaml (the workloads, injected in place).
+// the generated objects and the rendered app.yaml (the workloads, injected
+// in place).
 func kptRenderInjection(t *testing.T) string {
 	t.Helper()
 	kpt := kptBinary(t)
@@ -86,7 +87,20 @@ func kptRenderInjection(t *testing.T) string {
 		t.Fatalf("kpt fn render (second run): %v\n%s", err, stderr)
 	}
 	diffSnapshots(t, "a second kpt fn render over its own output", first, snapshot(t, pkg))
-	return first["app.yaml"]
+	// Generated objects (the ServiceAccounts the Pod needs) first, then the app.
+	var generated, app []string
+	for path, content := range first {
+		switch {
+		case strings.HasPrefix(path, "iambind"+string(filepath.Separator)):
+			generated = append(generated, content)
+		case path == "app.yaml":
+			app = append(app, content)
+		}
+	}
+	if len(generated) == 0 || len(app) == 0 {
+		t.Fatalf("kpt fn render wrote no generated objects or no app.yaml: %v", first)
+	}
+	return strings.Join(append(generated, app...), "\n---\n")
 }
 
 // TestInjectionCredentialChain is the whole chain for the rendered
@@ -133,19 +147,27 @@ func TestInjectionCredentialChain(t *testing.T) {
 	var expiration int64
 	vols, _ := spec.Pipe(yaml.Lookup("volumes"))
 	for _, v := range vols.Content() {
-		vn := yaml.NewRNode(v)
-		if yaml.GetValue(vn.Field("name").Value) != generator.TokenVolumeName {
+		var vol struct {
+			Name      string `yaml:"name"`
+			Projected struct {
+				Sources []struct {
+					ServiceAccountToken *struct {
+						Audience          string `yaml:"audience"`
+						ExpirationSeconds int64  `yaml:"expirationSeconds"`
+					} `yaml:"serviceAccountToken"`
+				} `yaml:"sources"`
+			} `yaml:"projected"`
+		}
+		if err := v.Decode(&vol); err != nil {
+			t.Fatal(err)
+		}
+		if vol.Name != generator.TokenVolumeName {
 			continue
 		}
-		tok, _ := vn.Pipe(yaml.Lookup("projected", "sources", "0", "serviceAccountToken"))
-		if tok == nil {
-			tok, _ = vn.Pipe(yaml.Lookup("projected", "sources", "[serviceAccountToken.path=token]"))
-		}
-		if err := tok.YNode().Decode(&struct {
-			Audience *string `yaml:"audience"`
-			Exp      *int64  `yaml:"expirationSeconds"`
-		}{&audience, &expiration}); err != nil {
-			t.Fatal(err)
+		for _, src := range vol.Projected.Sources {
+			if tok := src.ServiceAccountToken; tok != nil {
+				audience, expiration = tok.Audience, tok.ExpirationSeconds
+			}
 		}
 	}
 	if audience == "" || expiration == 0 {
