@@ -17,7 +17,7 @@ func TestInjectionReversible(t *testing.T) {
 		t.Run(c, func(t *testing.T) {
 			dir := filepath.Join(goldenDir, c)
 			original := workloadsOf(goldenInputs(t, dir))
-			injected := process(t, goldenInputs(t, dir))
+			injected := generateItems(t, goldenInputs(t, dir))
 			if same(original, workloadsOf(injected)) {
 				t.Fatal("test setup: nothing was injected")
 			}
@@ -35,7 +35,7 @@ func TestInjectionReversible(t *testing.T) {
 				injectOff = append(injectOff, o)
 			}
 			for name, items := range map[string]fn.KubeObjects{"bindings removed": withoutBindings, "inject off": injectOff} {
-				got := workloadsOf(process(t, items))
+				got := workloadsOf(generateItems(t, items))
 				for id, want := range original {
 					if got[id] != want {
 						t.Errorf("%s: %s is not back to the user's:\n--- want\n%s--- got\n%s", name, id, want, got[id])
@@ -46,7 +46,7 @@ func TestInjectionReversible(t *testing.T) {
 	}
 }
 
-func process(t *testing.T, items fn.KubeObjects) fn.KubeObjects {
+func generateItems(t *testing.T, items fn.KubeObjects) fn.KubeObjects {
 	t.Helper()
 	out := generator.Generate(items, nil)
 	if out.Problems.HasErrors() {
