@@ -42,6 +42,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzDecodeBinding$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzTrustPolicy$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./generator -run '^$$' -fuzz '^FuzzInjectWorkloads$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./reconcile -run '^$$' -fuzz '^FuzzReadManifests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./guardrails -run '^$$' -fuzz '^FuzzCheckInline$$' -fuzztime $(FUZZTIME)
 
