@@ -6,13 +6,25 @@ KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE := $(BIN)/kustomize
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build test test-unit demo tools kube-assets fuzz reliability bench clean
+.PHONY: all build image test test-unit demo tools kube-assets fuzz reliability bench clean
 
 all: build
 
+# Version stamp: the tag when HEAD is tagged (else the Go build stamp says "dev"),
+# and the commit, so `iambind version` and iambind-fn's results name the build even
+# when Go's own VCS stamp is off (GOFLAGS=-buildvcs=false, or no .git in a Docker context).
+VERSION ?= $(shell git describe --tags --exact-match --dirty 2>/dev/null)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDINFO := github.com/iambind/iambind/internal/buildinfo
+LDFLAGS := -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Revision=$(REVISION)
+
 build:
-	$(GO) build -o $(BIN)/iambind-fn ./fn
-	$(GO) build -o $(BIN)/iambind ./cmd/iambind
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/iambind-fn ./fn
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/iambind ./cmd/iambind
+
+## image: the container image, labelled org.opencontainers.image.version/revision
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t iambind:$(or $(VERSION),dev) .
 
 $(KUSTOMIZE):
 	GOBIN=$(BIN) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,12 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/buildinfo"
 	"github.com/iambind/iambind/kube"
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time: -ldflags "-X github.com/iambind/iambind/reconcile.Version=v1.2.3".
-var Version = "dev"
+// Version overrides the version read from the build (internal/buildinfo) when
+// set at build time: -ldflags "-X github.com/iambind/iambind/reconcile.Version=v1.2.3".
+var Version string
 
 // Exit codes.
 const (
@@ -161,7 +162,11 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Example: "  iambind version",
 		Args:    cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(stdout, "iambind %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			info := buildinfo.Get()
+			if Version != "" {
+				info.Version = Version
+			}
+			fmt.Fprintf(stdout, "iambind %s\n", info)
 		},
 	}
 	root.AddCommand(planCmd, applyCmd, checkCmd, versionCmd)

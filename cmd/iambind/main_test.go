@@ -112,3 +112,33 @@ items:
     name: orders
     namespace: shop
 `
+
+// TestVersionFromMakeBuild builds both binaries the way `make build` does and
+// checks the version and commit it stamps reach `iambind version` and the
+// function's results.
+func TestVersionFromMakeBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries with make")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	mk := exec.Command("make", "-s", "build", "BIN="+bin, "VERSION=v1.2.3-test", "REVISION="+rev)
+	mk.Dir = root
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	v, err := exec.Command(filepath.Join(bin, "iambind"), "version").Output()
+	if err != nil || !regexp.MustCompile(`^iambind v1\.2\.3-test \(go1\.[^,]+, \w+/\w+, commit 0123456789ab\)\n$`).Match(v) {
+		t.Errorf("iambind version = %q, %v", v, err)
+	}
+	fnCmd := exec.Command(filepath.Join(bin, "iambind-fn"))
+	fnCmd.Stdin = strings.NewReader(resourceList)
+	out, err := fnCmd.Output()
+	if err != nil || !strings.Contains(string(out), "message: iambind-fn v1.2.3-test (go1.") || !strings.Contains(string(out), "commit 0123456789ab)") {
+		t.Errorf("iambind-fn results lack the version: %v\n%s", err, out)
+	}
+}
