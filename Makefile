@@ -4,9 +4,12 @@ GO ?= go
 BIN := $(CURDIR)/bin
 KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE := $(BIN)/kustomize
+# Pinned linters the tests run (schemas/kubeconform_test.go, examples/github-actions):
+KUBECONFORM_VERSION := v0.7.0
+ACTIONLINT_VERSION := v1.7.12
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build image test test-unit demo tools kube-assets fuzz reliability bench clean
+.PHONY: all build image schemas test test-unit demo tools kube-assets fuzz reliability bench clean
 
 all: build
 
@@ -29,7 +32,17 @@ image:
 $(KUSTOMIZE):
 	GOBIN=$(BIN) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-tools: $(KUSTOMIZE)
+$(BIN)/kubeconform:
+	GOBIN=$(BIN) $(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+$(BIN)/actionlint:
+	GOBIN=$(BIN) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+tools: $(KUSTOMIZE) $(BIN)/kubeconform $(BIN)/actionlint
+
+## schemas: regenerate schemas/*.json from the Go types (a test fails when they are stale)
+schemas:
+	$(GO) generate ./generator
 
 ## kube-assets: etcd + kube-apiserver for the real-API-server tests (≈3-7 min cold, then a no-op)
 KUBE_ASSETS ?= $(CURDIR)/.cache/kube-assets
