@@ -38,7 +38,12 @@ $(BIN)/kubeconform:
 $(BIN)/actionlint:
 	GOBIN=$(BIN) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
-tools: $(KUSTOMIZE) $(BIN)/kubeconform $(BIN)/actionlint
+# The real Mermaid parser (npm mermaid, exact versions in the committed lock file)
+# for the markdown plan tests.
+tools/mermaid/node_modules/.package-lock.json: tools/mermaid/package.json tools/mermaid/package-lock.json
+	npm ci --prefix tools/mermaid --no-audit --no-fund --loglevel=error
+
+tools: $(KUSTOMIZE) $(BIN)/kubeconform $(BIN)/actionlint tools/mermaid/node_modules/.package-lock.json
 
 ## schemas: regenerate schemas/*.json from the Go types (a test fails when they are stale)
 schemas:

@@ -63,7 +63,11 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().StringVar(&f.endpointURL, "endpoint-url", "", "IAM/STS endpoint override, e.g. a local emulator (AWS_ENDPOINT_URL works too)")
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "also delete roles owned (tag iambind.dev/owner) by the plan's owners that are no longer in the plan")
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	if apply {
+		cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	} else {
+		cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json, or markdown (a pull-request comment)")
+	}
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
 	f.cluster.register(cmd)
 }
@@ -175,9 +179,22 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 
 func fail(err error) error { return &exitError{code: ExitError, err: err} }
 
-func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detailed bool, stdin io.Reader, stdout, stderr io.Writer) error {
-	if f.output != "text" && f.output != "json" {
-		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
+func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detailed bool, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	switch {
+	case f.output == "markdown" && command == "plan":
+		// A refused plan is a report too: the pull request shows why.
+		defer func() {
+			var ee *exitError
+			if errors.As(err, &ee) && ee.err != nil {
+				RenderMarkdownRefusal(stdout, ee.err, nil)
+			}
+		}()
+	case f.output != "text" && f.output != "json":
+		formats := "text or json"
+		if command == "plan" {
+			formats = "text, json or markdown"
+		}
+		return fail(fmt.Errorf("--output must be %s, not %q", formats, f.output))
 	}
 	var in *Input
 	var source *clusterSource
@@ -190,7 +207,6 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 			return fail(err)
 		}
 	} else {
-		var err error
 		if in, err = ReadInputs(f.files, stdin); err != nil {
 			return fail(err)
 		}
@@ -258,13 +274,16 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	plan.Warnings = problems.Warnings
 
 	if command == "plan" {
-		if f.output == "json" {
+		switch f.output {
+		case "markdown":
+			RenderMarkdown(stdout, plan)
+		case "json":
 			doc := NewJSONDocument("plan", plan)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
 			}
-		} else {
+		default:
 			RenderText(stdout, plan)
 		}
 		if detailed && plan.HasChanges() {

@@ -10,6 +10,8 @@
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
+//   - markdown.go: the plan as a pull-request comment (--output markdown): tables,
+//     collapsed diffs, a Mermaid access map;
 //   - cli.go:      the `iambind` command line (plan, apply, check, version).
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
