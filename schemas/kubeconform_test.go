@@ -182,7 +182,8 @@ func TestGoldenInputsValidateWithKubeconform(t *testing.T) {
 }
 
 // TestBadInputsRejectedByKubeconform runs kubeconform over the function's
-// bad-input corpus (fn/testdata/bad) for every mistake a schema can see:
+// bad-input corpus (fn/testdata/bad, and the generator's golden error cases)
+// for every mistake a schema can see:
 // unknown fields, wrong types, bad enums, patterns and ranges. Each must be
 // rejected at the field the function names. The rest of the corpus (cross-
 // object rules, policy contents, YAML-level attacks) only iambind-fn catches.
@@ -190,40 +191,43 @@ func TestBadInputsRejectedByKubeconform(t *testing.T) {
 	// file → the JSON pointer kubeconform must name, or a phrase of its message
 	// ("" = rejected as a whole).
 	cases := map[string]string{
-		"account-id-letters":         "/spec/accountID",
-		"account-id-short":           "/spec/accountID",
-		"account-id-unquoted":        "/spec/accountID",
-		"binding-name-uppercase":     "/metadata/name",
-		"binding-namespace-invalid":  "/metadata/namespace",
-		"binding-unknown-field":      "/spec/role",
-		"binding-unknown-top-field":  "/spec",
-		"cluster-unknown-field":      "/spec",
-		"inline-bad-name":            "invalid propertyName 'bad name'", // reported at the root by kubeconform
-		"inline-not-object":          "/spec/policies/inline/p",
-		"issuer-fragment":            "/spec/issuer",
-		"issuer-http":                "/spec/issuer",
-		"issuer-query":               "/spec/issuer",
-		"issuer-trailing-slash":      "/spec/issuer",
-		"partition-unknown":          "/spec/partition",
-		"role-name-injection":        "/spec/role/name",
-		"role-name-shell":            "/spec/role/name",
-		"role-name-too-long":         "/spec/role/name",
-		"role-path-no-slash":         "/spec/rolePath",
-		"sa-name-injection":          "/spec/serviceAccounts/0/name",
-		"sa-name-newline":            "/spec/serviceAccounts/0/name",
-		"session-too-short":          "/spec/role/maxSessionDuration",
-		"token-expiration-range":     "/spec/tokenExpiration",
-		"wrong-type-create-sa":       "/spec/createServiceAccounts",
-		"wrong-type-serviceaccounts": "/spec/serviceAccounts",
-		"wrong-type-session":         "/spec/role/maxSessionDuration",
-		"wrong-type-tags":            "/spec/role/tags/team",
-		"unsupported-kind":           "", // no schema for an unknown iambind kind: an error, not a skip
-		"unsupported-version":        "",
+		"fn/testdata/bad/account-id-letters.yaml":         "/spec/accountID",
+		"fn/testdata/bad/account-id-short.yaml":           "/spec/accountID",
+		"fn/testdata/bad/account-id-unquoted.yaml":        "/spec/accountID",
+		"fn/testdata/bad/binding-name-uppercase.yaml":     "/metadata/name",
+		"fn/testdata/bad/binding-namespace-invalid.yaml":  "/metadata/namespace",
+		"fn/testdata/bad/binding-unknown-field.yaml":      "/spec/role",
+		"fn/testdata/bad/binding-unknown-top-field.yaml":  "/spec",
+		"fn/testdata/bad/cluster-unknown-field.yaml":      "/spec",
+		"fn/testdata/bad/inline-bad-name.yaml":            "invalid propertyName 'bad name'", // reported at the root by kubeconform
+		"fn/testdata/bad/inline-not-object.yaml":          "/spec/policies/inline/p",
+		"fn/testdata/bad/issuer-fragment.yaml":            "/spec/issuer",
+		"fn/testdata/bad/issuer-http.yaml":                "/spec/issuer",
+		"fn/testdata/bad/issuer-query.yaml":               "/spec/issuer",
+		"fn/testdata/bad/issuer-trailing-slash.yaml":      "/spec/issuer",
+		"fn/testdata/bad/partition-unknown.yaml":          "/spec/partition",
+		"fn/testdata/bad/role-name-injection.yaml":        "/spec/role/name",
+		"fn/testdata/bad/role-name-shell.yaml":            "/spec/role/name",
+		"fn/testdata/bad/role-name-too-long.yaml":         "/spec/role/name",
+		"fn/testdata/bad/role-path-no-slash.yaml":         "/spec/rolePath",
+		"fn/testdata/bad/sa-name-injection.yaml":          "/spec/serviceAccounts/0/name",
+		"fn/testdata/bad/sa-name-newline.yaml":            "/spec/serviceAccounts/0/name",
+		"fn/testdata/bad/session-too-short.yaml":          "/spec/role/maxSessionDuration",
+		"fn/testdata/bad/token-expiration-range.yaml":     "/spec/tokenExpiration",
+		"fn/testdata/bad/wrong-type-create-sa.yaml":       "/spec/createServiceAccounts",
+		"fn/testdata/bad/wrong-type-serviceaccounts.yaml": "/spec/serviceAccounts",
+		"fn/testdata/bad/wrong-type-session.yaml":         "/spec/role/maxSessionDuration",
+		"fn/testdata/bad/wrong-type-tags.yaml":            "/spec/role/tags/team",
+		"fn/testdata/bad/unsupported-kind.yaml":           "", // no schema for an unknown iambind kind: an error, not a skip
+		"fn/testdata/bad/unsupported-version.yaml":        "",
+		// The generator's own golden error cases.
+		"generator/testdata/golden/error-unknown-field/binding.yaml": "/spec/role",
+		"generator/testdata/golden/error-wrong-type/binding.yaml":    "/spec/serviceAccounts/1/name",
 	}
 	dir := t.TempDir()
 	var files []string
 	for name := range cases {
-		data, err := os.ReadFile(filepath.Join(repoRoot, "fn", "testdata", "bad", name+".yaml"))
+		data, err := os.ReadFile(filepath.Join(repoRoot, name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,11 +235,11 @@ func TestBadInputsRejectedByKubeconform(t *testing.T) {
 		if len(ours) == 0 {
 			t.Fatalf("%s: no iambind resources", name)
 		}
-		files = append(files, writeDocs(t, dir, name+".yaml", ours))
+		files = append(files, writeDocs(t, dir, strings.ReplaceAll(name, "/", "_"), ours))
 	}
 	rejected := map[string][]string{}
 	for _, r := range runKubeconform(t, nil, files...) {
-		name := strings.TrimSuffix(filepath.Base(r.Filename), ".yaml")
+		name := strings.ReplaceAll(filepath.Base(r.Filename), "_", "/")
 		if r.Status == "statusValid" {
 			continue
 		}
