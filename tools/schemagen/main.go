@@ -1,7 +1,7 @@
 // Command schemagen writes the JSON Schemas of iambind's input kinds
 // (schemas/<kind>-iambind-v1alpha1.json, kubeconform's file name convention)
-// from the Go types in generator/, so the schemas cannot drift from what the
-// function decodes:
+// from the Go types in generator/ (and guardrails/), so the schemas cannot
+// drift from what the function decodes:
 //
 //	go generate ./generator     (or: make schemas)
 //
@@ -18,16 +18,31 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
+// Sources are the packages (relative to the repository root) that declare
+// kinds. guardrails/ may not exist yet in a branch: it is skipped then.
+var Sources = []string{"generator", "guardrails"}
+
 func main() {
-	src := flag.String("src", "generator", "directory of the Go package holding the API types")
-	out := flag.String("out", "schemas", "directory to write the schemas to")
+	root := flag.String("root", ".", "the repository root")
+	out := flag.String("out", "schemas", "directory to write the schemas to, relative to the root")
 	flag.Parse()
-	files, err := Generate(*src)
+	var dirs []string
+	for _, s := range Sources {
+		dirs = append(dirs, filepath.Join(*root, s))
+	}
+	files, skipped, err := Generate(dirs)
+	if len(skipped) > 0 {
+		fmt.Fprintf(os.Stderr, "schemagen: no %s: skipped\n", strings.Join(skipped, ", "))
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "schemagen: %v\n", err)
 		os.Exit(1)
+	}
+	if !filepath.IsAbs(*out) {
+		*out = filepath.Join(*root, *out)
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintf(os.Stderr, "schemagen: %v\n", err)

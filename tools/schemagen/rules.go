@@ -73,6 +73,23 @@ var kindRules = map[string]map[string]*Schema{
 	},
 }
 
+// pendingRules are for fields this round adds in parallel branches (SPEC §7):
+// applied when the field exists, and not an error while it does not. Move
+// them into kindRules once the fields are merged.
+var pendingRules = map[string]map[string]*Schema{
+	generator.KindCluster: {
+		"spec.discovery.s3.bucket": {MinLength: ptr(3), MaxLength: ptr(63), Pattern: `^[a-z0-9][a-z0-9.-]*[a-z0-9]$`},
+		"spec.discovery.s3.region": {Pattern: `^[a-z]{2}(-[a-z]+)+-[0-9]+$`},
+		"spec.discovery.s3.prefix": {Pattern: `^([^/].*[^/]|[^/])?$`},
+	},
+	generator.KindBinding: {
+		"spec.mode": {Enum: []any{"irsa", "podIdentity", "both"}, Default: "irsa"},
+	},
+	"Guardrails": {
+		"spec.maxSessionDuration": {Minimum: ptr64(0), Maximum: ptr64(generator.MaxSessionDuration)},
+	},
+}
+
 const (
 	dns1123Label     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	dns1123Subdomain = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`

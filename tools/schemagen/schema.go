@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -109,60 +111,83 @@ type typeInfo struct {
 }
 
 type gen struct {
-	types    map[string]*typeInfo
+	pkgs     map[string]map[string]*typeInfo // package name → its named types
+	pkg      string                          // the package being read
+	types    map[string]*typeInfo            // pkgs[pkg]
 	allRules map[string]map[string]*Schema
+	kind     string
 	rules    map[string]*Schema // rules of the kind being generated, by field path
 	used     map[string]bool
 	active   map[string]bool // named types being expanded (recursion guard)
 }
 
 // Generate returns the schema files (name → content) for every kind declared
-// in the Go package in dir.
-func Generate(dir string) (map[string][]byte, error) { return generate(dir, kindRules) }
+// in the Go packages in dirs; a directory that does not exist is skipped (a
+// package of kinds not merged yet), with its name in skipped.
+func Generate(dirs []string) (files map[string][]byte, skipped []string, err error) {
+	return generate(dirs, kindRules)
+}
 
-func generate(dir string, rules map[string]map[string]*Schema) (map[string][]byte, error) {
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, parser.ParseComments)
-	if err != nil {
-		return nil, err
-	}
-	g := &gen{types: map[string]*typeInfo{}, allRules: rules}
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			collectTypes(f, g.types)
+func generate(dirs []string, rules map[string]map[string]*Schema) (map[string][]byte, []string, error) {
+	g := &gen{pkgs: map[string]map[string]*typeInfo{}, allRules: rules}
+	type kindRef struct{ pkg, name string }
+	var kinds []kindRef
+	var skipped []string
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			skipped = append(skipped, dir)
+			continue
+		}
+		fset := token.NewFileSet()
+		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool {
+			return !strings.HasSuffix(fi.Name(), "_test.go")
+		}, parser.ParseComments)
+		if err != nil {
+			return nil, nil, err
+		}
+		for name, pkg := range pkgs {
+			types := g.pkgs[name]
+			if types == nil {
+				types = map[string]*typeInfo{}
+				g.pkgs[name] = types
+			}
+			for _, f := range pkg.Files {
+				collectTypes(f, types)
+			}
+			for tname, ti := range types {
+				if isKind(ti.spec) && !slices.Contains(kinds, kindRef{name, tname}) {
+					kinds = append(kinds, kindRef{name, tname})
+				}
+			}
 		}
 	}
-	var kinds []string
-	for name, ti := range g.types {
-		if isKind(ti.spec) {
-			kinds = append(kinds, name)
-		}
-	}
-	slices.Sort(kinds)
+	slices.SortFunc(kinds, func(a, b kindRef) int { return strings.Compare(a.name, b.name) })
 	if len(kinds) == 0 {
-		return nil, fmt.Errorf("no kinds (structs with apiVersion, kind, metadata and spec) found in %s", dir)
+		return nil, nil, fmt.Errorf("no kinds (structs with apiVersion, kind, metadata and spec) found in %s", strings.Join(dirs, ", "))
 	}
 	for kind := range rules {
-		if !slices.Contains(kinds, kind) {
-			return nil, fmt.Errorf("rules.go has rules for kind %s, which %s does not declare", kind, dir)
+		if !slices.ContainsFunc(kinds, func(k kindRef) bool { return k.name == kind }) {
+			return nil, nil, fmt.Errorf("rules.go has rules for kind %s, which no package declares", kind)
 		}
 	}
 	files := map[string][]byte{}
-	for _, kind := range kinds {
-		s, err := g.kindSchema(kind)
+	for _, k := range kinds {
+		if _, dup := files[FileName(k.name)]; dup {
+			return nil, nil, fmt.Errorf("kind %s is declared twice", k.name)
+		}
+		g.pkg, g.types = k.pkg, g.pkgs[k.pkg]
+		s, err := g.kindSchema(k.name)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", kind, err)
+			return nil, nil, fmt.Errorf("%s: %w", k.name, err)
 		}
 		var data bytes.Buffer
 		// json.Indent, not MarshalIndent: that would HTML-escape the < > of descriptions.
 		if err := json.Indent(&data, mustMarshal(s), "", "  "); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		files[FileName(kind)] = append(data.Bytes(), '\n')
+		files[FileName(k.name)] = append(data.Bytes(), '\n')
 	}
-	return files, nil
+	return files, skipped, nil
 }
 
 // FileName is kubeconform's default name for a kind's schema,
@@ -226,14 +251,15 @@ func receiverName(e ast.Expr) string {
 	return ""
 }
 
-// specRef is a pointer into the design documents, meaningless to a user.
-var specRef = regexp.MustCompile(`\s*\(SPEC §[^)]*\)`)
+// devRef is a pointer for developers (the design documents, a source file),
+// meaningless in an editor's hover text: "(SPEC §2.2)", "(generator/x.go)", "; see x.go".
+var devRef = regexp.MustCompile(`\s*\((?:SPEC §[^)]*|[\w/.-]+\.go)\)|;? see [\w/.-]+\.go`)
 
 func docText(cg *ast.CommentGroup) string {
 	if cg == nil {
 		return ""
 	}
-	return specRef.ReplaceAllString(strings.Join(strings.Fields(cg.Text()), " "), "")
+	return devRef.ReplaceAllString(strings.Join(strings.Fields(cg.Text()), " "), "")
 }
 
 func isKind(ts *ast.TypeSpec) bool {
@@ -266,7 +292,7 @@ func jsonName(f *ast.Field) string {
 }
 
 func (g *gen) kindSchema(kind string) (*Schema, error) {
-	g.rules, g.used, g.active = g.allRules[kind], map[string]bool{}, map[string]bool{}
+	g.kind, g.rules, g.used, g.active = kind, g.allRules[kind], map[string]bool{}, map[string]bool{}
 	ti := g.types[kind]
 	s, err := g.structSchema(ti.spec.Type.(*ast.StructType), "")
 	if err != nil {
@@ -335,6 +361,9 @@ func (g *gen) apply(s *Schema, path string) {
 		s.merge(rule)
 		g.used[path] = true
 	}
+	if rule, ok := pendingRules[g.kind][path]; ok {
+		s.merge(rule)
+	}
 }
 
 func (g *gen) typeSchema(expr ast.Expr, path string) (*Schema, error) {
@@ -356,6 +385,9 @@ func (g *gen) typeSchema(expr ast.Expr, path string) (*Schema, error) {
 		}
 		return g.named(t.Name, path)
 	case *ast.ArrayType:
+		if id, ok := t.Elt.(*ast.Ident); ok && id.Name == "byte" {
+			return &Schema{Type: "string"}, nil // encoding/json writes []byte as base64
+		}
 		items, err := g.typeSchema(t.Elt, path+"[]")
 		if err != nil {
 			return nil, err
@@ -374,8 +406,15 @@ func (g *gen) typeSchema(expr ast.Expr, path string) (*Schema, error) {
 	case *ast.InterfaceType:
 		return &Schema{}, nil
 	case *ast.SelectorExpr:
-		// json.RawMessage and other foreign types: any JSON value; a rule
-		// says more where the function is stricter.
+		// A type of another scanned package (generator.ObjectMeta) is read
+		// there; json.RawMessage and other foreign types are any JSON value
+		// (a rule says more where the function is stricter).
+		if x, ok := t.X.(*ast.Ident); ok && g.pkgs[x.Name] != nil {
+			saved, savedTypes := g.pkg, g.types
+			g.pkg, g.types = x.Name, g.pkgs[x.Name]
+			defer func() { g.pkg, g.types = saved, savedTypes }()
+			return g.named(t.Sel.Name, path)
+		}
 		return &Schema{}, nil
 	}
 	return nil, fmt.Errorf("%s: unsupported Go type %T", path, expr)
@@ -390,11 +429,12 @@ func (g *gen) named(name, path string) (*Schema, error) {
 		// It decodes itself (e.g. a string or a list): do not guess its shape.
 		return &Schema{Description: ti.doc}, nil
 	}
-	if g.active[name] {
+	key := g.pkg + "." + name
+	if g.active[key] {
 		return nil, fmt.Errorf("%s: recursive type %s", path, name)
 	}
-	g.active[name] = true
-	defer delete(g.active, name)
+	g.active[key] = true
+	defer delete(g.active, key)
 	s, err := g.typeSchema(ti.spec.Type, path)
 	if err != nil {
 		return nil, err
