@@ -319,3 +319,21 @@ func checkMermaid(t *testing.T, diagrams ...string) {
 		t.Errorf("Mermaid accepted %d of %d diagrams:\n%s", n, len(diagrams), out)
 	}
 }
+
+func TestMarkdownOutputFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	// apply has no markdown form.
+	if code := Run(t.Context(), []string{"apply", "--output", "markdown", "-f", "x.yaml"}, nil, &out, &errb); code != ExitError ||
+		!strings.Contains(errb.String(), "--output must be text or json") {
+		t.Errorf("apply --output markdown: exit %d, %s", code, errb.String())
+	}
+	// A plan that cannot even read its input is still a markdown report.
+	out.Reset()
+	errb.Reset()
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	code := Run(t.Context(), []string{"plan", "--output", "markdown", "-f", missing}, nil, &out, &errb)
+	if code != ExitError || !strings.HasPrefix(out.String(), "## iambind plan: ⛔ refused\n") || !strings.Contains(out.String(), "missing.yaml") {
+		t.Errorf("plan --output markdown of a missing file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	checkCommonMark(t, out.String())
+}
