@@ -13,6 +13,7 @@ import (
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/internal/buildinfo"
 )
 
@@ -27,11 +28,13 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// A Guardrails object among the items is checked against every planned role.
+	process := generator.ProcessWith(guardrails.Options())
 	if slices.Contains(args, "--help") || slices.Contains(args, "--doc") || slices.Contains(args, "-h") {
 		if slices.Contains(args, "-h") {
 			os.Args = []string{os.Args[0], "--help"}
 		}
-		if err := fn.AsMain(fn.ResourceListProcessorFunc(generator.Process), fn.WithDocs(readme, metadata)); err != nil {
+		if err := fn.AsMain(process, fn.WithDocs(readme, metadata)); err != nil {
 			return 1
 		}
 		return 0
@@ -43,7 +46,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var problems []string
 	processor := fn.ResourceListProcessorFunc(func(rl *fn.ResourceList) (bool, error) {
-		ok, err := generator.Process(rl)
+		ok, err := process(rl)
 		if ok && err == nil {
 			// Which build produced this output: kpt prints results, so a
 			// reviewer can tell which function version rendered a package.

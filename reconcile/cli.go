@@ -55,6 +55,7 @@ type commonFlags struct {
 	adopt       bool
 	output      string
 	concurrency int
+	guardrails  string
 	cluster     clusterFlags
 }
 
@@ -69,6 +70,7 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 		cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json, or markdown (a pull-request comment)")
 	}
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
+	cmd.Flags().StringVar(&f.guardrails, "guardrails", "", "a Guardrails file (iambind.dev/v1alpha1): every planned role must satisfy it; its permissionsBoundary is added to roles without one (docs/guardrails.md)")
 	f.cluster.register(cmd)
 }
 
@@ -196,27 +198,17 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 		}
 		return fail(fmt.Errorf("--output must be %s, not %q", formats, f.output))
 	}
-	var in *Input
-	var source *clusterSource
 	if f.cluster.enabled {
 		if len(f.files) > 0 {
 			return fail(errors.New("give either -f or --from-cluster, not both"))
 		}
-		var err error
-		if source, in, err = loadFromCluster(ctx, &f.cluster, f.prune); err != nil {
-			return fail(err)
-		}
-	} else {
-		if in, err = ReadInputs(f.files, stdin); err != nil {
-			return fail(err)
-		}
+		return runFromCluster(ctx, command, f, detailed, stdout, stderr)
 	}
-	res, err := planOrApply(ctx, command, f, in, detailed, stdout, stderr)
-	if source != nil && command == "apply" {
-		if serr := source.writeStatus(ctx, res, err); serr != nil {
-			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
-		}
+	in, err := ReadInputs(f.files, stdin)
+	if err != nil {
+		return fail(err)
 	}
+	_, err = planOrApply(ctx, command, f, in, detailed, stdout, stderr)
 	return err
 }
 
@@ -231,6 +223,9 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	}
 	if violations := Guard(in); len(violations) > 0 {
 		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+	}
+	if err := enforceGuardrails(f.guardrails, in); err != nil {
+		return nil, fail(err)
 	}
 
 	clients, err := NewClients(ctx, f.endpointURL)
@@ -272,13 +267,21 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
+	return renderOrApply(ctx, command, f, clients, observer, opts, plan, nil, detailed, stdout, stderr)
+}
 
+// renderOrApply prints the plan (plan) or executes it and prints the
+// summary (apply). refused are the plans that failed alone (--from-cluster),
+// listed among the JSON errors; the caller decides the exit code for them.
+func renderOrApply(ctx context.Context, command string, f *commonFlags, clients *Clients, observer *Observer, opts Options,
+	plan *Plan, refused []string, detailed bool, stdout, stderr io.Writer) (*Result, error) {
 	if command == "plan" {
 		switch f.output {
 		case "markdown":
 			RenderMarkdown(stdout, plan)
 		case "json":
 			doc := NewJSONDocument("plan", plan)
+			doc.Errors = append(doc.Errors, refused...)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
@@ -306,7 +309,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		doc := NewJSONDocument("apply", plan)
 		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
 		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
-			IAMCalls: doc.IAMCalls, Errors: []string{}}
+			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...)}
 		for _, e := range res.Errors {
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}

@@ -31,6 +31,9 @@ var kindRules = map[string]map[string]*Schema{
 		"spec.maxTrustPolicySize": {Description: "The account's trust policy size quota in characters (white space not counted); raise it only if AWS raised yours.",
 			Default: generator.DefaultMaxTrustPolicySize, Minimum: ptr64(1), Maximum: ptr64(4096)},
 	},
+	"Guardrails": {
+		"spec.maxSessionDuration": {AnyOf: []*Schema{{Const: 0}, {Minimum: ptr64(generator.MinSessionDuration), Maximum: ptr64(generator.MaxSessionDuration)}}},
+	},
 	generator.KindBinding: {
 		"metadata": {Description: "Standard object metadata."},
 		"metadata.name": {Description: "The binding's name: a DNS-1123 label. Also the default ServiceAccount name and part of the derived role name.",
@@ -84,9 +87,6 @@ var pendingRules = map[string]map[string]*Schema{
 	},
 	generator.KindBinding: {
 		"spec.mode": {Enum: []any{"irsa", "podIdentity", "both"}, Default: "irsa"},
-	},
-	"Guardrails": {
-		"spec.maxSessionDuration": {Minimum: ptr64(0), Maximum: ptr64(generator.MaxSessionDuration)},
 	},
 }
 
