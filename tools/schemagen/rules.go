@@ -28,6 +28,9 @@ var kindRules = map[string]map[string]*Schema{
 		"spec.permissionsBoundary": {Description: "Default permissions boundary for the cluster's roles: a policy ARN, or the name of a customer managed policy in the account."},
 		"spec.tags":                {Description: "Tags added to every role of the cluster (a binding's role.tags win). Keys aws:* and iambind's own tags are refused."},
 		"spec.tags.*":              {MaxLength: ptr(generator.MaxTagValueLength), Pattern: tagChars},
+		"spec.discovery.s3.bucket": {MinLength: ptr(3), MaxLength: ptr(63), Pattern: `^[a-z0-9][a-z0-9.-]*[a-z0-9]$`},
+		"spec.discovery.s3.region": {Pattern: `^[a-z]{2}(-[a-z]+)+-[0-9]+$`},
+		"spec.discovery.s3.prefix": {Pattern: `^([^/].*[^/]|[^/])?$`},
 		"spec.maxTrustPolicySize": {Description: "The account's trust policy size quota in characters (white space not counted); raise it only if AWS raised yours.",
 			Default: generator.DefaultMaxTrustPolicySize, Minimum: ptr64(1), Maximum: ptr64(4096)},
 	},
@@ -80,11 +83,6 @@ var kindRules = map[string]map[string]*Schema{
 // applied when the field exists, and not an error while it does not. Move
 // them into kindRules once the fields are merged.
 var pendingRules = map[string]map[string]*Schema{
-	generator.KindCluster: {
-		"spec.discovery.s3.bucket": {MinLength: ptr(3), MaxLength: ptr(63), Pattern: `^[a-z0-9][a-z0-9.-]*[a-z0-9]$`},
-		"spec.discovery.s3.region": {Pattern: `^[a-z]{2}(-[a-z]+)+-[0-9]+$`},
-		"spec.discovery.s3.prefix": {Pattern: `^([^/].*[^/]|[^/])?$`},
-	},
 	generator.KindBinding: {
 		"spec.mode": {Enum: []any{"irsa", "podIdentity", "both"}, Default: "irsa"},
 	},
