@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/kube"
 )
 
@@ -65,12 +66,13 @@ func (p *clusterPlan) refuse(err error) {
 // conflicting plan fails alone (status Error on its ConfigMap, no IAM write
 // for its role) while the others converge in the same run.
 type clusterRun struct {
-	tenancy  Tenancy
-	client   kubernetes.Interface
-	plans    []*clusterPlan
-	sas      []ServiceAccountRef
-	warnings []string
-	now      func() time.Time
+	tenancy    Tenancy
+	guardrails *guardrails.Guardrails // nil without --guardrails
+	client     kubernetes.Interface
+	plans      []*clusterPlan
+	sas        []ServiceAccountRef
+	warnings   []string
+	now        func() time.Time
 }
 
 // live returns the plans that have not failed, in ConfigMap order.
@@ -118,7 +120,11 @@ func runFromCluster(ctx context.Context, command string, f *commonFlags, detaile
 	if err != nil {
 		return fail(fmt.Errorf("listing plan ConfigMaps: %w", err))
 	}
-	run := &clusterRun{tenancy: tenancy, client: client, now: time.Now}
+	rails, err := loadGuardrails(f.guardrails)
+	if err != nil {
+		return fail(err)
+	}
+	run := &clusterRun{tenancy: tenancy, guardrails: rails, client: client, now: time.Now}
 	if err := run.read(listed); err != nil {
 		return fail(err)
 	}
@@ -264,7 +270,7 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 		fmt.Fprintln(stderr, "iambind: warning: the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
-	// Safety rules that need no AWS: tenancy of the trust policy, the guard.
+	// Safety rules that need no AWS: tenancy of the trust policy, the guard, the guardrails.
 	for _, p := range r.live() {
 		if err := r.tenancy.CheckSubjects(p.namespace(), &p.role.Role); err != nil {
 			p.refuse(fmt.Errorf("tenancy: %w", err))
@@ -272,6 +278,13 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 		if v := Guard(&Input{Roles: []*DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
 			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
+			continue
+		}
+		// The operator's guardrails; a compliant role gets the required boundary.
+		if r.guardrails != nil {
+			if vs := GuardrailViolations(r.guardrails, &Input{Roles: []*DesiredRole{p.role}})[p.role]; len(vs) > 0 {
+				p.refuse(guardrailError(vs))
+			}
 		}
 	}
 
