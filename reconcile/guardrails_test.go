@@ -78,7 +78,7 @@ func TestGuardrailViolationsPerRole(t *testing.T) {
 // refuse fails alone (status Error with the field-addressed violation, no
 // IAM write for its role) while a compliant plan converges with the boundary
 // added.
-func TestClusterRunGuardrails(t *testing.T) {
+func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
 	moto := mototest.Start(t)
 	for _, kv := range moto.Env() {
 		k, v, _ := strings.Cut(kv, "=")
