@@ -75,6 +75,9 @@ type IdentityClusterSpec struct {
 	PermissionsBoundary string            `json:"permissionsBoundary,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
 	MaxTrustPolicySize  int               `json:"maxTrustPolicySize,omitempty"`
+	// EKSClusterName is the EKS cluster's name, for bindings in mode
+	// podIdentity or both (generator/podidentity.go).
+	EKSClusterName string `json:"eksClusterName,omitempty"`
 }
 
 // IdentityBinding is one workload identity: a set of ServiceAccounts that
@@ -97,6 +100,8 @@ type IdentityBindingSpec struct {
 	Audience              string           `json:"audience,omitempty"`
 	STSRegionalEndpoints  *bool            `json:"stsRegionalEndpoints,omitempty"`
 	TokenExpiration       int64            `json:"tokenExpiration,omitempty"`
+	// Mode is irsa (default), podIdentity or both (generator/podidentity.go).
+	Mode string `json:"mode,omitempty"`
 }
 
 // ServiceAccount names one subject of a binding. Name may be a glob.
