@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/kube"
+	"github.com/iambind/iambind/reconcile/podidentity"
 	"github.com/spf13/cobra"
 )
 
@@ -50,6 +51,7 @@ func (e *exitError) Error() string {
 type commonFlags struct {
 	files       []string
 	endpointURL string
+	eksEndpoint string
 	prune       bool
 	adopt       bool
 	output      string
@@ -60,6 +62,7 @@ type commonFlags struct {
 func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "rendered manifests: a file, a directory (recursive *.yaml, *.yml, *.json) or - for stdin; repeatable")
 	cmd.Flags().StringVar(&f.endpointURL, "endpoint-url", "", "IAM/STS endpoint override, e.g. a local emulator (AWS_ENDPOINT_URL works too)")
+	cmd.Flags().StringVar(&f.eksEndpoint, "eks-endpoint-url", "", "EKS endpoint override for Pod Identity associations (default: --endpoint-url; AWS_ENDPOINT_URL_EKS works too)")
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "also delete roles owned (tag iambind.dev/owner) by the plan's owners that are no longer in the plan")
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
@@ -240,6 +243,15 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		}
 	}
 
+	eksEndpoint := f.eksEndpoint
+	if eksEndpoint == "" {
+		eksEndpoint = f.endpointURL
+	}
+	podIdentity, err := newPodIdentityRoom(in, clients, eksEndpoint, f.concurrency)
+	if err != nil {
+		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+	}
+
 	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
 	state, err := observer.Observe(ctx, in, f.prune)
 	if err != nil {
@@ -251,11 +263,20 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
+	if podIdentity != nil {
+		// After IAM: the plan of associations depends on the observed roles.
+		if plan.PodIdentity, err = podIdentity.plan(ctx, in, state, plan.Owners, opts); err != nil {
+			return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+		}
+	}
 
 	if command == "plan" {
 		if f.output == "json" {
 			doc := NewJSONDocument("plan", plan)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
+			if podIdentity != nil {
+				doc.EKSCalls = &JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
+			}
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
 			}
@@ -276,7 +297,18 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		ex.Log = stdout
 		ex.Progress = progressReporter(stderr)
 	}
+	var piResult *podidentity.Result
+	if podIdentity != nil {
+		ex.AfterUpserts = podIdentity.applier(plan.PodIdentity, ex.Log, &piResult)
+	}
 	res := ex.Apply(ctx, plan)
+	if piResult != nil {
+		for role, err := range piResult.RoleErrors {
+			if _, failed := res.RoleErrors[role]; !failed {
+				res.RoleErrors[role] = err // a plan's status says Error when its associations failed
+			}
+		}
+	}
 	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
 	if f.output == "json" {
 		doc := NewJSONDocument("apply", plan)
@@ -287,6 +319,15 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}
 		doc.Errors = doc.Result.Errors
+		if podIdentity != nil {
+			calls := JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
+			doc.EKSCalls = &calls
+			pr := &JSONPodIdentityResult{EKSCalls: calls}
+			if piResult != nil {
+				pr.Created, pr.Updated, pr.Deleted, pr.Unchanged = piResult.Created, piResult.Updated, piResult.Deleted, piResult.Unchanged
+			}
+			doc.Result.PodIdentityAssociations = pr
+		}
 		if err := WriteJSON(stdout, doc); err != nil {
 			return res, fail(err)
 		}
@@ -296,6 +337,13 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 			summary += fmt.Sprintf(" (+%d retried attempts)", n)
 		}
 		fmt.Fprintln(stdout, summary)
+		if podIdentity != nil {
+			r := piResult
+			if r == nil {
+				r = &podidentity.Result{}
+			}
+			fmt.Fprintln(stdout, podidentity.ApplySummary(r, podIdentity.calls.Reads(), podIdentity.calls.Writes()))
+		}
 	}
 	if len(res.Errors) > 0 {
 		msgs := make([]string, len(res.Errors))

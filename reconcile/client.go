@@ -46,9 +46,11 @@ func (c *CallCounter) Reads() int64 { return c.reads.Load() }
 // Writes is the number of write operations made so far.
 func (c *CallCounter) Writes() int64 { return c.writes.Load() }
 
-// IsReadOperation reports whether an IAM operation only reads.
+// IsReadOperation reports whether an AWS operation only reads.
 func IsReadOperation(op string) bool {
-	return strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Generate")
+	return strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Generate") ||
+		strings.HasPrefix(op, "Describe") // EKS
+
 }
 
 func (c *CallCounter) addMiddleware(stack *middleware.Stack) error {
@@ -78,6 +80,9 @@ type Clients struct {
 	IAM   *iam.Client
 	STS   *sts.Client
 	Calls *CallCounter
+	// cfg is the loaded configuration, for the clients of other services
+	// (EKS: reconcile/podidentity.go).
+	cfg aws.Config
 }
 
 // NewClients loads the standard credential chain (env, profile, IRSA web
@@ -103,7 +108,7 @@ func NewClients(ctx context.Context, endpointURL string) (*Clients, error) {
 			o.BaseEndpoint = aws.String(endpointURL)
 		}
 	})
-	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter}, nil
+	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter, cfg: cfg}, nil
 }
 
 func newRetryer() aws.Retryer {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 const tagOwner = generator.TagOwner
@@ -102,10 +103,15 @@ type Plan struct {
 	Providers []ProviderChange `json:"oidcProviders"`
 	Roles     []RoleChange     `json:"roles"` // sorted by name
 	Warnings  []string         `json:"warnings,omitempty"`
+	// PodIdentity is the EKS Pod Identity associations' part (reconcile/podidentity), nil when the plan has none.
+	PodIdentity *podidentity.Plan `json:"-"`
 }
 
 // HasChanges reports whether applying the plan would write anything.
 func (p *Plan) HasChanges() bool {
+	if p.PodIdentity.HasChanges() {
+		return true
+	}
 	for _, pc := range p.Providers {
 		if len(pc.Actions) > 0 {
 			return true

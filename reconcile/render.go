@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 // JSONFormatVersion is the version of the --output json schema
@@ -43,6 +45,7 @@ func RenderText(w io.Writer, p *Plan) {
 			renderFieldChange(w, c)
 		}
 	}
+	podidentity.RenderText(w, p.PodIdentity)
 	fmt.Fprintln(w, PlanSummary(p))
 }
 
@@ -89,6 +92,9 @@ func PlanSummary(p *Plan) string {
 	if pcreate+pupdate > 0 {
 		s += fmt.Sprintf("; OIDC providers: %d to create, %d to update", pcreate, pupdate)
 	}
+	if pi := podidentity.PlanSummary(p.PodIdentity); pi != "" {
+		s += "; " + pi
+	}
 	if !p.HasChanges() {
 		s += " (no changes)"
 	}
@@ -110,6 +116,8 @@ type JSONSummary struct {
 	NoChange              int `json:"noChange"`
 	OIDCProvidersToCreate int `json:"oidcProvidersToCreate"`
 	OIDCProvidersToUpdate int `json:"oidcProvidersToUpdate"`
+	// PodIdentityAssociations counts association changes (only when the plan has associations).
+	PodIdentityAssociations *podidentity.Summary `json:"podIdentityAssociations,omitempty"`
 }
 
 // JSONCalls counts IAM operations.
@@ -127,6 +135,17 @@ type JSONResult struct {
 	Unchanged int       `json:"unchanged"`
 	IAMCalls  JSONCalls `json:"iamCalls"`
 	Errors    []string  `json:"errors"`
+	// PodIdentityAssociations is what apply did to associations (only when the plan has some).
+	PodIdentityAssociations *JSONPodIdentityResult `json:"podIdentityAssociations,omitempty"`
+}
+
+// JSONPodIdentityResult is what apply did to EKS Pod Identity associations.
+type JSONPodIdentityResult struct {
+	Created   int       `json:"created"`
+	Updated   int       `json:"updated"`
+	Deleted   int       `json:"deleted"`
+	Unchanged int       `json:"unchanged"`
+	EKSCalls  JSONCalls `json:"eksCalls"`
 }
 
 // JSONDocument is the --output json document (docs/plan-json.md).
@@ -144,6 +163,10 @@ type JSONDocument struct {
 	// IAMCalls made while planning (plan) or in total (apply).
 	IAMCalls JSONCalls   `json:"iamCalls"`
 	Result   *JSONResult `json:"result,omitempty"`
+	// PodIdentityAssociations are the EKS Pod Identity association changes
+	// (only when the plan has associations), and EKSCalls the EKS calls made.
+	PodIdentityAssociations []podidentity.Change `json:"podIdentityAssociations,omitempty"`
+	EKSCalls                *JSONCalls           `json:"eksCalls,omitempty"`
 }
 
 // NewJSONDocument builds the machine-readable form of a plan.
@@ -163,6 +186,10 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	}
 	if d.Warnings == nil {
 		d.Warnings = []string{}
+	}
+	if p.PodIdentity != nil && len(p.PodIdentity.Changes) > 0 {
+		d.PodIdentityAssociations = p.PodIdentity.Changes
+		d.Summary.PodIdentityAssociations = podidentity.Summarize(p.PodIdentity)
 	}
 	d.HasChanges = p.HasChanges()
 	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),
