@@ -187,13 +187,13 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	if d.Warnings == nil {
 		d.Warnings = []string{}
 	}
+	d.HasChanges = p.HasChanges()
+	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),
+		Delete: p.Count(KindDelete), NoChange: p.Count(KindNoChange)}
 	if p.PodIdentity != nil && len(p.PodIdentity.Changes) > 0 {
 		d.PodIdentityAssociations = p.PodIdentity.Changes
 		d.Summary.PodIdentityAssociations = podidentity.Summarize(p.PodIdentity)
 	}
-	d.HasChanges = p.HasChanges()
-	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),
-		Delete: p.Count(KindDelete), NoChange: p.Count(KindNoChange)}
 	for _, pc := range p.Providers {
 		switch pc.Kind {
 		case KindCreate:
