@@ -133,16 +133,23 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 
 	var checkFiles []string
 	var tok Token
-	var jwt string
+	var jwt, eksCluster string
 	checkCmd := &cobra.Command{
-		Use:   "check -f ... (--sub system:serviceaccount:NS:NAME --issuer URL [--aud AUD] | --token JWT)",
-		Short: "Which planned roles can this token subject assume, and if not, why (exit 0 if any, 1 if none)",
+		Use:   "check -f ... (--sub system:serviceaccount:NS:NAME (--issuer URL [--aud AUD] | --eks-cluster NAME) | --token JWT)",
+		Short: "Which planned roles can this ServiceAccount assume (IRSA or EKS Pod Identity), and if not, why (exit 0 if any, 1 if none)",
 		Example: `  iambind check -f rendered.yaml --sub system:serviceaccount:shop:orders \
       --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
   kubectl create token orders -n shop --audience sts.amazonaws.com > token
-  iambind check -f rendered.yaml --token @token`,
+  iambind check -f rendered.yaml --token @token
+  iambind check -f rendered.yaml --sub system:serviceaccount:shop:orders --eks-cluster prod   # EKS Pod Identity`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if eksCluster != "" {
+				if jwt != "" || tok.Issuer != "" {
+					return fail(errors.New("--eks-cluster checks EKS Pod Identity: give it with --sub only, not with --issuer or --token"))
+				}
+				return runPodIdentityCheck(checkFiles, tok.Sub, eksCluster, stdin, stdout)
+			}
 			if jwt != "" {
 				return runCheckToken(checkFiles, jwt, stdin, stdout)
 			}
@@ -156,6 +163,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	checkCmd.Flags().StringVar(&tok.Sub, "sub", "", "token subject, system:serviceaccount:NAMESPACE:NAME")
 	checkCmd.Flags().StringVar(&tok.Issuer, "issuer", "", "token issuer URL, https://...")
 	checkCmd.Flags().StringVar(&tok.Aud, "aud", generator.DefaultAudience, "token audience")
+	checkCmd.Flags().StringVar(&eksCluster, "eks-cluster", "", "check EKS Pod Identity in this EKS cluster (its name or ARN) instead of a web-identity token")
 	checkCmd.Flags().StringVar(&jwt, "token", "", "a ServiceAccount token (JWT, or @FILE): its iss, sub and aud claims are checked (the signature is IAM's to verify)")
 
 	versionCmd := &cobra.Command{
@@ -444,6 +452,12 @@ func RenderCheck(w io.Writer, tok Token, results []CheckResult) int {
 		}
 	}
 	fmt.Fprintf(w, "subject %s, issuer %s, audience %s\n", tok.Sub, tok.Issuer, tok.Aud)
+	renderVerdicts(w, results, n)
+	return n
+}
+
+// renderVerdicts prints which roles admit a subject and why the others do not.
+func renderVerdicts(w io.Writer, results []CheckResult, n int) {
 	if n > 0 {
 		fmt.Fprintf(w, "can assume %d role(s):\n", n)
 		for _, r := range results {
@@ -469,7 +483,6 @@ func RenderCheck(w io.Writer, tok Token, results []CheckResult) int {
 			}
 		}
 	}
-	return n
 }
 
 // Main is the iambind entry point for cmd/iambind.

@@ -97,3 +97,36 @@ func (r *podIdentityRoom) applier(plan *podidentity.Plan, log io.Writer, result 
 		return res.Errors
 	}
 }
+
+// runPodIdentityCheck is `check --sub ... --eks-cluster NAME`: which planned
+// roles EKS Pod Identity gives the ServiceAccount in that cluster.
+func runPodIdentityCheck(files []string, sub, cluster string, stdin io.Reader, stdout io.Writer) error {
+	rest, ok := strings.CutPrefix(sub, "system:serviceaccount:")
+	ns, name, _ := strings.Cut(rest, ":")
+	if !ok || strings.Count(sub, ":") != 3 || ns == "" || name == "" {
+		return fail(fmt.Errorf("--sub %q must be system:serviceaccount:NAMESPACE:NAME", sub))
+	}
+	in, err := ReadInputs(files, stdin)
+	if err != nil {
+		return fail(err)
+	}
+	if len(in.Roles) == 0 {
+		return fail(fmt.Errorf("the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)"))
+	}
+	subject := podidentity.Subject{Namespace: ns, ServiceAccount: name, Cluster: cluster}
+	results := make([]CheckResult, 0, len(in.Roles))
+	n := 0
+	for _, r := range in.Roles {
+		v := podidentity.Check(r.Role, subject)
+		if v.Admitted {
+			n++
+		}
+		results = append(results, CheckResult{Role: r.Name, ARN: r.ARN, Source: r.Source, Admitted: v.Admitted, Reasons: v.Reasons})
+	}
+	fmt.Fprintf(stdout, "ServiceAccount %s/%s, EKS Pod Identity in cluster %s\n", ns, name, cluster)
+	renderVerdicts(stdout, results, n)
+	if n == 0 {
+		return &exitError{code: ExitError}
+	}
+	return nil
+}

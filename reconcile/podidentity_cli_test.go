@@ -319,3 +319,122 @@ func sameJSON(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
 }
+
+// TestPodIdentityApplyDriftPruneForeign: apply from empty, no-op, drift
+// (an association pointed elsewhere, one deleted by hand) shown by plan and
+// repaired by apply, a foreign association left alone (and refused, then
+// adopted, when it is for a planned ServiceAccount), prune of an owned
+// association, and a pruned role's associations deleted before the role.
+func TestPodIdentityApplyDriftPruneForeign(t *testing.T) {
+	e := newPIEnv(t)
+	ctx := context.Background()
+	cluster := eksClusterYAML("prod-usw2", "prod")
+	plan := render(t, cluster, modeBinding("podIdentity"), namedBinding("web", "api", "podIdentity", "web/api"))
+
+	// From empty.
+	a, _, eksWrites := e.apply(plan)
+	if a != [4]int{3, 0, 0, 0} || eksWrites != 3 {
+		t.Fatalf("apply from empty: %v, %d EKS writes", a, eksWrites)
+	}
+	want := []string{"shop-batch/worker=shop-orders[prod-usw2]", "shop/orders=shop-orders[prod-usw2]", "web/api=web-api[prod-usw2]"}
+	if got := e.associations(); !slices.Equal(got, want) {
+		t.Fatalf("associations = %v, want %v", got, want)
+	}
+	for _, as := range e.eks.Associations("prod") {
+		if as.Tags[generator.TagManagedBy] != generator.ManagedByValue || as.Tags[generator.TagBinding] == "" {
+			t.Errorf("association %s/%s tags %v", as.Namespace, as.ServiceAccount, as.Tags)
+		}
+	}
+	// No-op.
+	if a, iamWrites, eksWrites := e.apply(plan); a != [4]int{0, 0, 0, 3} || iamWrites != 0 || eksWrites != 0 {
+		t.Fatalf("no-op apply: %v, IAM writes %d, EKS writes %d", a, iamWrites, eksWrites)
+	}
+
+	// Drift: one association pointed at another role, one deleted by hand.
+	if _, err := e.eksc.UpdatePodIdentityAssociation(ctx, &eks.UpdatePodIdentityAssociationInput{
+		ClusterName: aws.String("prod"), AssociationId: aws.String(e.id("shop", "orders")), RoleArn: aws.String("arn:aws:iam::123456789012:role/intruder"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eksc.DeletePodIdentityAssociation(ctx, &eks.DeletePodIdentityAssociationInput{
+		ClusterName: aws.String("prod"), AssociationId: aws.String(e.id("web", "api")),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(plan, "plan", "--detailed-exitcode")
+	if r.code != 2 ||
+		!strings.Contains(r.stdout, `~ update EKS Pod Identity association prod/shop/orders (region us-west-2)`) ||
+		!strings.Contains(r.stdout, `~ roleArn: "arn:aws:iam::123456789012:role/intruder" → "arn:aws:iam::123456789012:role/iambind/shop-orders"`) ||
+		!strings.Contains(r.stdout, `+ create EKS Pod Identity association prod/web/api`) ||
+		!strings.Contains(r.stdout, "Pod Identity associations: 1 to create, 1 to update, 0 to delete, 1 unchanged") {
+		t.Fatalf("plan with drift: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	t.Logf("plan with drift:\n%s", r.stdout)
+	if a, iamWrites, eksWrites := e.apply(plan); a != [4]int{1, 1, 0, 1} || iamWrites != 0 || eksWrites != 2 {
+		t.Fatalf("repairing apply: %v, IAM writes %d, EKS writes %d", a, iamWrites, eksWrites)
+	}
+	if got := e.associations(); !slices.Equal(got, want) {
+		t.Fatalf("after repair associations = %v, want %v", got, want)
+	}
+
+	// A foreign association of a ServiceAccount not in the plan: left alone, even by --prune.
+	if _, err := e.eksc.CreatePodIdentityAssociation(ctx, &eks.CreatePodIdentityAssociationInput{
+		ClusterName: aws.String("prod"), Namespace: aws.String("shop"), ServiceAccount: aws.String("foreign"),
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/foreign"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Prune: shop-batch/worker leaves the binding, and binding web/api goes altogether.
+	pruned := render(t, cluster, modeBinding("podIdentity", "shop/orders"))
+	if r := e.run(pruned, "plan", "--detailed-exitcode"); r.code != 0 && strings.Contains(r.stdout, "delete EKS") {
+		t.Fatalf("plan without --prune deletes associations:\n%s", r.stdout)
+	}
+	r = e.run(pruned, "plan", "--prune")
+	if !strings.Contains(r.stdout, "- delete EKS Pod Identity association prod/shop-batch/worker") ||
+		!strings.Contains(r.stdout, "- delete EKS Pod Identity association prod/web/api") ||
+		strings.Contains(r.stdout, "foreign") {
+		t.Fatalf("plan --prune:\n%s\n%s", r.stdout, r.stderr)
+	}
+	r = e.run(pruned, "apply", "--prune")
+	if r.code != 0 {
+		t.Fatalf("apply --prune: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// The pruned role's association is deleted before the role.
+	assocDel := strings.Index(r.stdout, "prod/web/api: DeletePodIdentityAssociation")
+	roleDel := strings.Index(r.stdout, "role web-api: DeleteRole")
+	if assocDel < 0 || roleDel < 0 || assocDel > roleDel {
+		t.Fatalf("apply --prune order (association %d, role %d):\n%s", assocDel, roleDel, r.stdout)
+	}
+	if got, want := e.associations(), []string{"shop/foreign=foreign[]", "shop/orders=shop-orders[prod-usw2]"}; !slices.Equal(got, want) {
+		t.Fatalf("after prune associations = %v, want %v", got, want)
+	}
+
+	// A foreign association of a planned ServiceAccount: refused without --adopt, then adopted.
+	adoptPlan := render(t, cluster, modeBinding("podIdentity", "shop/orders", "shop/foreign"))
+	r = e.run(adoptPlan, "apply")
+	if r.code != 1 || !strings.Contains(r.stderr, "prod/shop/foreign") || !strings.Contains(r.stderr, "--adopt") {
+		t.Fatalf("apply over a foreign association: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := e.associations(); got[0] != "shop/foreign=foreign[]" {
+		t.Fatalf("refused apply changed the foreign association: %v", got)
+	}
+	if a, _, _ := e.apply(adoptPlan, "--adopt"); a != [4]int{0, 1, 0, 1} {
+		t.Fatalf("apply --adopt: %v", a)
+	}
+	if got := e.associations(); got[0] != "shop/foreign=shop-orders[prod-usw2]" {
+		t.Fatalf("after adopt: %v", got)
+	}
+	if a, iamWrites, eksWrites := e.apply(adoptPlan); a != [4]int{0, 0, 0, 2} || iamWrites+eksWrites != 0 {
+		t.Fatalf("after adopt, apply is not a no-op: %v %d %d", a, iamWrites, eksWrites)
+	}
+
+	// check answers for Pod Identity from the same plan.
+	r = e.run(adoptPlan, "check", "--sub", "system:serviceaccount:shop:orders", "--eks-cluster", "prod")
+	if r.code != 0 || !strings.Contains(r.stdout, "✓ shop-orders") {
+		t.Fatalf("check shop/orders: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = e.run(adoptPlan, "check", "--sub", "system:serviceaccount:shop-batch:worker", "--eks-cluster", "prod")
+	if r.code != 1 || !strings.Contains(r.stdout, "no EKS Pod Identity association prod/shop-batch/worker") {
+		t.Fatalf("check shop-batch/worker: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
