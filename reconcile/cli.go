@@ -175,7 +175,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "iambind %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
-	root.AddCommand(planCmd, applyCmd, checkCmd, versionCmd)
+	root.AddCommand(planCmd, applyCmd, checkCmd, newMigrateCommand(stdout), versionCmd)
 	return root
 }
 
