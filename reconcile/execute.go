@@ -47,7 +47,7 @@ type Executor struct {
 	// associations). failedRoles are the roles whose changes failed. It
 	// returns the failures to report; may be nil.
 	AfterUpserts func(ctx context.Context, failedRoles map[string]error) []error
-	mu       sync.Mutex
+	mu           sync.Mutex
 }
 
 // Result is what an apply did.

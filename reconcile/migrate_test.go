@@ -152,7 +152,7 @@ func TestMigrate(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, "Step 1 of 2") || !strings.Contains(r.stdout, "+  mode: podIdentity\n") {
 		t.Fatalf("migrate after step 1: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if got, want := hunks(r.stdout), hunks("# Step 2 of 2" + step2); got != want {
+	if got, want := hunks(r.stdout), hunks("# Step 2 of 2"+step2); got != want {
 		t.Errorf("step 2 now differs from step 2 as printed before:\n%s\n---\n%s", got, want)
 	}
 	if r := runCLI("migrate", "-f", dir, "--write"); r.code != 0 || !strings.Contains(r.stdout, "wrote step 2") {

@@ -83,8 +83,8 @@ func newPIEnv(t *testing.T) *piEnv {
 	creds := credentials.NewStaticCredentialsProvider(mototest.AccessKeyID, mototest.SecretAccessKey, "")
 	return &piEnv{
 		t: t, bin: bin, moto: moto, eks: fake,
-		env: append(os.Environ(), append(moto.Env(), "AWS_PROFILE=", "NO_COLOR=1")...),
-		iam: iam.New(iam.Options{Region: mototest.Region, BaseEndpoint: aws.String(moto.Endpoint), Credentials: creds}),
+		env:  append(os.Environ(), append(moto.Env(), "AWS_PROFILE=", "NO_COLOR=1")...),
+		iam:  iam.New(iam.Options{Region: mototest.Region, BaseEndpoint: aws.String(moto.Endpoint), Credentials: creds}),
 		eksc: eks.New(eks.Options{Region: eksRegion, BaseEndpoint: aws.String(fake.URL), Credentials: creds}),
 	}
 }
