@@ -181,3 +181,17 @@ func BuildPodIdentityStatement(accountID string, clusterARNs, namespaces, servic
 func IsPodIdentityStatement(st Statement) bool {
 	return slices.Contains(st.Principal["Service"], PodIdentityPrincipal)
 }
+
+// ValidPodIdentityAssociation reports what is wrong with an association read
+// from a plan ("" when nothing): the names EKS and Kubernetes accept.
+func ValidPodIdentityAssociation(a PodIdentityAssociation) string {
+	switch {
+	case !eksClusterNamePattern.MatchString(a.Cluster):
+		return fmt.Sprintf("cluster %q is not an EKS cluster name", a.Cluster)
+	case len(a.Namespace) > 63 || !dns1123Label.MatchString(a.Namespace):
+		return fmt.Sprintf("namespace %q is not a namespace name", a.Namespace)
+	case len(a.ServiceAccount) > 253 || !dns1123Subdomain.MatchString(a.ServiceAccount):
+		return fmt.Sprintf("serviceAccount %q is not a ServiceAccount name", a.ServiceAccount)
+	}
+	return ""
+}

@@ -182,6 +182,11 @@ func validateTrust(p *Problems, where string, r *DesiredRole) {
 			}
 		}
 	}
+	for i, a := range r.PodIdentityAssociations {
+		if msg := generator.ValidPodIdentityAssociation(a); msg != "" {
+			p.errorf("%s: podIdentityAssociations[%d]: %s", where, i, msg)
+		}
+	}
 	switch {
 	case podIdentityStatements > 0 && len(r.PodIdentityAssociations) == 0:
 		p.errorf("%s: the trust policy admits EKS Pod Identity but podIdentityAssociations is empty", where)
