@@ -36,7 +36,7 @@ func TestCheck(t *testing.T) {
 		{"by cluster ARN", piRole(goodStatement()), Subject{"shop", "orders", prodARN}, true, ""},
 		{"no association", piRole(goodStatement()), Subject{"shop", "worker", "prod"}, false, "no EKS Pod Identity association prod/shop/worker"},
 		{"another cluster", piRole(goodStatement()), Subject{"shop", "orders", "staging"}, false, `names no EKS cluster "staging"`},
-		{"a cluster of another account by ARN", piRole(goodStatement()), Subject{"shop", "orders", generator.EKSClusterARN("aws", "us-west-2", "444455556666", "prod")}, false, "aws:SourceArn"},
+		{"a cluster of another account by ARN", piRole(goodStatement()), Subject{"shop", "orders", generator.EKSClusterARN("aws", "us-west-2", "123456789012", "prod")}, false, "aws:SourceArn"},
 		{"IRSA only", piRole(generator.Statement{Effect: "Allow", Principal: map[string]generator.StringList{"Federated": {"arn:aws:iam::111122223333:oidc-provider/x"}},
 			Action: generator.StringList{"sts:AssumeRoleWithWebIdentity"}}), Subject{"shop", "orders", "prod"}, false, "names no EKS cluster"},
 		{"missing TagSession", piRole(func() generator.Statement {
@@ -74,11 +74,11 @@ func TestValidateStatement(t *testing.T) {
 	}{
 		{"no source account", func(st *generator.Statement) { delete(st.Condition["StringEquals"], generator.ConditionSourceAcct) }, "must pin aws:SourceAccount"},
 		{"another account", func(st *generator.Statement) {
-			st.Condition["StringEquals"][generator.ConditionSourceAcct] = generator.StringList{"444455556666"}
+			st.Condition["StringEquals"][generator.ConditionSourceAcct] = generator.StringList{"123456789012"}
 		}, "must pin aws:SourceAccount"},
 		{"no source arn", func(st *generator.Statement) { delete(st.Condition, "ArnEquals") }, "must pin aws:SourceArn"},
 		{"a cluster of another account", func(st *generator.Statement) {
-			st.Condition["ArnEquals"][generator.ConditionSourceArn] = generator.StringList{generator.EKSClusterARN("aws", "us-west-2", "444455556666", "x")}
+			st.Condition["ArnEquals"][generator.ConditionSourceArn] = generator.StringList{generator.EKSClusterARN("aws", "us-west-2", "123456789012", "x")}
 		}, "is not an EKS cluster ARN of account 111122223333"},
 		{"a wildcard ARN", func(st *generator.Statement) {
 			st.Condition["ArnLike"] = map[string]generator.StringList{generator.ConditionSourceArn: {"arn:aws:eks:*"}}
