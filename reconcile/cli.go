@@ -56,6 +56,7 @@ type commonFlags struct {
 	adopt       bool
 	output      string
 	concurrency int
+	guardrails  string
 	cluster     clusterFlags
 }
 
@@ -67,6 +68,7 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
+	cmd.Flags().StringVar(&f.guardrails, "guardrails", "", "a Guardrails file (iambind.dev/v1alpha1): every planned role must satisfy it; its permissionsBoundary is added to roles without one (docs/guardrails.md)")
 	f.cluster.register(cmd)
 }
 
@@ -185,28 +187,17 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 	if f.output != "text" && f.output != "json" {
 		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
 	}
-	var in *Input
-	var source *clusterSource
 	if f.cluster.enabled {
 		if len(f.files) > 0 {
 			return fail(errors.New("give either -f or --from-cluster, not both"))
 		}
-		var err error
-		if source, in, err = loadFromCluster(ctx, &f.cluster, f.prune); err != nil {
-			return fail(err)
-		}
-	} else {
-		var err error
-		if in, err = ReadInputs(f.files, stdin); err != nil {
-			return fail(err)
-		}
+		return runFromCluster(ctx, command, f, detailed, stdout, stderr)
 	}
-	res, err := planOrApply(ctx, command, f, in, detailed, stdout, stderr)
-	if source != nil && command == "apply" {
-		if serr := source.writeStatus(ctx, res, err); serr != nil {
-			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
-		}
+	in, err := ReadInputs(f.files, stdin)
+	if err != nil {
+		return fail(err)
 	}
+	_, err = planOrApply(ctx, command, f, in, detailed, stdout, stderr)
 	return err
 }
 
@@ -221,6 +212,9 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	}
 	if violations := Guard(in); len(violations) > 0 {
 		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+	}
+	if err := enforceGuardrails(f.guardrails, in); err != nil {
+		return nil, fail(err)
 	}
 
 	clients, err := NewClients(ctx, f.endpointURL)
@@ -251,15 +245,6 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		}
 	}
 
-	eksEndpoint := f.eksEndpoint
-	if eksEndpoint == "" {
-		eksEndpoint = f.endpointURL
-	}
-	podIdentity, err := newPodIdentityRoom(in, clients, eksEndpoint, f.concurrency)
-	if err != nil {
-		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  ")))
-	}
-
 	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
 	state, err := observer.Observe(ctx, in, f.prune)
 	if err != nil {
@@ -271,16 +256,22 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
-	if podIdentity != nil {
-		// After IAM: the plan of associations depends on the observed roles.
-		if plan.PodIdentity, err = podIdentity.plan(ctx, in, state, plan.Owners, opts); err != nil {
-			return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
-		}
+	if err := addPodIdentity(ctx, command, f, clients, in, state, plan, opts); err != nil {
+		return nil, err
 	}
+	return renderOrApply(ctx, command, f, clients, observer, opts, plan, nil, detailed, stdout, stderr)
+}
 
+// renderOrApply prints the plan (plan) or executes it and prints the
+// summary (apply). refused are the plans that failed alone (--from-cluster),
+// listed among the JSON errors; the caller decides the exit code for them.
+func renderOrApply(ctx context.Context, command string, f *commonFlags, clients *Clients, observer *Observer, opts Options,
+	plan *Plan, refused []string, detailed bool, stdout, stderr io.Writer) (*Result, error) {
+	podIdentity := plan.podIdentityRoom // nil when the plan has no EKS Pod Identity associations
 	if command == "plan" {
 		if f.output == "json" {
 			doc := NewJSONDocument("plan", plan)
+			doc.Errors = append(doc.Errors, refused...)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
 			if podIdentity != nil {
 				doc.EKSCalls = &JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
@@ -322,7 +313,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		doc := NewJSONDocument("apply", plan)
 		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
 		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
-			IAMCalls: doc.IAMCalls, Errors: []string{}}
+			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...)}
 		for _, e := range res.Errors {
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}

@@ -105,6 +105,8 @@ type Plan struct {
 	Warnings  []string         `json:"warnings,omitempty"`
 	// PodIdentity is the EKS Pod Identity associations' part (reconcile/podidentity), nil when the plan has none.
 	PodIdentity *podidentity.Plan `json:"-"`
+
+	podIdentityRoom *podIdentityRoom // its EKS client and call counter, for apply
 }
 
 // HasChanges reports whether applying the plan would write anything.

@@ -47,6 +47,29 @@ func newPodIdentityRoom(in *Input, clients *Clients, endpointURL string, concurr
 	return &podIdentityRoom{eks: client, calls: counter, desired: desired, concurrency: concurrency}, nil
 }
 
+// addPodIdentity is the hook plan and apply call after the IAM diff: it
+// adds the EKS Pod Identity part to the plan (nothing when the plan has no
+// associations, and then EKS is never called).
+func addPodIdentity(ctx context.Context, command string, f *commonFlags, clients *Clients, in *Input, state *State, plan *Plan, opts Options) error {
+	endpoint := f.eksEndpoint
+	if endpoint == "" {
+		endpoint = f.endpointURL
+	}
+	room, err := newPodIdentityRoom(in, clients, endpoint, f.concurrency)
+	if err != nil {
+		return fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+	}
+	if room == nil {
+		return nil
+	}
+	// After IAM: whether a role's IRSA trust may go depends on the observed roles.
+	if plan.PodIdentity, err = room.plan(ctx, in, state, plan.Owners, opts); err != nil {
+		return fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+	}
+	plan.podIdentityRoom = room
+	return nil
+}
+
 // plan observes the associations and diffs them, then refuses a plan that
 // would take a role's IRSA trust away before its associations exist.
 func (r *podIdentityRoom) plan(ctx context.Context, in *Input, state *State, owners []string, opts Options) (*podidentity.Plan, error) {
