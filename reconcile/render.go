@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/iambind/iambind/reconcile/discovery"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
@@ -20,6 +21,7 @@ var kindSymbol = map[ChangeKind]string{
 
 // RenderText writes the plan for humans.
 func RenderText(w io.Writer, p *Plan) {
+	discovery.RenderText(w, p.Discovery) // the issuers are published first
 	for _, pc := range p.Providers {
 		switch pc.Kind {
 		case KindCreate:
@@ -95,6 +97,9 @@ func PlanSummary(p *Plan) string {
 	if pi := podidentity.PlanSummary(p.PodIdentity); pi != "" {
 		s += "; " + pi
 	}
+	if d := discovery.Summary(p.Discovery); d != "" {
+		s += "; " + d
+	}
 	if !p.HasChanges() {
 		s += " (no changes)"
 	}
@@ -137,6 +142,8 @@ type JSONResult struct {
 	Errors    []string  `json:"errors"`
 	// PodIdentityAssociations is what apply did to associations (only when the plan has some).
 	PodIdentityAssociations *JSONPodIdentityResult `json:"podIdentityAssociations,omitempty"`
+	// Discovery is what was published on S3; only with discovery plans.
+	Discovery *JSONDiscoveryResult `json:"discovery,omitempty"`
 }
 
 // JSONPodIdentityResult is what apply did to EKS Pod Identity associations.
@@ -146,6 +153,15 @@ type JSONPodIdentityResult struct {
 	Deleted   int       `json:"deleted"`
 	Unchanged int       `json:"unchanged"`
 	EKSCalls  JSONCalls `json:"eksCalls"`
+}
+
+// JSONDiscoveryResult is what apply did in S3.
+type JSONDiscoveryResult struct {
+	BucketsCreated   int `json:"bucketsCreated"`
+	BucketsUpdated   int `json:"bucketsUpdated"`
+	BucketsUnchanged int `json:"bucketsUnchanged"`
+	ObjectsWritten   int `json:"objectsWritten"`
+	ObjectsDeleted   int `json:"objectsDeleted"`
 }
 
 // JSONDocument is the --output json document (docs/plan-json.md).
@@ -167,6 +183,10 @@ type JSONDocument struct {
 	// (only when the plan has associations), and EKSCalls the EKS calls made.
 	PodIdentityAssociations []podidentity.Change `json:"podIdentityAssociations,omitempty"`
 	EKSCalls                *JSONCalls           `json:"eksCalls,omitempty"`
+	// Discovery and S3Calls appear only when the input plans self-hosted
+	// issuers (reconcile/discovery).
+	Discovery *discovery.Plan `json:"discovery,omitempty"`
+	S3Calls   *JSONCalls      `json:"s3Calls,omitempty"`
 }
 
 // NewJSONDocument builds the machine-readable form of a plan.
@@ -174,6 +194,7 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	d := &JSONDocument{
 		FormatVersion: JSONFormatVersion, Command: command, Owners: p.Owners, Prune: p.Prune,
 		OIDCProviders: p.Providers, Roles: p.Roles, Warnings: p.Warnings, Errors: []string{},
+		Discovery: p.Discovery,
 	}
 	if d.Owners == nil {
 		d.Owners = []string{}
