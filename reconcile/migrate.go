@@ -260,40 +260,40 @@ func parseMigrateText(path, text string) (*migrateFile, error) {
 			continue
 		}
 		obj := doc.Content[0]
-		if scalar(obj, "apiVersion") != generator.APIVersion {
+		if migrateScalar(obj, "apiVersion") != generator.APIVersion {
 			continue
 		}
-		meta := field(obj, "metadata")
-		name, ns := scalar(meta, "name"), scalar(meta, "namespace")
-		spec := field(obj, "spec")
+		meta := migrateField(obj, "metadata")
+		name, ns := migrateScalar(meta, "name"), migrateScalar(meta, "namespace")
+		spec := migrateField(obj, "spec")
 		if spec == nil || spec.Kind != yaml.MappingNode || spec.Style&yaml.FlowStyle != 0 || len(spec.Content) == 0 {
-			return nil, fmt.Errorf("%s: line %d: %s %s: migrate edits a block-style, non-empty spec; edit this one by hand", path, obj.Line, scalar(obj, "kind"), name)
+			return nil, fmt.Errorf("%s: line %d: %s %s: migrate edits a block-style, non-empty spec; edit this one by hand", path, obj.Line, migrateScalar(obj, "kind"), name)
 		}
-		switch scalar(obj, "kind") {
+		switch migrateScalar(obj, "kind") {
 		case generator.KindBinding:
 			if ns == "" {
 				ns = "default"
 			}
-			b := &migrateBinding{ref: ns + "/" + name, mode: scalar(spec, "mode"), spec: spec}
+			b := &migrateBinding{ref: ns + "/" + name, mode: migrateScalar(spec, "mode"), spec: spec}
 			if b.mode == "" {
 				b.mode = generator.ModeIRSA
 			}
-			if cl := field(spec, "clusters"); cl != nil {
+			if cl := migrateField(spec, "clusters"); cl != nil {
 				for _, c := range cl.Content {
 					b.clusters = append(b.clusters, c.Value)
 				}
 			}
-			if sas := field(spec, "serviceAccounts"); sas != nil {
+			if sas := migrateField(spec, "serviceAccounts"); sas != nil {
 				for _, sa := range sas.Content {
-					if n := scalar(sa, "name") + scalar(sa, "namespace"); generator.IsWildcard(n) {
-						b.wildcard = scalar(sa, "name")
+					if n := migrateScalar(sa, "name") + migrateScalar(sa, "namespace"); generator.IsWildcard(n) {
+						b.wildcard = migrateScalar(sa, "name")
 					}
 				}
 			}
 			f.bindings = append(f.bindings, b)
 		case generator.KindCluster:
-			f.clusters = append(f.clusters, &migrateCluster{name: name, region: scalar(spec, "region"), issuer: scalar(spec, "issuer"),
-				eksName: scalar(spec, "eksClusterName"), spec: spec, file: f})
+			f.clusters = append(f.clusters, &migrateCluster{name: name, region: migrateScalar(spec, "region"), issuer: migrateScalar(spec, "issuer"),
+				eksName: migrateScalar(spec, "eksClusterName"), spec: spec, file: f})
 		}
 	}
 	return f, nil
@@ -319,7 +319,7 @@ func clusterEdits(c *migrateCluster, eksName string) ([]lineEdit, string) {
 	return edits, ""
 }
 
-func field(m *yaml.Node, key string) *yaml.Node {
+func migrateField(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -331,8 +331,8 @@ func field(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-func scalar(m *yaml.Node, key string) string {
-	if n := field(m, key); n != nil && n.Kind == yaml.ScalarNode {
+func migrateScalar(m *yaml.Node, key string) string {
+	if n := migrateField(m, key); n != nil && n.Kind == yaml.ScalarNode {
 		return n.Value
 	}
 	return ""
