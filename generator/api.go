@@ -79,6 +79,9 @@ type IdentityClusterSpec struct {
 	PermissionsBoundary string            `json:"permissionsBoundary,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
 	MaxTrustPolicySize  int               `json:"maxTrustPolicySize,omitempty"`
+	// EKSClusterName is the EKS cluster's name, for bindings in mode
+	// podIdentity or both (generator/podidentity.go).
+	EKSClusterName string `json:"eksClusterName,omitempty"`
 	// Discovery makes iambind publish the OIDC issuer of a cluster that is
 	// not EKS (SPEC §7.1); see discovery.go.
 	Discovery *Discovery `json:"discovery,omitempty"`
@@ -130,6 +133,8 @@ type IdentityBindingSpec struct {
 	Audience              string           `json:"audience,omitempty"`
 	STSRegionalEndpoints  *bool            `json:"stsRegionalEndpoints,omitempty"`
 	TokenExpiration       int64            `json:"tokenExpiration,omitempty"`
+	// Mode is irsa (default), podIdentity or both (generator/podidentity.go).
+	Mode string `json:"mode,omitempty"`
 	// Inject writes the web-identity token volume and AWS env into the
 	// workloads running as its ServiceAccounts; it wins over the cluster's.
 	Inject *bool `json:"inject,omitempty"`

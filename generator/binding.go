@@ -79,7 +79,12 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		issuerOf[c.Spec.Issuer] = c.Metadata.Name
 	}
 
-	subjects, exact := bindingSubjects(b, ns, sink)
+	mode := bindingMode(b, sink)
+	podIdentity := mode == ModePodIdentity || mode == ModeBoth
+	if podIdentity {
+		checkPodIdentityInputs(b, mode, used, sink) // reports wildcard subjects too
+	}
+	subjects, exact := bindingSubjects(b, ns, podIdentity, sink)
 
 	// Role identity.
 	roleName := s.Role.Name
@@ -164,6 +169,15 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		}
 	}
 	trust := BuildTrustPolicy(issuers, audience, subjects)
+	var associations []PodIdentityAssociation
+	if mode != ModeIRSA {
+		var st Statement
+		st, associations = podIdentityPlan(used, exact)
+		if mode == ModePodIdentity {
+			trust.Statement, providers = nil, []OIDCProvider{}
+		}
+		trust.Statement = append(trust.Statement, st)
+	}
 	compact, _ := MarshalJSON(trust, false)
 	if size := NonWhitespaceLength(compact); size > maxTrust {
 		sink.errorf("spec.serviceAccounts",
@@ -184,6 +198,8 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		Tags:                tags,
 		TrustPolicy:         trust,
 		OIDCProviders:       providers,
+
+		PodIdentityAssociations: associations,
 	}
 	trustJSON, err := MarshalJSON(trust, true)
 	if err != nil {
@@ -196,10 +212,14 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		return nil
 	}
 
-	annotations := map[string]string{
-		AnnotationRoleARN: role.ARN,
-		AnnotationBinding: ns + "/" + b.Metadata.Name,
+	annotations := map[string]string{AnnotationBinding: ns + "/" + b.Metadata.Name}
+	if mode == ModePodIdentity {
+		// Pod Identity needs no annotation, and an IRSA one would win over it
+		// in the SDKs' credential chains (docs/pod-identity.md).
+		return &plannedBinding{ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
+			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations}
 	}
+	annotations[AnnotationRoleARN] = role.ARN
 	// "per spec" (SPEC §3.1): an explicit false is written as "false", since
 	// the pod identity webhook's own default may be regional, and leaving
 	// the annotation out would silently ignore the user's choice.
@@ -268,7 +288,7 @@ func resolveClusters(names []string, clusters map[string]*IdentityCluster, sink 
 
 // bindingSubjects validates spec.serviceAccounts and returns the token
 // subjects for the trust policy and the concrete ServiceAccounts to annotate.
-func bindingSubjects(b *IdentityBinding, ns string, sink problemSink) (Subjects, []subjectRef) {
+func bindingSubjects(b *IdentityBinding, ns string, podIdentity bool, sink problemSink) (Subjects, []subjectRef) {
 	sas := b.Spec.ServiceAccounts
 	if len(sas) == 0 {
 		sas = []ServiceAccount{{Name: b.Metadata.Name}}
@@ -287,6 +307,8 @@ func bindingSubjects(b *IdentityBinding, ns string, sink problemSink) (Subjects,
 		case sa.Name == "":
 			sink.errorf(field+".name", "is required")
 			continue
+		case wild && podIdentity:
+			continue // checkPodIdentityInputs says why
 		case wild && !b.Spec.AllowWildcardSubjects:
 			sink.errorf(field+".name", "%q is a wildcard subject (it admits every matching ServiceAccount); set spec.allowWildcardSubjects: true to allow it", saNS+"/"+sa.Name)
 			continue

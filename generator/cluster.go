@@ -65,6 +65,7 @@ func defaultAndValidateCluster(c *IdentityCluster, sink problemSink) bool {
 		validatePolicyRef(s.PermissionsBoundary, s.Partition, "spec.permissionsBoundary", false, sink)
 	}
 	validateTags(s.Tags, "spec.tags", sink)
+	validateEKSClusterName(s.EKSClusterName, "spec.eksClusterName", sink)
 	if s.MaxTrustPolicySize < 1 || s.MaxTrustPolicySize > 4096 {
 		sink.errorf("spec.maxTrustPolicySize", "%d is outside 1..4096 (AWS's default quota is 2048 and the highest it grants is 4096)", s.MaxTrustPolicySize)
 	}

@@ -17,6 +17,9 @@ type Role struct {
 	Tags                map[string]string          `json:"tags"`
 	TrustPolicy         PolicyDocument             `json:"trustPolicy"`
 	OIDCProviders       []OIDCProvider             `json:"oidcProviders"`
+	// PodIdentityAssociations are the EKS Pod Identity associations to the
+	// role (mode podIdentity or both), sorted; absent in mode irsa.
+	PodIdentityAssociations []PodIdentityAssociation `json:"podIdentityAssociations,omitempty"`
 }
 
 // OIDCProvider is an IAM OIDC identity provider the role's trust policy relies on.

@@ -16,6 +16,7 @@ import (
 	"github.com/iambind/iambind/internal/buildinfo"
 	"github.com/iambind/iambind/kube"
 	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/podidentity"
 	"github.com/spf13/cobra"
 )
 
@@ -52,6 +53,7 @@ func (e *exitError) Error() string {
 type commonFlags struct {
 	files       []string
 	endpointURL string
+	eksEndpoint string
 	prune       bool
 	adopt       bool
 	output      string
@@ -63,6 +65,7 @@ type commonFlags struct {
 func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().StringArrayVarP(&f.files, "filename", "f", nil, "rendered manifests: a file, a directory (recursive *.yaml, *.yml, *.json) or - for stdin; repeatable")
 	cmd.Flags().StringVar(&f.endpointURL, "endpoint-url", "", "IAM/STS endpoint override, e.g. a local emulator (AWS_ENDPOINT_URL works too)")
+	cmd.Flags().StringVar(&f.eksEndpoint, "eks-endpoint-url", "", "EKS endpoint override for Pod Identity associations (default: --endpoint-url; AWS_ENDPOINT_URL_EKS works too)")
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "also delete roles owned (tag iambind.dev/owner) by the plan's owners that are no longer in the plan")
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
 	if apply {
@@ -138,16 +141,23 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 
 	var checkFiles []string
 	var tok Token
-	var jwt string
+	var jwt, eksCluster string
 	checkCmd := &cobra.Command{
-		Use:   "check -f ... (--sub system:serviceaccount:NS:NAME --issuer URL [--aud AUD] | --token JWT)",
-		Short: "Which planned roles can this token subject assume, and if not, why (exit 0 if any, 1 if none)",
+		Use:   "check -f ... (--sub system:serviceaccount:NS:NAME (--issuer URL [--aud AUD] | --eks-cluster NAME) | --token JWT)",
+		Short: "Which planned roles can this ServiceAccount assume (IRSA or EKS Pod Identity), and if not, why (exit 0 if any, 1 if none)",
 		Example: `  iambind check -f rendered.yaml --sub system:serviceaccount:shop:orders \
       --issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E
   kubectl create token orders -n shop --audience sts.amazonaws.com > token
-  iambind check -f rendered.yaml --token @token`,
+  iambind check -f rendered.yaml --token @token
+  iambind check -f rendered.yaml --sub system:serviceaccount:shop:orders --eks-cluster prod   # EKS Pod Identity`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if eksCluster != "" {
+				if jwt != "" || tok.Issuer != "" {
+					return fail(errors.New("--eks-cluster checks EKS Pod Identity: give it with --sub only, not with --issuer or --token"))
+				}
+				return runPodIdentityCheck(checkFiles, tok.Sub, eksCluster, stdin, stdout)
+			}
 			if jwt != "" {
 				return runCheckToken(checkFiles, jwt, stdin, stdout)
 			}
@@ -161,6 +171,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	checkCmd.Flags().StringVar(&tok.Sub, "sub", "", "token subject, system:serviceaccount:NAMESPACE:NAME")
 	checkCmd.Flags().StringVar(&tok.Issuer, "issuer", "", "token issuer URL, https://...")
 	checkCmd.Flags().StringVar(&tok.Aud, "aud", generator.DefaultAudience, "token audience")
+	checkCmd.Flags().StringVar(&eksCluster, "eks-cluster", "", "check EKS Pod Identity in this EKS cluster (its name or ARN) instead of a web-identity token")
 	checkCmd.Flags().StringVar(&jwt, "token", "", "a ServiceAccount token (JWT, or @FILE): its iss, sub and aud claims are checked (the signature is IAM's to verify)")
 
 	versionCmd := &cobra.Command{
@@ -176,7 +187,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "iambind %s\n", info)
 		},
 	}
-	root.AddCommand(planCmd, applyCmd, checkCmd, newKeygenCommand(stdout), versionCmd)
+	root.AddCommand(planCmd, applyCmd, checkCmd, newKeygenCommand(stdout), newMigrateCommand(stdout), versionCmd)
 	return root
 }
 
@@ -273,6 +284,9 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
+	if err := addPodIdentity(ctx, command, f, clients, in, state, plan, opts); err != nil {
+		return nil, err
+	}
 	return renderOrApply(ctx, command, f, clients, observer, opts, plan, nil, detailed, stdout, stderr)
 }
 
@@ -281,6 +295,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 // listed among the JSON errors; the caller decides the exit code for them.
 func renderOrApply(ctx context.Context, command string, f *commonFlags, clients *Clients, observer *Observer, opts Options,
 	plan *Plan, refused []string, detailed bool, stdout, stderr io.Writer) (*Result, error) {
+	podIdentity := plan.podIdentityRoom // nil when the plan has no EKS Pod Identity associations
 	if command == "plan" {
 		switch f.output {
 		case "markdown":
@@ -289,6 +304,9 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 			doc := NewJSONDocument("plan", plan)
 			doc.Errors = append(doc.Errors, refused...)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
+			if podIdentity != nil {
+				doc.EKSCalls = &JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
+			}
 			doc.S3Calls = s3Calls(clients, plan)
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
@@ -312,8 +330,19 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 	}
 	// Issuers first: IAM and token verifiers fetch them once the provider exists.
 	dres := applyDiscovery(ctx, clients, plan, ex.Log)
+	var piResult *podidentity.Result
+	if podIdentity != nil {
+		ex.AfterUpserts = podIdentity.applier(plan.PodIdentity, ex.Log, &piResult)
+	}
 	res := ex.Apply(ctx, plan)
 	res.Errors = append(dres.Errors, res.Errors...)
+	if piResult != nil {
+		for role, err := range piResult.RoleErrors {
+			if _, failed := res.RoleErrors[role]; !failed {
+				res.RoleErrors[role] = err // a plan's status says Error when its associations failed
+			}
+		}
+	}
 	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
 	if f.output == "json" {
 		doc := NewJSONDocument("apply", plan)
@@ -325,6 +354,15 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}
 		doc.Errors = doc.Result.Errors
+		if podIdentity != nil {
+			calls := JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
+			doc.EKSCalls = &calls
+			pr := &JSONPodIdentityResult{EKSCalls: calls}
+			if piResult != nil {
+				pr.Created, pr.Updated, pr.Deleted, pr.Unchanged = piResult.Created, piResult.Updated, piResult.Deleted, piResult.Unchanged
+			}
+			doc.Result.PodIdentityAssociations = pr
+		}
 		if err := WriteJSON(stdout, doc); err != nil {
 			return res, fail(err)
 		}
@@ -337,6 +375,13 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 			summary += "; " + discovery.ApplySummary(dres, clients.S3Calls.Reads(), clients.S3Calls.Writes())
 		}
 		fmt.Fprintln(stdout, summary)
+		if podIdentity != nil {
+			r := piResult
+			if r == nil {
+				r = &podidentity.Result{}
+			}
+			fmt.Fprintln(stdout, podidentity.ApplySummary(r, podIdentity.calls.Reads(), podIdentity.calls.Writes()))
+		}
 	}
 	if len(res.Errors) > 0 {
 		msgs := make([]string, len(res.Errors))
@@ -437,6 +482,12 @@ func RenderCheck(w io.Writer, tok Token, results []CheckResult) int {
 		}
 	}
 	fmt.Fprintf(w, "subject %s, issuer %s, audience %s\n", tok.Sub, tok.Issuer, tok.Aud)
+	renderVerdicts(w, results, n)
+	return n
+}
+
+// renderVerdicts prints which roles admit a subject and why the others do not.
+func renderVerdicts(w io.Writer, results []CheckResult, n int) {
 	if n > 0 {
 		fmt.Fprintf(w, "can assume %d role(s):\n", n)
 		for _, r := range results {
@@ -462,7 +513,6 @@ func RenderCheck(w io.Writer, tok Token, results []CheckResult) int {
 			}
 		}
 	}
-	return n
 }
 
 // Main is the iambind entry point for cmd/iambind.

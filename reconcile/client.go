@@ -48,9 +48,9 @@ func (c *CallCounter) Reads() int64 { return c.reads.Load() }
 // Writes is the number of write operations made so far.
 func (c *CallCounter) Writes() int64 { return c.writes.Load() }
 
-// IsReadOperation reports whether an IAM or S3 operation only reads.
+// IsReadOperation reports whether an IAM, S3 or EKS operation only reads.
 func IsReadOperation(op string) bool {
-	for _, p := range []string{"Get", "List", "Generate", "Head"} {
+	for _, p := range []string{"Get", "List", "Generate", "Head", "Describe"} {
 		if strings.HasPrefix(op, p) {
 			return true
 		}
@@ -88,6 +88,9 @@ type Clients struct {
 	// S3 publishes self-hosted OIDC issuers; its calls are counted apart.
 	S3      *s3.Client
 	S3Calls *CallCounter
+	// cfg is the loaded configuration, for the clients of other services
+	// (EKS: reconcile/podidentity.go).
+	cfg aws.Config
 }
 
 // NewClients loads the standard credential chain (env, profile, IRSA web
@@ -125,7 +128,7 @@ func NewClients(ctx context.Context, endpointURL string) (*Clients, error) {
 		// Emulators send no checksums; do not log about every response.
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter, S3: s3Client, S3Calls: s3Counter}, nil
+	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter, S3: s3Client, S3Calls: s3Counter, cfg: cfg}, nil
 }
 
 func newRetryer() aws.Retryer {

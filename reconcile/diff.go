@@ -11,6 +11,7 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 const tagOwner = generator.TagOwner
@@ -103,6 +104,10 @@ type Plan struct {
 	Providers []ProviderChange `json:"oidcProviders"`
 	Roles     []RoleChange     `json:"roles"` // sorted by name
 	Warnings  []string         `json:"warnings,omitempty"`
+	// PodIdentity is the EKS Pod Identity associations' part (reconcile/podidentity), nil when the plan has none.
+	PodIdentity *podidentity.Plan `json:"-"`
+
+	podIdentityRoom *podIdentityRoom // its EKS client and call counter, for apply
 	// Discovery publishes self-hosted issuers on S3 (its own room,
 	// reconcile/discovery); nil when the input plans none.
 	Discovery *discovery.Plan `json:"discovery,omitempty"`
@@ -110,7 +115,7 @@ type Plan struct {
 
 // HasChanges reports whether applying the plan would write anything.
 func (p *Plan) HasChanges() bool {
-	if p.Discovery.HasChanges() {
+	if p.PodIdentity.HasChanges() || p.Discovery.HasChanges() {
 		return true
 	}
 	for _, pc := range p.Providers {

@@ -41,7 +41,13 @@ type Executor struct {
 	Log io.Writer
 	// Progress is called after each role is handled; may be nil.
 	Progress func(done, total int)
-	mu       sync.Mutex
+	// AfterUpserts runs once roles are created and updated and before any
+	// role is deleted: another service's changes that need the roles to
+	// exist and must be gone before a role is (EKS Pod Identity
+	// associations). failedRoles are the roles whose changes failed. It
+	// returns the failures to report; may be nil.
+	AfterUpserts func(ctx context.Context, failedRoles map[string]error) []error
+	mu           sync.Mutex
 }
 
 // Result is what an apply did.
@@ -93,7 +99,20 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 		}
 	}
 	total, done := len(upserts)+len(deletes), 0
-	for _, batch := range [][]RoleChange{upserts, deletes} {
+	for phase, batch := range [][]RoleChange{upserts, deletes} {
+		if phase == 1 && e.AfterUpserts != nil {
+			if errs := e.AfterUpserts(ctx, res.RoleErrors); len(errs) > 0 {
+				// A role whose association could not be deleted must stay:
+				// deletions wait for a run in which the other service succeeded.
+				res.Errors = append(res.Errors, errs...)
+				for _, rc := range batch {
+					err := fmt.Errorf("role %s: not deleted this run, since changes to other services failed", rc.Name)
+					res.Errors = append(res.Errors, err)
+					res.RoleErrors[rc.Name] = err
+				}
+				break
+			}
+		}
 		_ = forEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
 			rc := batch[i]
 			kind, err := e.applyRole(ctx, rc)

@@ -339,6 +339,9 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	r.limitPrune(plan, state)
+	if err := addPodIdentity(ctx, command, f, clients, accepted, state, plan, opts); err != nil {
+		return nil, err
+	}
 	for _, w := range r.warnings {
 		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
 	}

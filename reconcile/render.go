@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 // JSONFormatVersion is the version of the --output json schema
@@ -46,6 +47,7 @@ func RenderText(w io.Writer, p *Plan) {
 			renderFieldChange(w, c)
 		}
 	}
+	podidentity.RenderText(w, p.PodIdentity)
 	fmt.Fprintln(w, PlanSummary(p))
 }
 
@@ -92,6 +94,9 @@ func PlanSummary(p *Plan) string {
 	if pcreate+pupdate > 0 {
 		s += fmt.Sprintf("; OIDC providers: %d to create, %d to update", pcreate, pupdate)
 	}
+	if pi := podidentity.PlanSummary(p.PodIdentity); pi != "" {
+		s += "; " + pi
+	}
 	if d := discovery.Summary(p.Discovery); d != "" {
 		s += "; " + d
 	}
@@ -116,6 +121,8 @@ type JSONSummary struct {
 	NoChange              int `json:"noChange"`
 	OIDCProvidersToCreate int `json:"oidcProvidersToCreate"`
 	OIDCProvidersToUpdate int `json:"oidcProvidersToUpdate"`
+	// PodIdentityAssociations counts association changes (only when the plan has associations).
+	PodIdentityAssociations *podidentity.Summary `json:"podIdentityAssociations,omitempty"`
 }
 
 // JSONCalls counts IAM operations.
@@ -133,8 +140,19 @@ type JSONResult struct {
 	Unchanged int       `json:"unchanged"`
 	IAMCalls  JSONCalls `json:"iamCalls"`
 	Errors    []string  `json:"errors"`
+	// PodIdentityAssociations is what apply did to associations (only when the plan has some).
+	PodIdentityAssociations *JSONPodIdentityResult `json:"podIdentityAssociations,omitempty"`
 	// Discovery is what was published on S3; only with discovery plans.
 	Discovery *JSONDiscoveryResult `json:"discovery,omitempty"`
+}
+
+// JSONPodIdentityResult is what apply did to EKS Pod Identity associations.
+type JSONPodIdentityResult struct {
+	Created   int       `json:"created"`
+	Updated   int       `json:"updated"`
+	Deleted   int       `json:"deleted"`
+	Unchanged int       `json:"unchanged"`
+	EKSCalls  JSONCalls `json:"eksCalls"`
 }
 
 // JSONDiscoveryResult is what apply did in S3.
@@ -161,6 +179,10 @@ type JSONDocument struct {
 	// IAMCalls made while planning (plan) or in total (apply).
 	IAMCalls JSONCalls   `json:"iamCalls"`
 	Result   *JSONResult `json:"result,omitempty"`
+	// PodIdentityAssociations are the EKS Pod Identity association changes
+	// (only when the plan has associations), and EKSCalls the EKS calls made.
+	PodIdentityAssociations []podidentity.Change `json:"podIdentityAssociations,omitempty"`
+	EKSCalls                *JSONCalls           `json:"eksCalls,omitempty"`
 	// Discovery and S3Calls appear only when the input plans self-hosted
 	// issuers (reconcile/discovery).
 	Discovery *discovery.Plan `json:"discovery,omitempty"`
@@ -189,6 +211,10 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	d.HasChanges = p.HasChanges()
 	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),
 		Delete: p.Count(KindDelete), NoChange: p.Count(KindNoChange)}
+	if p.PodIdentity != nil && len(p.PodIdentity.Changes) > 0 {
+		d.PodIdentityAssociations = p.PodIdentity.Changes
+		d.Summary.PodIdentityAssociations = podidentity.Summarize(p.PodIdentity)
+	}
 	for _, pc := range p.Providers {
 		switch pc.Kind {
 		case KindCreate:

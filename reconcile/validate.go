@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 // roleARNRE splits a role ARN into partition, account and path+name.
@@ -151,8 +152,18 @@ func validateTrust(p *Problems, where string, r *DesiredRole) {
 			providers[pr.ARN] = true
 		}
 	}
+	podIdentityStatements := 0
 	for i, st := range r.TrustPolicy.Statement {
 		n := i + 1
+		if generator.IsPodIdentityStatement(st) {
+			podIdentityStatements++
+			if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
+				for _, msg := range podidentity.ValidateStatement(st, m[1], m[2]) {
+					p.errorf("%s: trust policy statement %d (EKS Pod Identity): %s", where, n, msg)
+				}
+			}
+			continue
+		}
 		if st.Effect != "Allow" {
 			p.errorf("%s: trust policy statement %d: effect %q must be Allow", where, n, st.Effect)
 		}
@@ -173,6 +184,19 @@ func validateTrust(p *Problems, where string, r *DesiredRole) {
 				p.errorf("%s: trust policy statement %d has no condition on %s (StringEquals or StringLike): it would admit any token of the issuer", where, n, key)
 			}
 		}
+	}
+	for i, a := range r.PodIdentityAssociations {
+		if msg := generator.ValidPodIdentityAssociation(a); msg != "" {
+			p.errorf("%s: podIdentityAssociations[%d]: %s", where, i, msg)
+		}
+	}
+	switch {
+	case podIdentityStatements > 0 && len(r.PodIdentityAssociations) == 0:
+		p.errorf("%s: the trust policy admits EKS Pod Identity but podIdentityAssociations is empty", where)
+	case podIdentityStatements == 0 && len(r.PodIdentityAssociations) > 0:
+		p.errorf("%s: podIdentityAssociations is set but the trust policy has no EKS Pod Identity statement", where)
+	case podIdentityStatements > 1:
+		p.errorf("%s: the trust policy has %d EKS Pod Identity statements; iambind writes one", where, podIdentityStatements)
 	}
 }
 

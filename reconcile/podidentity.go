@@ -1,0 +1,155 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/iambind/iambind/reconcile/podidentity"
+)
+
+// podIdentityRoom wires the EKS Pod Identity room (reconcile/podidentity)
+// into plan and apply: it observes and diffs after IAM, and applies between
+// role upserts and role deletions (Executor.AfterUpserts), so that roles
+// exist before associations name them and associations are gone before
+// their role is pruned.
+type podIdentityRoom struct {
+	eks         *eks.Client
+	calls       *CallCounter
+	desired     []*podidentity.Desired
+	concurrency int
+}
+
+// newPodIdentityRoom returns nil when the plan has no associations: then
+// EKS is never called.
+func newPodIdentityRoom(in *Input, clients *Clients, endpointURL string, concurrency int) (*podIdentityRoom, error) {
+	roles := make([]podidentity.Role, 0, len(in.Roles))
+	for _, r := range in.Roles {
+		roles = append(roles, podidentity.Role{Role: r.Role, Source: r.Source})
+	}
+	desired, err := podidentity.DesiredAssociations(roles)
+	if err != nil {
+		return nil, err
+	}
+	if len(desired) == 0 {
+		return nil, nil
+	}
+	counter := &CallCounter{}
+	client := eks.NewFromConfig(clients.cfg, func(o *eks.Options) {
+		if endpointURL != "" {
+			o.BaseEndpoint = aws.String(endpointURL)
+		}
+		o.APIOptions = append(o.APIOptions, counter.addMiddleware)
+	})
+	return &podIdentityRoom{eks: client, calls: counter, desired: desired, concurrency: concurrency}, nil
+}
+
+// addPodIdentity is the hook plan and apply call after the IAM diff: it
+// adds the EKS Pod Identity part to the plan (nothing when the plan has no
+// associations, and then EKS is never called).
+func addPodIdentity(ctx context.Context, command string, f *commonFlags, clients *Clients, in *Input, state *State, plan *Plan, opts Options) error {
+	endpoint := f.eksEndpoint
+	if endpoint == "" {
+		endpoint = f.endpointURL
+	}
+	room, err := newPodIdentityRoom(in, clients, endpoint, f.concurrency)
+	if err != nil {
+		return fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+	}
+	if room == nil {
+		return nil
+	}
+	// After IAM: whether a role's IRSA trust may go depends on the observed roles.
+	if plan.PodIdentity, err = room.plan(ctx, in, state, plan.Owners, opts); err != nil {
+		return fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+	}
+	plan.podIdentityRoom = room
+	return nil
+}
+
+// plan observes the associations and diffs them, then refuses a plan that
+// would take a role's IRSA trust away before its associations exist.
+func (r *podIdentityRoom) plan(ctx context.Context, in *Input, state *State, owners []string, opts Options) (*podidentity.Plan, error) {
+	ob := &podidentity.Observer{EKS: r.eks, Concurrency: r.concurrency}
+	observed, err := ob.Observe(ctx, r.desired, opts.Prune)
+	if err != nil {
+		return nil, fmt.Errorf("observing EKS Pod Identity associations: %w", err)
+	}
+	plan, err := podidentity.Diff(r.desired, observed, owners, podidentity.Options{Prune: opts.Prune, Adopt: opts.Adopt})
+	if err != nil {
+		return plan, err
+	}
+	return plan, guardIRSARemoval(in, state, plan)
+}
+
+// guardIRSARemoval refuses to drop the web-identity trust of an existing
+// role in favour of Pod Identity while any of its associations is still to
+// be made: pods that use IRSA now would lose their credentials before Pod
+// Identity can give them any. Going through mode both first makes the
+// associations exist (iambind migrate prints the steps).
+func guardIRSARemoval(in *Input, state *State, plan *podidentity.Plan) error {
+	var problems []string
+	for _, r := range in.Roles {
+		if len(r.PodIdentityAssociations) == 0 || len(r.OIDCProviders) > 0 {
+			continue // not Pod Identity only: the IRSA trust stays
+		}
+		o := state.Role(r.Name)
+		if o == nil || !strings.Contains(strings.ToLower(o.TrustPolicy), "sts:assumerolewithwebidentity") {
+			continue // a new role, or one that no pod reaches through IRSA
+		}
+		if missing := plan.MissingFor(r.ARN); len(missing) > 0 {
+			problems = append(problems, fmt.Sprintf("role %s (%s): the plan removes its IRSA (web identity) trust, but its EKS Pod Identity association(s) %s do not exist yet: pods using IRSA would lose their credentials; apply the binding in mode both first (iambind migrate shows the steps)",
+				r.Name, r.Source, strings.Join(missing, ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+// applier is the Executor.AfterUpserts hook that applies the association changes.
+func (r *podIdentityRoom) applier(plan *podidentity.Plan, log io.Writer, result **podidentity.Result) func(context.Context, map[string]error) []error {
+	return func(ctx context.Context, failedRoles map[string]error) []error {
+		ex := &podidentity.Executor{EKS: r.eks, Concurrency: r.concurrency, Log: log}
+		res := ex.Apply(ctx, plan, failedRoles)
+		*result = res
+		return res.Errors
+	}
+}
+
+// runPodIdentityCheck is `check --sub ... --eks-cluster NAME`: which planned
+// roles EKS Pod Identity gives the ServiceAccount in that cluster.
+func runPodIdentityCheck(files []string, sub, cluster string, stdin io.Reader, stdout io.Writer) error {
+	rest, ok := strings.CutPrefix(sub, "system:serviceaccount:")
+	ns, name, _ := strings.Cut(rest, ":")
+	if !ok || strings.Count(sub, ":") != 3 || ns == "" || name == "" {
+		return fail(fmt.Errorf("--sub %q must be system:serviceaccount:NAMESPACE:NAME", sub))
+	}
+	in, err := ReadInputs(files, stdin)
+	if err != nil {
+		return fail(err)
+	}
+	if len(in.Roles) == 0 {
+		return fail(fmt.Errorf("the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)"))
+	}
+	subject := podidentity.Subject{Namespace: ns, ServiceAccount: name, Cluster: cluster}
+	results := make([]CheckResult, 0, len(in.Roles))
+	n := 0
+	for _, r := range in.Roles {
+		v := podidentity.Check(r.Role, subject)
+		if v.Admitted {
+			n++
+		}
+		results = append(results, CheckResult{Role: r.Name, ARN: r.ARN, Source: r.Source, Admitted: v.Admitted, Reasons: v.Reasons})
+	}
+	fmt.Fprintf(stdout, "ServiceAccount %s/%s, EKS Pod Identity in cluster %s\n", ns, name, cluster)
+	renderVerdicts(stdout, results, n)
+	if n == 0 {
+		return &exitError{code: ExitError}
+	}
+	return nil
+}
