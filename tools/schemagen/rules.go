@@ -38,7 +38,8 @@ var kindRules = map[string]map[string]*Schema{
 		"spec.maxSessionDuration": {AnyOf: []*Schema{{Const: 0}, {Minimum: ptr64(generator.MinSessionDuration), Maximum: ptr64(generator.MaxSessionDuration)}}},
 	},
 	generator.KindBinding: {
-		"metadata": {Description: "Standard object metadata."},
+		"spec.mode": {Enum: []any{"irsa", "podIdentity", "both"}, Default: "irsa"},
+		"metadata":  {Description: "Standard object metadata."},
 		"metadata.name": {Description: "The binding's name: a DNS-1123 label. Also the default ServiceAccount name and part of the derived role name.",
 			Pattern: dns1123Label, MaxLength: ptr(63)},
 		"metadata.namespace": {Description: "Default namespace of the binding's ServiceAccounts (default: \"default\").",
@@ -82,11 +83,7 @@ var kindRules = map[string]map[string]*Schema{
 // pendingRules are for fields this round adds in parallel branches (SPEC §7):
 // applied when the field exists, and not an error while it does not. Move
 // them into kindRules once the fields are merged.
-var pendingRules = map[string]map[string]*Schema{
-	generator.KindBinding: {
-		"spec.mode": {Enum: []any{"irsa", "podIdentity", "both"}, Default: "irsa"},
-	},
-}
+var pendingRules = map[string]map[string]*Schema{}
 
 const (
 	dns1123Label     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
