@@ -54,6 +54,7 @@ type commonFlags struct {
 	adopt       bool
 	output      string
 	concurrency int
+	guardrails  string
 	cluster     clusterFlags
 }
 
@@ -64,6 +65,7 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
+	cmd.Flags().StringVar(&f.guardrails, "guardrails", "", "a Guardrails file (iambind.dev/v1alpha1): every planned role must satisfy it; its permissionsBoundary is added to roles without one (docs/guardrails.md)")
 	f.cluster.register(cmd)
 }
 
@@ -203,6 +205,9 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	}
 	if violations := Guard(in); len(violations) > 0 {
 		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+	}
+	if err := enforceGuardrails(f.guardrails, in); err != nil {
+		return nil, fail(err)
 	}
 
 	clients, err := NewClients(ctx, f.endpointURL)

@@ -5,6 +5,8 @@
 //   - read.go:     rendered manifests (files, directories, stdin) → desired roles
 //     and the ServiceAccounts the consistency guard checks;
 //   - validate.go: plan checks IAM limits that neither the SDK nor emulators enforce;
+//   - guardrails.go: the operator's Guardrails (package guardrails) over every
+//     desired role, before AWS is observed (--guardrails);
 //   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
 //   - observe.go:  reads the current IAM state (reads only, counted);
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/kube"
 )
 
@@ -272,6 +273,23 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 		if v := Guard(&Input{Roles: []*DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
 			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
+		}
+	}
+
+	// The operator's guardrails, per plan (they also fill in the required boundary).
+	if f.guardrails != "" {
+		g, err := guardrails.Load(f.guardrails)
+		if err != nil {
+			return nil, fail(err)
+		}
+		for _, p := range r.live() {
+			if vs := GuardrailViolations(g, &Input{Roles: []*DesiredRole{p.role}})[p.role]; len(vs) > 0 {
+				msgs := make([]string, len(vs))
+				for i, v := range vs {
+					msgs[i] = v.String()
+				}
+				p.refuse(fmt.Errorf("guardrails %s: %s", f.guardrails, strings.Join(msgs, "; ")))
+			}
 		}
 	}
 

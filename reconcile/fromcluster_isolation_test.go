@@ -3,6 +3,8 @@ package reconcile
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +66,14 @@ func TestClusterRunIsolation(t *testing.T) {
 	escalate.Namespace, escalate.Name = "evil", "iambind-x"
 	broken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "evil", Name: "iambind-broken", Labels: map[string]string{generator.LabelPlan: generator.PlanRoleValue}},
 		Data: map[string]string{generator.PlanKeyRole: "{"}}
-	client := fake.NewClientset(append(objs, takeover, escalate, broken)...)
+	// AdministratorAccess for its own ServiceAccount: only the operator's guardrails stop it.
+	admin := planConfigMaps(t, render(t, cluster, bindingYAML("ops", "admin")))[0].(*corev1.ConfigMap)
+	admin.Data[generator.PlanKeyRole] = strings.Replace(admin.Data[generator.PlanKeyRole], "AmazonS3ReadOnlyAccess", "AdministratorAccess", 1)
+	guardrailsFile := filepath.Join(t.TempDir(), "guardrails.yaml")
+	if err := os.WriteFile(guardrailsFile, []byte("apiVersion: iambind.dev/v1alpha1\nkind: Guardrails\nmetadata: {name: g}\nspec:\n  deniedManagedPolicies: [arn:aws:iam::aws:policy/AdministratorAccess]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client := fake.NewClientset(append(objs, takeover, escalate, broken, admin)...)
 	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
 
@@ -80,7 +89,7 @@ func TestClusterRunIsolation(t *testing.T) {
 		if err := run.read(listed); err != nil {
 			t.Fatal(err)
 		}
-		f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, prune: prune}
+		f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, prune: prune, guardrails: guardrailsFile}
 		res, err := run.reconcile(ctx, "apply", f, false, &out, &errOut)
 		if err := run.writeStatus(ctx, res, err); err != nil {
 			t.Fatal(err)
@@ -105,6 +114,7 @@ func TestClusterRunIsolation(t *testing.T) {
 		"evil/iambind-broken": "role.json",
 		"evil/iambind-x":      "outside namespace evil",
 		"evil/iambind-thief":  "role pay-api belongs to namespace pay",
+		"ops/iambind-admin":   "guardrails",
 		"shop/iambind-orders": "",
 		"pay/iambind-api":     "",
 	}
@@ -122,7 +132,7 @@ func TestClusterRunIsolation(t *testing.T) {
 			t.Errorf("%s: status %q message %q, want Error with %q", cm, st, got.Annotations[kube.MessageAnnotation], msg)
 		}
 	}
-	for _, name := range []string{"kube-system-x", "evil-thief"} {
+	for _, name := range []string{"kube-system-x", "evil-thief", "ops-admin"} {
 		if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil {
 			t.Errorf("role %s was created for a refused plan", name)
 		}
