@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/discovery"
 )
 
 const tagOwner = generator.TagOwner
@@ -102,10 +103,16 @@ type Plan struct {
 	Providers []ProviderChange `json:"oidcProviders"`
 	Roles     []RoleChange     `json:"roles"` // sorted by name
 	Warnings  []string         `json:"warnings,omitempty"`
+	// Discovery publishes self-hosted issuers on S3 (its own room,
+	// reconcile/discovery); nil when the input plans none.
+	Discovery *discovery.Plan `json:"discovery,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would write anything.
 func (p *Plan) HasChanges() bool {
+	if p.Discovery.HasChanges() {
+		return true
+	}
 	for _, pc := range p.Providers {
 		if len(pc.Actions) > 0 {
 			return true
@@ -194,16 +201,14 @@ func diffProviders(in *Input, state *State) []ProviderChange {
 		aud map[string]bool
 	}
 	wanted := map[string]*want{}
-	for _, r := range in.Roles {
-		for _, p := range r.OIDCProviders {
-			w := wanted[p.ARN]
-			if w == nil {
-				w = &want{url: p.URL, aud: map[string]bool{}}
-				wanted[p.ARN] = w
-			}
-			for _, a := range p.Audiences {
-				w.aud[a] = true
-			}
+	for _, p := range in.OIDCProviders() {
+		w := wanted[p.ARN]
+		if w == nil {
+			w = &want{url: p.URL, aud: map[string]bool{}}
+			wanted[p.ARN] = w
+		}
+		for _, a := range p.Audiences {
+			w.aud[a] = true
 		}
 	}
 	arns := make([]string, 0, len(wanted))

@@ -66,12 +66,13 @@ func (p *clusterPlan) refuse(err error) {
 // conflicting plan fails alone (status Error on its ConfigMap, no IAM write
 // for its role) while the others converge in the same run.
 type clusterRun struct {
-	tenancy  Tenancy
-	client   kubernetes.Interface
-	plans    []*clusterPlan
-	sas      []ServiceAccountRef
-	warnings []string
-	now      func() time.Time
+	tenancy    Tenancy
+	guardrails *guardrails.Guardrails // nil without --guardrails
+	client     kubernetes.Interface
+	plans      []*clusterPlan
+	sas        []ServiceAccountRef
+	warnings   []string
+	now        func() time.Time
 }
 
 // live returns the plans that have not failed, in ConfigMap order.
@@ -120,6 +121,12 @@ func runFromCluster(ctx context.Context, command string, f *commonFlags, detaile
 		return fail(fmt.Errorf("listing plan ConfigMaps: %w", err))
 	}
 	run := &clusterRun{tenancy: tenancy, client: client, now: time.Now}
+	if f.guardrails != "" {
+		// The operator's own file: a bad one stops the whole run.
+		if run.guardrails, err = guardrails.Load(f.guardrails); err != nil {
+			return fail(err)
+		}
+	}
 	if err := run.read(listed); err != nil {
 		return fail(err)
 	}
@@ -273,22 +280,15 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 		if v := Guard(&Input{Roles: []*DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
 			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
+			continue
 		}
-	}
-
-	// The operator's guardrails, per plan (they also fill in the required boundary).
-	if f.guardrails != "" {
-		g, err := guardrails.Load(f.guardrails)
-		if err != nil {
-			return nil, fail(err)
-		}
-		for _, p := range r.live() {
-			if vs := GuardrailViolations(g, &Input{Roles: []*DesiredRole{p.role}})[p.role]; len(vs) > 0 {
+		if r.guardrails != nil {
+			if vs := GuardrailViolations(r.guardrails, &Input{Roles: []*DesiredRole{p.role}})[p.role]; len(vs) > 0 {
 				msgs := make([]string, len(vs))
 				for i, v := range vs {
 					msgs[i] = v.String()
 				}
-				p.refuse(fmt.Errorf("guardrails %s: %s", f.guardrails, strings.Join(msgs, "; ")))
+				p.refuse(fmt.Errorf("guardrails: %s", strings.Join(msgs, "; ")))
 			}
 		}
 	}

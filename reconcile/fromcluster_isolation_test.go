@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/kube"
@@ -66,14 +66,7 @@ func TestClusterRunIsolation(t *testing.T) {
 	escalate.Namespace, escalate.Name = "evil", "iambind-x"
 	broken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "evil", Name: "iambind-broken", Labels: map[string]string{generator.LabelPlan: generator.PlanRoleValue}},
 		Data: map[string]string{generator.PlanKeyRole: "{"}}
-	// AdministratorAccess for its own ServiceAccount: only the operator's guardrails stop it.
-	admin := planConfigMaps(t, render(t, cluster, bindingYAML("ops", "admin")))[0].(*corev1.ConfigMap)
-	admin.Data[generator.PlanKeyRole] = strings.Replace(admin.Data[generator.PlanKeyRole], "AmazonS3ReadOnlyAccess", "AdministratorAccess", 1)
-	guardrailsFile := filepath.Join(t.TempDir(), "guardrails.yaml")
-	if err := os.WriteFile(guardrailsFile, []byte("apiVersion: iambind.dev/v1alpha1\nkind: Guardrails\nmetadata: {name: g}\nspec:\n  deniedManagedPolicies: [arn:aws:iam::aws:policy/AdministratorAccess]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	client := fake.NewClientset(append(objs, takeover, escalate, broken, admin)...)
+	client := fake.NewClientset(append(objs, takeover, escalate, broken)...)
 	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
 
@@ -89,7 +82,7 @@ func TestClusterRunIsolation(t *testing.T) {
 		if err := run.read(listed); err != nil {
 			t.Fatal(err)
 		}
-		f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, prune: prune, guardrails: guardrailsFile}
+		f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, prune: prune}
 		res, err := run.reconcile(ctx, "apply", f, false, &out, &errOut)
 		if err := run.writeStatus(ctx, res, err); err != nil {
 			t.Fatal(err)
@@ -114,7 +107,6 @@ func TestClusterRunIsolation(t *testing.T) {
 		"evil/iambind-broken": "role.json",
 		"evil/iambind-x":      "outside namespace evil",
 		"evil/iambind-thief":  "role pay-api belongs to namespace pay",
-		"ops/iambind-admin":   "guardrails",
 		"shop/iambind-orders": "",
 		"pay/iambind-api":     "",
 	}
@@ -132,7 +124,7 @@ func TestClusterRunIsolation(t *testing.T) {
 			t.Errorf("%s: status %q message %q, want Error with %q", cm, st, got.Annotations[kube.MessageAnnotation], msg)
 		}
 	}
-	for _, name := range []string{"kube-system-x", "evil-thief", "ops-admin"} {
+	for _, name := range []string{"kube-system-x", "evil-thief"} {
 		if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil {
 			t.Errorf("role %s was created for a refused plan", name)
 		}
@@ -151,5 +143,70 @@ func TestClusterRunIsolation(t *testing.T) {
 		if a.GetVerb() != "list" {
 			t.Errorf("a no-op run wrote to the cluster: %s %s", a.GetVerb(), a.GetResource().Resource)
 		}
+	}
+}
+
+// TestClusterRunGuardrails: with --guardrails, a plan that breaks them fails
+// alone (Error on its ConfigMap, no role), the others converge with the
+// required boundary added.
+func TestClusterRunGuardrails(t *testing.T) {
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	cluster := clusterYAML("c", testIssuer)
+	admin := strings.Replace(bindingYAML("evil", "admin"), "managed: [AmazonS3ReadOnlyAccess]", "managed: [AdministratorAccess]", 1)
+	objs := planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders"), admin))
+	client := fake.NewClientset(objs...)
+	boundary := "arn:aws:iam::" + testAccount + ":policy/iambind-boundary"
+	file := t.TempDir() + "/guardrails.yaml"
+	if err := os.WriteFile(file, []byte(`apiVersion: iambind.dev/v1alpha1
+kind: Guardrails
+metadata: {name: default}
+spec:
+  deniedManagedPolicies: ["arn:aws:iam::aws:policy/AdministratorAccess"]
+  deniedActions: []
+  permissionsBoundary: `+boundary+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, guardrails: file, cluster: clusterFlags{enabled: true}}
+	listed, err := kube.ListPlans(ctx, client, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := guardrails.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &clusterRun{client: client, guardrails: g, now: time.Now}
+	if err := run.read(listed); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run.reconcile(ctx, "apply", f, false, &out, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if err := run.writeStatus(ctx, res, err); err != nil {
+		t.Fatal(err)
+	}
+	evil, _ := client.CoreV1().ConfigMaps("evil").Get(ctx, "iambind-admin", metav1.GetOptions{})
+	if evil.Annotations[kube.StatusAnnotation] != "Error" || !strings.Contains(evil.Annotations[kube.MessageAnnotation], "AdministratorAccess") {
+		t.Errorf("evil/iambind-admin: %v", evil.Annotations)
+	}
+	shop, _ := client.CoreV1().ConfigMaps("shop").Get(ctx, "iambind-orders", metav1.GetOptions{})
+	if shop.Annotations[kube.StatusAnnotation] != "Synced" {
+		t.Errorf("shop/iambind-orders: %v\n%s", shop.Annotations, out.String())
+	}
+	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("evil-admin")}); err == nil {
+		t.Error("the role of a plan refused by the guardrails was created")
+	}
+	r, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("shop-orders")})
+	if err != nil || r.Role.PermissionsBoundary == nil || aws.ToString(r.Role.PermissionsBoundary.PermissionsBoundaryArn) != boundary {
+		t.Errorf("shop-orders lacks the required boundary: %v %+v", err, r)
 	}
 }

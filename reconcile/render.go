@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/iambind/iambind/reconcile/discovery"
 )
 
 // JSONFormatVersion is the version of the --output json schema
@@ -18,6 +20,7 @@ var kindSymbol = map[ChangeKind]string{
 
 // RenderText writes the plan for humans.
 func RenderText(w io.Writer, p *Plan) {
+	discovery.RenderText(w, p.Discovery) // the issuers are published first
 	for _, pc := range p.Providers {
 		switch pc.Kind {
 		case KindCreate:
@@ -89,6 +92,9 @@ func PlanSummary(p *Plan) string {
 	if pcreate+pupdate > 0 {
 		s += fmt.Sprintf("; OIDC providers: %d to create, %d to update", pcreate, pupdate)
 	}
+	if d := discovery.Summary(p.Discovery); d != "" {
+		s += "; " + d
+	}
 	if !p.HasChanges() {
 		s += " (no changes)"
 	}
@@ -127,6 +133,17 @@ type JSONResult struct {
 	Unchanged int       `json:"unchanged"`
 	IAMCalls  JSONCalls `json:"iamCalls"`
 	Errors    []string  `json:"errors"`
+	// Discovery is what was published on S3; only with discovery plans.
+	Discovery *JSONDiscoveryResult `json:"discovery,omitempty"`
+}
+
+// JSONDiscoveryResult is what apply did in S3.
+type JSONDiscoveryResult struct {
+	BucketsCreated   int `json:"bucketsCreated"`
+	BucketsUpdated   int `json:"bucketsUpdated"`
+	BucketsUnchanged int `json:"bucketsUnchanged"`
+	ObjectsWritten   int `json:"objectsWritten"`
+	ObjectsDeleted   int `json:"objectsDeleted"`
 }
 
 // JSONDocument is the --output json document (docs/plan-json.md).
@@ -144,6 +161,10 @@ type JSONDocument struct {
 	// IAMCalls made while planning (plan) or in total (apply).
 	IAMCalls JSONCalls   `json:"iamCalls"`
 	Result   *JSONResult `json:"result,omitempty"`
+	// Discovery and S3Calls appear only when the input plans self-hosted
+	// issuers (reconcile/discovery).
+	Discovery *discovery.Plan `json:"discovery,omitempty"`
+	S3Calls   *JSONCalls      `json:"s3Calls,omitempty"`
 }
 
 // NewJSONDocument builds the machine-readable form of a plan.
@@ -151,6 +172,7 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	d := &JSONDocument{
 		FormatVersion: JSONFormatVersion, Command: command, Owners: p.Owners, Prune: p.Prune,
 		OIDCProviders: p.Providers, Roles: p.Roles, Warnings: p.Warnings, Errors: []string{},
+		Discovery: p.Discovery,
 	}
 	if d.Owners == nil {
 		d.Owners = []string{}
