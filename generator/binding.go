@@ -28,6 +28,7 @@ type plannedBinding struct {
 	subjects    []subjectRef
 	create      bool
 	annotations map[string]string // set on each of its ServiceAccounts
+	inject      *injection        // nil when injection is off (inject.go)
 }
 
 // planBinding defaults, validates and expands one binding against the
@@ -218,6 +219,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		subjects:    exact,
 		create:      s.CreateServiceAccounts == nil || *s.CreateServiceAccounts,
 		annotations: annotations,
+		inject:      planInjection(b, used[0], role.ARN, audience, subjects.Wildcards),
 	}
 }
 
