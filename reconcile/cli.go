@@ -131,7 +131,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Make IAM match the plan",
 		Example: `  iambind apply -f hydrated/ --prune
   kpt fn source pkg | iambind-fn | iambind apply -f -
-  iambind apply --from-cluster --prune              # the in-cluster Job`,
+  iambind apply --from-cluster --prune              # the in-cluster Job
+  iambind apply --from-cluster --trusted-namespaces platform   # platform's plans may bind other namespaces`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPlanOrApply(cmd.Context(), "apply", &applyFlags, false, stdin, stdout, stderr)
@@ -209,6 +210,9 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 			formats = "text, json or markdown"
 		}
 		return fail(fmt.Errorf("--output must be %s, not %q", formats, f.output))
+	}
+	if !f.cluster.enabled && len(f.cluster.trusted) > 0 {
+		return fail(errors.New("--trusted-namespaces applies to --from-cluster only (-f reads reviewed output, where every plan is trusted)"))
 	}
 	if f.cluster.enabled {
 		if len(f.files) > 0 {

@@ -37,7 +37,7 @@ type clusterFlags struct {
 }
 
 func (c *clusterFlags) register(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&c.enabled, "from-cluster", false, "read the plan ConfigMaps from the Kubernetes cluster (in-cluster config, else kubeconfig) instead of -f; apply writes iambind.dev/status onto each")
+	cmd.Flags().BoolVar(&c.enabled, "from-cluster", false, "read the plan ConfigMaps from the Kubernetes cluster (in-cluster config, else kubeconfig) instead of -f; each plan succeeds or fails alone (namespace tenancy applies), and apply records iambind.dev/status on each when its outcome changed")
 	cmd.Flags().StringVar(&c.selector, "selector", kube.PlanSelector, "with --from-cluster: label selector of the plan ConfigMaps")
 	cmd.Flags().StringVar(&c.namespace, "namespace", "", "with --from-cluster: only this namespace (default: all namespaces)")
 	cmd.Flags().StringSliceVar(&c.trusted, "trusted-namespaces", nil, "with --from-cluster: namespaces whose plans may bind ServiceAccounts of other namespaces and change any role iambind manages (operator-set: tenants must not be able to write ConfigMaps there); every other plan may bind only its own namespace's ServiceAccounts and roles")

@@ -164,17 +164,15 @@ func run(n, runs int, endpoint, bin string) error {
 		}
 		clusterCreate = append(clusterCreate, m)
 	}
+	// No-op runs, each mode over the state it made itself (a role made from a
+	// cluster plan carries iambind.dev/namespace, which -f would remove).
 	for range runs {
-		m, err := apply("-f", planFile)
-		if err != nil {
-			return err
-		}
-		fileNoop = append(fileNoop, m)
 		before, err := versions(ctx, client)
 		if err != nil {
 			return err
 		}
-		if m, err = apply("--from-cluster", "--kubeconfig", kubeconfig); err != nil {
+		m, err := apply("--from-cluster", "--kubeconfig", kubeconfig)
+		if err != nil {
 			return err
 		}
 		clusterNoop = append(clusterNoop, m)
@@ -187,6 +185,19 @@ func run(n, runs int, endpoint, bin string) error {
 				rewritten++
 			}
 		}
+	}
+	if err := reset(); err != nil {
+		return err
+	}
+	if _, err := apply("-f", planFile); err != nil {
+		return err
+	}
+	for range runs {
+		m, err := apply("-f", planFile)
+		if err != nil {
+			return err
+		}
+		fileNoop = append(fileNoop, m)
 	}
 
 	fc, cc, fn, cn := median(fileCreate), median(clusterCreate), median(fileNoop), median(clusterNoop)
