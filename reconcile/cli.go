@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/kube"
@@ -217,13 +216,14 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(err)
 	}
 	quota := generator.DefaultMaxTrustPolicySize
+	summary := NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
 	if TrustPolicyOverDefault(in) {
 		// Only then does the account's real quota matter: read it.
-		sum, err := clients.IAM.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		sum, err := summary.Get(ctx)
 		if err != nil {
-			return nil, fail(fmt.Errorf("reading the trust policy size quota (GetAccountSummary): %w", err))
+			return nil, fail(fmt.Errorf("reading the trust policy size quota: %w", err))
 		}
-		if q, ok := sum.SummaryMap["AssumeRolePolicySizeQuota"]; ok && q > 0 {
+		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
 			quota = int(q)
 		}
 	}
@@ -251,6 +251,10 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
+	pf := &Preflighter{IAM: clients.IAM, Concurrency: f.concurrency}
+	if err := preflight(ctx, pf, summary, in, state, plan, stderr); err != nil {
+		return nil, fail(err)
+	}
 
 	if command == "plan" {
 		if f.output == "json" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -43,7 +44,39 @@ func RenderText(w io.Writer, p *Plan) {
 			renderFieldChange(w, c)
 		}
 	}
+	for _, line := range OrphanLines(p) {
+		fmt.Fprintln(w, line)
+	}
+	if pf := p.Preflight; pf != nil && pf.PoliciesReferenced > 0 {
+		fmt.Fprintf(w, "Preflight: %d referenced policies exist (%d read from IAM, %d seen attached to roles).\n",
+			pf.PoliciesReferenced, pf.PoliciesRead, pf.PoliciesReferenced-pf.PoliciesRead)
+	}
 	fmt.Fprintln(w, PlanSummary(p))
+}
+
+// OrphanLines says, per owner, which owned roles left the plan and stay
+// (without --prune): "1 role owned by prod is no longer planned: shop-b;
+// `--prune` deletes it".
+func OrphanLines(p *Plan) []string {
+	byOwner := map[string][]string{}
+	var owners []string
+	for _, o := range p.Orphans {
+		if byOwner[o.Owner] == nil {
+			owners = append(owners, o.Owner)
+		}
+		byOwner[o.Owner] = append(byOwner[o.Owner], o.Name)
+	}
+	sort.Strings(owners)
+	var out []string
+	for _, owner := range owners {
+		names := byOwner[owner]
+		if len(names) == 1 {
+			out = append(out, fmt.Sprintf("1 role owned by %s is no longer planned: %s; `--prune` deletes it", owner, names[0]))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d roles owned by %s are no longer planned: %s; `--prune` deletes them", len(names), owner, strings.Join(names, ", ")))
+	}
+	return out
 }
 
 func renderFieldChange(w io.Writer, c FieldChange) {
@@ -89,7 +122,11 @@ func PlanSummary(p *Plan) string {
 	if pcreate+pupdate > 0 {
 		s += fmt.Sprintf("; OIDC providers: %d to create, %d to update", pcreate, pupdate)
 	}
-	if !p.HasChanges() {
+	switch {
+	case !p.HasChanges() && len(p.Orphans) > 0:
+		// Not "no changes": IAM holds owned roles the input no longer has.
+		s += fmt.Sprintf(" (no changes to planned roles; %d owned role(s) no longer planned, kept without --prune)", len(p.Orphans))
+	case !p.HasChanges():
 		s += " (no changes)"
 	}
 	return s + "."
@@ -144,6 +181,10 @@ type JSONDocument struct {
 	// IAMCalls made while planning (plan) or in total (apply).
 	IAMCalls JSONCalls   `json:"iamCalls"`
 	Result   *JSONResult `json:"result,omitempty"`
+	// Orphans are owned roles no longer planned (kept without --prune).
+	Orphans []OrphanRole `json:"orphans"`
+	// Preflight counts what was checked before any write.
+	Preflight *PreflightSummary `json:"preflight,omitempty"`
 }
 
 // NewJSONDocument builds the machine-readable form of a plan.
@@ -163,6 +204,10 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	}
 	if d.Warnings == nil {
 		d.Warnings = []string{}
+	}
+	d.Orphans, d.Preflight = p.Orphans, p.Preflight
+	if d.Orphans == nil {
+		d.Orphans = []OrphanRole{}
 	}
 	d.HasChanges = p.HasChanges()
 	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),
