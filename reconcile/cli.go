@@ -54,6 +54,7 @@ type commonFlags struct {
 	output      string
 	concurrency int
 	cluster     clusterFlags
+	rerun       string // apply: the command line that finishes a failed run
 }
 
 func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
@@ -122,6 +123,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   iambind apply --from-cluster --prune              # the in-cluster Job`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			applyFlags.rerun = rerunCommand(cmd)
 			return runPlanOrApply(cmd.Context(), "apply", &applyFlags, false, stdin, stdout, stderr)
 		},
 	}
@@ -291,6 +293,9 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}
 		doc.Errors = doc.Result.Errors
+		if len(res.Unfinished) > 0 {
+			doc.Result.Unfinished, doc.Result.Rerun = res.Unfinished, f.rerun
+		}
 		if err := WriteJSON(stdout, doc); err != nil {
 			return res, fail(err)
 		}
@@ -300,14 +305,15 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 			summary += fmt.Sprintf(" (+%d retried attempts)", n)
 		}
 		fmt.Fprintln(stdout, summary)
+		fmt.Fprint(stdout, FailureReport(res, f.rerun))
 	}
 	if len(res.Errors) > 0 {
 		msgs := make([]string, len(res.Errors))
 		for i, e := range res.Errors {
 			msgs[i] = e.Error()
 		}
-		return res, fail(fmt.Errorf("apply failed for %d item(s); run again after fixing the cause (apply is idempotent):\n  %s",
-			len(res.Errors), strings.Join(msgs, "\n  ")))
+		return res, fail(fmt.Errorf("apply failed for %d item(s); after fixing the cause, finish with: %s\n  %s",
+			len(res.Errors), f.rerun, strings.Join(msgs, "\n  ")))
 	}
 	return res, nil
 }

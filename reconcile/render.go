@@ -138,6 +138,39 @@ func ApplySummary(r *Result, reads, writes int64) string {
 		r.Created, r.Updated, r.Deleted, r.Unchanged, reads, writes)
 }
 
+// FailureReport is the end of a failed apply's output: per failed role (or
+// OIDC provider) what was done and what was not, and the command that
+// finishes the job once the cause is fixed (apply is idempotent).
+func FailureReport(r *Result, rerun string) string {
+	if len(r.Unfinished) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Apply stopped short for %d item(s); IAM is partly changed:\n", len(r.Unfinished))
+	keys := make([]string, 0, len(r.Unfinished))
+	for k := range r.Unfinished {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := r.Unfinished[k]
+		fmt.Fprintf(&b, "  %s:\n", k)
+		done := "nothing"
+		if len(p.Done) > 0 {
+			done = strings.Join(p.Done, ", ")
+		}
+		fmt.Fprintf(&b, "    done:     %s\n", done)
+		if len(p.NotDone) > 0 {
+			fmt.Fprintf(&b, "    failed:   %s\n", p.NotDone[0])
+		}
+		if len(p.NotDone) > 1 {
+			fmt.Fprintf(&b, "    not done: %s\n", strings.Join(p.NotDone[1:], ", "))
+		}
+	}
+	fmt.Fprintf(&b, "To finish: fix the cause above, then run: %s\n", rerun)
+	return b.String()
+}
+
 // JSONSummary counts the plan's changes.
 type JSONSummary struct {
 	Create                int `json:"create"`
@@ -164,6 +197,11 @@ type JSONResult struct {
 	Unchanged int       `json:"unchanged"`
 	IAMCalls  JSONCalls `json:"iamCalls"`
 	Errors    []string  `json:"errors"`
+	// Unfinished: per failed role ("role <name>") or provider ("OIDC
+	// provider <url>"), the calls done and not done; Rerun: the command
+	// that finishes the job. Both only when something failed.
+	Unfinished map[string]Progress `json:"unfinished,omitempty"`
+	Rerun      string              `json:"rerun,omitempty"`
 }
 
 // JSONDocument is the --output json document (docs/plan-json.md).
