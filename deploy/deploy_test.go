@@ -114,7 +114,7 @@ func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 	}
 	reads := []string{"GetRole", "ListRoles", "GetAccountAuthorizationDetails", "ListRoleTags", "ListAttachedRolePolicies",
 		"ListRolePolicies", "GetRolePolicy", "ListInstanceProfilesForRole", "ListOpenIDConnectProviders",
-		"GetOpenIDConnectProvider", "GetAccountSummary"}
+		"GetOpenIDConnectProvider", "GetAccountSummary", "GetPolicy"}
 	writes := []string{"CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "DeleteRole", "TagRole", "UntagRole",
 		"PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary", "AttachRolePolicy", "DetachRolePolicy",
 		"PutRolePolicy", "DeleteRolePolicy", "RemoveRoleFromInstanceProfile", "CreateOpenIDConnectProvider",
