@@ -287,3 +287,53 @@ func preflight(ctx context.Context, pf *Preflighter, summary *AccountSummary, in
 	}
 	return nil
 }
+
+// preflightClusterPlans is the --from-cluster hook: a plan whose role
+// references a policy IAM cannot attach fails alone (its ConfigMap gets the
+// reason), the others go on. It runs after observation, before Diff.
+func (r *clusterRun) preflightPlans(ctx context.Context, pf *Preflighter, state *State) error {
+	res, err := pf.CheckPolicies(ctx, r.input(), state)
+	if err != nil {
+		return fmt.Errorf("preflight: %w", err)
+	}
+	r.warn(res.Warnings...)
+	for _, p := range r.live() {
+		if msgs := res.PerRole[p.role.Name]; len(msgs) > 0 {
+			p.refuse(fmt.Errorf("preflight: %s", strings.Join(msgs, "; ")))
+		}
+	}
+	r.preflight = &PreflightSummary{PoliciesReferenced: res.Referenced, PoliciesRead: res.Read}
+	return nil
+}
+
+// preflightQuotas checks the account's quotas for the accepted plans and
+// keeps the orphans truthful: a role some plan of the cluster still plans
+// (even a refused one) did not leave the input, and with --namespace the
+// other namespaces' plans were not read at all.
+func (r *clusterRun) preflightQuotas(ctx context.Context, summary *AccountSummary, state *State, plan *Plan, namespaceScoped bool) error {
+	quota, err := CheckQuotas(ctx, summary, plan, state)
+	if err != nil {
+		return err
+	}
+	if r.preflight != nil {
+		r.preflight.AccountSummaryRead = summary.WasRead()
+		plan.Preflight = r.preflight
+	}
+	planned := map[string]bool{}
+	for _, p := range r.plans {
+		if p.role != nil {
+			planned[strings.ToLower(p.role.Name)] = true
+		}
+	}
+	var kept []OrphanRole
+	for _, o := range plan.Orphans {
+		if !planned[strings.ToLower(o.Name)] && !namespaceScoped {
+			kept = append(kept, o)
+		}
+	}
+	plan.Orphans = kept
+	if len(quota) > 0 {
+		return fmt.Errorf("account quotas: the plans do not fit, nothing was changed:\n  %s", strings.Join(quota, "\n  "))
+	}
+	return nil
+}
