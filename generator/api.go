@@ -3,7 +3,10 @@
 // annotated ServiceAccounts and IAM plan ConfigMaps. It does no I/O.
 package generator
 
-import "encoding/json"
+import (
+	"crypto"
+	"encoding/json"
+)
 
 // API group, version and kinds of the input API.
 const (
@@ -20,6 +23,7 @@ const (
 	ManagedByValue = "iambind"
 	LabelPlan      = "iambind.dev/plan"
 	PlanRoleValue  = "role"
+	PlanOIDCValue  = "oidc"
 
 	AnnotationBinding         = "iambind.dev/binding"
 	AnnotationPlanRoleARN     = "iambind.dev/role-arn"
@@ -75,7 +79,33 @@ type IdentityClusterSpec struct {
 	PermissionsBoundary string            `json:"permissionsBoundary,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
 	MaxTrustPolicySize  int               `json:"maxTrustPolicySize,omitempty"`
+	// Discovery makes iambind publish the OIDC issuer of a cluster that is
+	// not EKS (SPEC §7.1); see discovery.go.
+	Discovery *Discovery `json:"discovery,omitempty"`
 }
+
+// Discovery is a self-hosted OIDC issuer: the discovery document and JWKS
+// iambind renders from the public keys and publishes on S3.
+type Discovery struct {
+	S3 *S3Location `json:"s3,omitempty"`
+	// PublicKeys are PEM public keys (PKIX "PUBLIC KEY"), one per
+	// ServiceAccount signing key; two during a rotation.
+	PublicKeys []string `json:"publicKeys,omitempty"`
+
+	keys []crypto.PublicKey `json:"-"` // PublicKeys parsed by validation, same order
+}
+
+// S3Location is where the discovery documents are published.
+type S3Location struct {
+	Bucket string `json:"bucket"`
+	// Region defaults to spec.region.
+	Region string `json:"region,omitempty"`
+	// Prefix is an optional key prefix without leading or trailing "/".
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// HasDiscovery reports whether iambind publishes this cluster's issuer.
+func (c *IdentityCluster) HasDiscovery() bool { return c.Spec.Discovery != nil }
 
 // IdentityBinding is one workload identity: a set of ServiceAccounts that
 // assume one IAM role (SPEC §2.2).

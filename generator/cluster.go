@@ -47,6 +47,12 @@ func defaultAndValidateCluster(c *IdentityCluster, sink problemSink) bool {
 			sink.errorf("spec.region", "region %q is not in partition %q", s.Region, s.Partition)
 		}
 	}
+	if c.HasDiscovery() {
+		// Derives spec.issuer from the bucket when it is empty.
+		if !defaultAndValidateDiscovery(c, sink) && s.Issuer == "" {
+			return false // no issuer to check
+		}
+	}
 	validateIssuer(s.Issuer, "spec.issuer", sink)
 	validateTagValue(s.Owner, "spec.owner", sink)
 	validateRolePath(s.RolePath, "spec.rolePath", sink)
@@ -93,7 +99,7 @@ func regionInPartition(region, partition string, prefixes []string) bool {
 // fragment, credentials or trailing slash (IAM names providers by host+path).
 func validateIssuer(issuer, field string, sink problemSink) {
 	if issuer == "" {
-		sink.errorf(field, "is required: the cluster's OIDC issuer URL (aws eks describe-cluster --query cluster.identity.oidc.issuer)")
+		sink.errorf(field, "is required: the cluster's OIDC issuer URL (aws eks describe-cluster --query cluster.identity.oidc.issuer), or set spec.discovery to publish a self-hosted issuer")
 		return
 	}
 	u, err := url.Parse(issuer)

@@ -56,8 +56,10 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 	sort.Slice(planned, func(i, j int) bool { return planned[i].key < planned[j].key })
 	checkUniqueRoles(planned, &problems)
 
+	discovery := planDiscovery(clusters, planned, &problems)
 	claims := claimServiceAccounts(planned, in.serviceAccounts, &problems)
 	checkPlanNames(planned, in.configMaps, &problems)
+	checkDiscoveryNames(discovery, planned, in.configMaps, &problems)
 	// Objects emit writes annotations to must be able to take them.
 	toAnnotate := append(append(append(fn.KubeObjects(nil), in.clusters...), in.bindings...), in.policies...)
 	for _, c := range claims {
@@ -70,7 +72,7 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 	if problems.HasErrors() {
 		return Output{Items: items, Problems: problems.sorted()}
 	}
-	return emit(in, planned, claims, problems)
+	return emit(in, planned, discovery, claims, problems)
 }
 
 // input is the input stream split by what iambind does with each item.
@@ -123,7 +125,7 @@ func classify(items fn.KubeObjects, opts Options, problems *Problems) input {
 		case group == Group:
 			sink := problemSink{ref: refOf(obj), problems: problems}
 			sink.errorf("apiVersion", "%s %s is not supported: this function understands %s %s", apiVersion, kind, APIVersion, opts.kindList())
-		case isGenerated(obj, apiVersion, kind):
+		case isGenerated(obj, apiVersion, kind), isGeneratedDiscovery(obj, apiVersion, kind):
 			// Regenerated below; dropping it here is what makes a removed binding's output disappear.
 		default:
 			in.others = append(in.others, obj)
@@ -155,6 +157,12 @@ func isGenerated(obj *fn.KubeObject, apiVersion, kind string) bool {
 		return false
 	}
 	return kind == "ServiceAccount" || obj.GetLabel(LabelPlan) == PlanRoleValue
+}
+
+// isGeneratedDiscovery tells a discovery plan iambind wrote (SPEC §7.1).
+func isGeneratedDiscovery(obj *fn.KubeObject, apiVersion, kind string) bool {
+	return apiVersion == "v1" && kind == "ConfigMap" && obj.GetLabel(LabelManagedBy) == ManagedByValue &&
+		obj.GetLabel(LabelPlan) == PlanOIDCValue && obj.GetAnnotation(AnnotationCluster) != ""
 }
 
 func namespaceOf(obj *fn.KubeObject) string {
@@ -277,8 +285,8 @@ func checkPlanNames(planned []*plannedBinding, taken map[string]bool, problems *
 }
 
 // emit writes the output stream once every check has passed.
-func emit(in input, planned []*plannedBinding, claims map[subjectRef]claim, problems Problems) Output {
-	out := make(fn.KubeObjects, 0, len(in.passThrough)+2*len(planned))
+func emit(in input, planned []*plannedBinding, discovery []*discoveryPlan, claims map[subjectRef]claim, problems Problems) Output {
+	out := make(fn.KubeObjects, 0, len(in.passThrough)+2*len(planned)+len(discovery))
 	annotated := 0
 	// Pass-through in input order: ServiceAccounts get (or lose) iambind's
 	// annotations, clusters and bindings become local-config.
@@ -301,6 +309,12 @@ func emit(in input, planned []*plannedBinding, claims map[subjectRef]claim, prob
 		out = append(out, obj)
 	}
 
+	for _, dp := range discovery {
+		obj := discoveryConfigMap(dp)
+		// A directory of its own: no binding name can clash with it.
+		setPathAnnotations(obj, fmt.Sprintf("%s/%s/oidc/%s.yaml", GeneratedDir, dp.namespace, dp.cluster.Metadata.Name), 0)
+		out = append(out, obj)
+	}
 	created := 0
 	for _, pb := range planned {
 		ns, name, _ := strings.Cut(pb.key, "/")
@@ -317,12 +331,12 @@ func emit(in input, planned []*plannedBinding, claims map[subjectRef]claim, prob
 			out = append(out, obj)
 		}
 	}
-	return Output{
-		Items:    out,
-		Problems: problems.sorted(),
-		Summary: fmt.Sprintf("%s created, %d annotated in place, %s planned",
-			plural(created, "ServiceAccount"), annotated, plural(len(planned), "role")),
+	summary := fmt.Sprintf("%s created, %d annotated in place, %s planned",
+		plural(created, "ServiceAccount"), annotated, plural(len(planned), "role"))
+	if len(discovery) > 0 {
+		summary += fmt.Sprintf(", %s to publish", plural(len(discovery), "OIDC issuer"))
 	}
+	return Output{Items: out, Problems: problems.sorted(), Summary: summary}
 }
 
 func plural(n int, word string) string {

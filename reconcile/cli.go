@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/kube"
+	"github.com/iambind/iambind/reconcile/discovery"
 	"github.com/spf13/cobra"
 )
 
@@ -167,7 +168,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			fmt.Fprintf(stdout, "iambind %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
-	root.AddCommand(planCmd, applyCmd, checkCmd, versionCmd)
+	root.AddCommand(planCmd, applyCmd, checkCmd, newKeygenCommand(stdout), versionCmd)
 	return root
 }
 
@@ -198,7 +199,9 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		if f.prune {
 			return nil, fail(errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
 		}
-		fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
+		if len(in.Discovery) == 0 {
+			fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
+		}
 	}
 	if violations := Guard(in); len(violations) > 0 {
 		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
@@ -230,7 +233,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	if len(problems.Errors) > 0 {
 		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  ")))
 	}
-	if len(in.Roles) > 0 {
+	if len(in.Roles) > 0 || len(in.Discovery) > 0 {
 		if err := checkAccount(ctx, clients.STS, in); err != nil {
 			return nil, fail(err)
 		}
@@ -243,6 +246,9 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	}
 	opts := Options{Prune: f.prune, Adopt: f.adopt}
 	plan, err := Diff(in, state, opts)
+	if err == nil {
+		plan.Discovery, err = planDiscovery(ctx, clients, in, opts)
+	}
 	if err != nil {
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
@@ -264,6 +270,7 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 			doc := NewJSONDocument("plan", plan)
 			doc.Errors = append(doc.Errors, refused...)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
+			doc.S3Calls = s3Calls(clients, plan)
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
 			}
@@ -284,13 +291,17 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 		ex.Log = stdout
 		ex.Progress = progressReporter(stderr)
 	}
+	// Issuers first: IAM and token verifiers fetch them once the provider exists.
+	dres := applyDiscovery(ctx, clients, plan, ex.Log)
 	res := ex.Apply(ctx, plan)
+	res.Errors = append(dres.Errors, res.Errors...)
 	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
 	if f.output == "json" {
 		doc := NewJSONDocument("apply", plan)
 		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
+		doc.S3Calls = s3Calls(clients, plan)
 		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
-			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...)}
+			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...), Discovery: discoveryResult(plan, dres)}
 		for _, e := range res.Errors {
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}
@@ -305,6 +316,9 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 		summary := ApplySummary(res, reads, writes)
 		if n := clients.Calls.Retries(); n > 0 {
 			summary += fmt.Sprintf(" (+%d retried attempts)", n)
+		}
+		if plan.Discovery != nil {
+			summary += "; " + discovery.ApplySummary(dres, clients.S3Calls.Reads(), clients.S3Calls.Writes())
 		}
 		fmt.Fprintln(stdout, summary)
 		fmt.Fprint(stdout, FailureReport(res, f.rerun))

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 )
@@ -46,9 +48,14 @@ func (c *CallCounter) Reads() int64 { return c.reads.Load() }
 // Writes is the number of write operations made so far.
 func (c *CallCounter) Writes() int64 { return c.writes.Load() }
 
-// IsReadOperation reports whether an IAM operation only reads.
+// IsReadOperation reports whether an IAM or S3 operation only reads.
 func IsReadOperation(op string) bool {
-	return strings.HasPrefix(op, "Get") || strings.HasPrefix(op, "List") || strings.HasPrefix(op, "Generate")
+	for _, p := range []string{"Get", "List", "Generate", "Head"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *CallCounter) addMiddleware(stack *middleware.Stack) error {
@@ -78,6 +85,9 @@ type Clients struct {
 	IAM   *iam.Client
 	STS   *sts.Client
 	Calls *CallCounter
+	// S3 publishes self-hosted OIDC issuers; its calls are counted apart.
+	S3      *s3.Client
+	S3Calls *CallCounter
 }
 
 // NewClients loads the standard credential chain (env, profile, IRSA web
@@ -103,7 +113,19 @@ func NewClients(ctx context.Context, endpointURL string) (*Clients, error) {
 			o.BaseEndpoint = aws.String(endpointURL)
 		}
 	})
-	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter}, nil
+	s3Counter := &CallCounter{}
+	s3Client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpointURL != "" {
+			o.BaseEndpoint = aws.String(endpointURL)
+		}
+		// An emulator (or any endpoint override) has no per-bucket DNS
+		// names: address buckets by path there.
+		o.UsePathStyle = endpointURL != "" || os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+		o.APIOptions = append(o.APIOptions, s3Counter.addMiddleware)
+		// Emulators send no checksums; do not log about every response.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter, S3: s3Client, S3Calls: s3Counter}, nil
 }
 
 func newRetryer() aws.Retryer {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/discovery"
 )
 
 const tagOwner = generator.TagOwner
@@ -107,6 +108,9 @@ type Plan struct {
 	Orphans []OrphanRole `json:"orphans,omitempty"`
 	// Preflight is what was checked before any write (preflight.go).
 	Preflight *PreflightSummary `json:"preflight,omitempty"`
+	// Discovery publishes self-hosted issuers on S3 (its own room,
+	// reconcile/discovery); nil when the input plans none.
+	Discovery *discovery.Plan `json:"discovery,omitempty"`
 }
 
 // OrphanRole is an owned role that is no longer planned (kept without --prune).
@@ -118,6 +122,9 @@ type OrphanRole struct {
 
 // HasChanges reports whether applying the plan would write anything.
 func (p *Plan) HasChanges() bool {
+	if p.Discovery.HasChanges() {
+		return true
+	}
 	for _, pc := range p.Providers {
 		if len(pc.Actions) > 0 {
 			return true
@@ -227,16 +234,14 @@ func diffProviders(in *Input, state *State) []ProviderChange {
 		aud map[string]bool
 	}
 	wanted := map[string]*want{}
-	for _, r := range in.Roles {
-		for _, p := range r.OIDCProviders {
-			w := wanted[p.ARN]
-			if w == nil {
-				w = &want{url: p.URL, aud: map[string]bool{}}
-				wanted[p.ARN] = w
-			}
-			for _, a := range p.Audiences {
-				w.aud[a] = true
-			}
+	for _, p := range in.OIDCProviders() {
+		w := wanted[p.ARN]
+		if w == nil {
+			w = &want{url: p.URL, aud: map[string]bool{}}
+			wanted[p.ARN] = w
+		}
+		for _, a := range p.Audiences {
+			w.aud[a] = true
 		}
 	}
 	arns := make([]string, 0, len(wanted))

@@ -20,7 +20,10 @@
 //     status written back only when a plan's outcome changed;
 //   - tenancy.go:  the namespace boundary of cluster plans (subjects, role
 //     claims by the iambind.dev/namespace tag, contested names, prune scope);
-//   - cli.go:      the `iambind` command line (plan, apply, check, version).
+//   - cli.go:      the `iambind` command line (plan, apply, check, keygen, version);
+//   - keygen.go:   `iambind keygen`, a signing key pair for a self-hosted issuer;
+//   - discovery_hook.go: wires the S3 room, package reconcile/discovery (its own
+//     plan reader, observe, pure diff, act and render), into plan and apply.
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
 // renders and another executes, so `plan` shows exactly what `apply` will do.

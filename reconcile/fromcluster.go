@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/kube"
 )
 
@@ -64,13 +65,14 @@ func (p *clusterPlan) refuse(err error) {
 // conflicting plan fails alone (status Error on its ConfigMap, no IAM write
 // for its role) while the others converge in the same run.
 type clusterRun struct {
-	tenancy   Tenancy
-	client    kubernetes.Interface
-	plans     []*clusterPlan
-	sas       []ServiceAccountRef
-	warnings  []string
-	preflight *PreflightSummary // what the preflight checked (preflight.go)
-	now       func() time.Time
+	tenancy    Tenancy
+	guardrails *guardrails.Guardrails // nil without --guardrails
+	client     kubernetes.Interface
+	plans      []*clusterPlan
+	sas        []ServiceAccountRef
+	warnings   []string
+	preflight  *PreflightSummary // what the preflight checked (preflight.go)
+	now        func() time.Time
 }
 
 // live returns the plans that have not failed, in ConfigMap order.
@@ -119,6 +121,12 @@ func runFromCluster(ctx context.Context, command string, f *commonFlags, detaile
 		return fail(fmt.Errorf("listing plan ConfigMaps: %w", err))
 	}
 	run := &clusterRun{tenancy: tenancy, client: client, now: time.Now}
+	if f.guardrails != "" {
+		// The operator's own file: a bad one stops the whole run.
+		if run.guardrails, err = guardrails.Load(f.guardrails); err != nil {
+			return fail(err)
+		}
+	}
 	if err := run.read(listed); err != nil {
 		return fail(err)
 	}
@@ -272,6 +280,16 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 		if v := Guard(&Input{Roles: []*DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
 			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
+			continue
+		}
+		if r.guardrails != nil {
+			if vs := GuardrailViolations(r.guardrails, &Input{Roles: []*DesiredRole{p.role}})[p.role]; len(vs) > 0 {
+				msgs := make([]string, len(vs))
+				for i, v := range vs {
+					msgs[i] = v.String()
+				}
+				p.refuse(fmt.Errorf("guardrails: %s", strings.Join(msgs, "; ")))
+			}
 		}
 	}
 

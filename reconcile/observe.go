@@ -315,12 +315,10 @@ func (ob *Observer) instanceProfiles(ctx context.Context, role string) ([]string
 func (ob *Observer) observeProviders(ctx context.Context, in *Input, state *State) error {
 	wanted := map[string]bool{}
 	var arns []string
-	for _, r := range in.Roles {
-		for _, p := range r.OIDCProviders {
-			if !wanted[p.ARN] {
-				wanted[p.ARN] = true
-				arns = append(arns, p.ARN)
-			}
+	for _, p := range in.OIDCProviders() {
+		if !wanted[p.ARN] {
+			wanted[p.ARN] = true
+			arns = append(arns, p.ARN)
 		}
 	}
 	for _, arn := range arns {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/discovery"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -38,6 +39,8 @@ type ServiceAccountRef struct {
 type Input struct {
 	Roles           []*DesiredRole // sorted by name, one per role
 	ServiceAccounts []ServiceAccountRef
+	// Discovery are the self-hosted issuers to publish, sorted by issuer.
+	Discovery []*discovery.Desired
 }
 
 // Owners returns the distinct owner tags of the planned roles, sorted.
@@ -51,6 +54,20 @@ func (in *Input) Owners() []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// OIDCProviders are the IAM OIDC providers the plan needs, as the roles
+// and the discovery plans name them (a published issuer gets its provider
+// even before any binding uses it); one entry per occurrence.
+func (in *Input) OIDCProviders() []generator.OIDCProvider {
+	var out []generator.OIDCProvider
+	for _, r := range in.Roles {
+		out = append(out, r.OIDCProviders...)
+	}
+	for _, d := range in.Discovery {
+		out = append(out, generator.OIDCProvider{URL: d.Issuer, ARN: d.ProviderARN, Audiences: d.Audiences})
+	}
 	return out
 }
 
@@ -198,6 +215,18 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 		}
 		byName[strings.ToLower(role.Name)] = role
 		in.Roles = append(in.Roles, role)
+	case kind == "ConfigMap" && apiVersion == "v1" && n.GetLabels()[generator.LabelPlan] == generator.PlanOIDCValue:
+		source := fmt.Sprintf("%s: ConfigMap %s/%s", file, n.GetNamespace(), n.GetName())
+		if err := checkDataStrings(n, generator.PlanKeyOpenIDConfig, generator.PlanKeyJWKS); err != nil {
+			return fmt.Errorf("%s: %v", source, err)
+		}
+		d, err := discovery.ParsePlan(source, n.GetAnnotations(), n.GetDataMap())
+		if err != nil {
+			return err
+		}
+		if in.Discovery, err = discovery.Collect(in.Discovery, d); err != nil {
+			return err
+		}
 	case kind == "ServiceAccount" && apiVersion == "v1":
 		ann := n.GetAnnotations()
 		arn := ann[generator.AnnotationRoleARN]
@@ -309,11 +338,16 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 // is not a plain string (a YAML mapping, list or alias): kyaml would read it
 // as an empty string and the JSON error would not say why.
 func checkPlanDataStrings(n *yaml.RNode) error {
+	return checkDataStrings(n, generator.PlanKeyRole, generator.PlanKeyTrustPolicy)
+}
+
+// checkDataStrings requires the given data keys, when present, to be strings.
+func checkDataStrings(n *yaml.RNode, keys ...string) error {
 	data := n.Field("data")
 	if data == nil || data.Value.YNode().Kind != yaml.MappingNode {
 		return nil
 	}
-	for _, key := range []string{generator.PlanKeyRole, generator.PlanKeyTrustPolicy} {
+	for _, key := range keys {
 		f := data.Value.Field(key)
 		if f == nil {
 			continue

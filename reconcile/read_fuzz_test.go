@@ -12,6 +12,8 @@ import (
 // in the name, unique by name, and a trust policy that names its subjects).
 func FuzzReadManifests(f *testing.F) {
 	seeds, _ := filepath.Glob("../examples/*/expected.yaml")
+	golden, _ := filepath.Glob("../generator/testdata/golden/self-hosted-discovery/_expected.yaml")
+	seeds = append(seeds, golden...)
 	for _, s := range seeds {
 		if data, err := os.ReadFile(s); err == nil {
 			f.Add(data)
@@ -33,6 +35,11 @@ func FuzzReadManifests(f *testing.F) {
 				t.Fatalf("role %q returned twice", r.Name)
 			}
 			seen[r.Name] = true
+		}
+		for _, d := range in.Discovery {
+			if d.Bucket == "" || d.Issuer == "" || len(d.Config) == 0 || len(d.JWKS) == 0 || len(d.Audiences) == 0 {
+				t.Fatalf("accepted a malformed discovery plan: %+v", d)
+			}
 		}
 	})
 }

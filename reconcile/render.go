@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/iambind/iambind/reconcile/discovery"
 )
 
 // JSONFormatVersion is the version of the --output json schema
@@ -19,6 +21,7 @@ var kindSymbol = map[ChangeKind]string{
 
 // RenderText writes the plan for humans.
 func RenderText(w io.Writer, p *Plan) {
+	discovery.RenderText(w, p.Discovery) // the issuers are published first
 	for _, pc := range p.Providers {
 		switch pc.Kind {
 		case KindCreate:
@@ -122,6 +125,9 @@ func PlanSummary(p *Plan) string {
 	if pcreate+pupdate > 0 {
 		s += fmt.Sprintf("; OIDC providers: %d to create, %d to update", pcreate, pupdate)
 	}
+	if d := discovery.Summary(p.Discovery); d != "" {
+		s += "; " + d
+	}
 	switch {
 	case !p.HasChanges() && len(p.Orphans) > 0:
 		// Not "no changes": IAM holds owned roles the input no longer has.
@@ -202,6 +208,17 @@ type JSONResult struct {
 	// that finishes the job. Both only when something failed.
 	Unfinished map[string]Progress `json:"unfinished,omitempty"`
 	Rerun      string              `json:"rerun,omitempty"`
+	// Discovery is what was published on S3; only with discovery plans.
+	Discovery *JSONDiscoveryResult `json:"discovery,omitempty"`
+}
+
+// JSONDiscoveryResult is what apply did in S3.
+type JSONDiscoveryResult struct {
+	BucketsCreated   int `json:"bucketsCreated"`
+	BucketsUpdated   int `json:"bucketsUpdated"`
+	BucketsUnchanged int `json:"bucketsUnchanged"`
+	ObjectsWritten   int `json:"objectsWritten"`
+	ObjectsDeleted   int `json:"objectsDeleted"`
 }
 
 // JSONDocument is the --output json document (docs/plan-json.md).
@@ -223,6 +240,10 @@ type JSONDocument struct {
 	Orphans []OrphanRole `json:"orphans"`
 	// Preflight counts what was checked before any write.
 	Preflight *PreflightSummary `json:"preflight,omitempty"`
+	// Discovery and S3Calls appear only when the input plans self-hosted
+	// issuers (reconcile/discovery).
+	Discovery *discovery.Plan `json:"discovery,omitempty"`
+	S3Calls   *JSONCalls      `json:"s3Calls,omitempty"`
 }
 
 // NewJSONDocument builds the machine-readable form of a plan.
@@ -230,6 +251,7 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	d := &JSONDocument{
 		FormatVersion: JSONFormatVersion, Command: command, Owners: p.Owners, Prune: p.Prune,
 		OIDCProviders: p.Providers, Roles: p.Roles, Warnings: p.Warnings, Errors: []string{},
+		Discovery: p.Discovery,
 	}
 	if d.Owners == nil {
 		d.Owners = []string{}

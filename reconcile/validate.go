@@ -120,6 +120,9 @@ func Validate(in *Input, trustQuota int) Problems {
 			}
 		}
 	}
+	for _, d := range in.Discovery {
+		accounts[d.Partition+":"+d.AccountID] = true
+	}
 	if len(accounts) > 1 {
 		keys := make([]string, 0, len(accounts))
 		for k := range accounts {
@@ -180,6 +183,9 @@ func PlanAccount(in *Input) (partition, account string) {
 		if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
 			return m[1], m[2]
 		}
+	}
+	for _, d := range in.Discovery {
+		return d.Partition, d.AccountID
 	}
 	return "", ""
 }

@@ -49,13 +49,36 @@ const APIAudience = "https://kubernetes.default.svc"
 type Server struct {
 	// Config authenticates as an admin (group system:masters).
 	Config *rest.Config
-	// Issuer is the --service-account-issuer (the Issuer constant).
+	// Issuer is the --service-account-issuer (the Issuer constant unless
+	// Options set another).
 	Issuer string
 	// Dir holds the server's files (keys, certificates, logs, etcd data).
 	Dir string
 
 	procs      []*proc
 	userTokens map[string]string
+	// What RestartAPIServer needs to start kube-apiserver again.
+	apiserverArgs []string
+	apiserverBin  string
+	host, token   string
+}
+
+// Options change how a server signs and verifies ServiceAccount tokens.
+// The zero value is the default: Issuer and a key generated at start.
+type Options struct {
+	// Users are extra identities (see Start).
+	Users []string
+	// Issuer is --service-account-issuer (default Issuer).
+	Issuer string
+	// SigningKeyFile is --service-account-signing-key-file (PEM private key).
+	SigningKeyFile string
+	// KeyFiles are the --service-account-key-file public keys tokens are
+	// verified with (and published at /openid/v1/jwks); default: the
+	// signing key's public half.
+	KeyFiles []string
+	// JWKSURI is --service-account-jwks-uri, the jwks_uri of the server's
+	// discovery document (default: the server's own address).
+	JWKSURI string
 }
 
 type proc struct {
@@ -109,7 +132,13 @@ func haveAssets(dir string) bool {
 // start is fatal. users are extra identities (see Start).
 func StartT(t testing.TB, users ...string) *Server {
 	t.Helper()
-	s, err := Start(users...)
+	return StartTWith(t, Options{Users: users})
+}
+
+// StartTWith is StartT with Options.
+func StartTWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := StartWith(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +151,11 @@ func StartT(t testing.TB, users ...string) *Server {
 // Each of users is an extra identity with a bearer token and no group beyond
 // system:authenticated, so RBAC grants it nothing until a test binds a role
 // to it (a tenant); ForUser gives its client configuration.
-func Start(users ...string) (s *Server, err error) {
+func Start(users ...string) (s *Server, err error) { return StartWith(Options{Users: users}) }
+
+// StartWith is Start with Options.
+func StartWith(opts Options) (s *Server, err error) {
+	users := opts.Users
 	assets, err := EnsureAssets()
 	if err != nil {
 		return nil, err
@@ -131,7 +164,7 @@ func Start(users ...string) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{Issuer: Issuer, Dir: dir, userTokens: map[string]string{}}
+	s = &Server{Dir: dir, userTokens: map[string]string{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -155,10 +188,6 @@ func Start(users ...string) (s *Server, err error) {
 		return nil, err
 	}
 
-	keyFile, pubFile, err := writeSigningKey(dir)
-	if err != nil {
-		return nil, err
-	}
 	token, err := randomToken()
 	if err != nil {
 		return nil, err
@@ -180,28 +209,24 @@ func Start(users ...string) (s *Server, err error) {
 		return nil, err
 	}
 	certDir := filepath.Join(dir, "certs")
-	if err := s.start(filepath.Join(assets, "kube-apiserver"), "kube-apiserver.log",
-		"--etcd-servers="+etcdClient,
+	s.apiserverBin = filepath.Join(assets, "kube-apiserver")
+	s.apiserverArgs = []string{
+		"--etcd-servers=" + etcdClient,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(ports[2]),
-		"--cert-dir="+certDir,
-		"--token-auth-file="+tokens,
+		"--secure-port=" + strconv.Itoa(ports[2]),
+		"--cert-dir=" + certDir,
+		"--token-auth-file=" + tokens,
 		"--authorization-mode=RBAC",
-		"--service-account-issuer="+Issuer,
-		"--service-account-key-file="+pubFile,
-		"--service-account-signing-key-file="+keyFile,
-		"--api-audiences="+APIAudience,
+		"--api-audiences=" + APIAudience,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
-	); err != nil {
+	}
+	s.host, s.token = fmt.Sprintf("https://127.0.0.1:%d", ports[2]), token
+	if err := s.startAPIServer(opts); err != nil {
 		return nil, err
 	}
-
-	host := fmt.Sprintf("https://127.0.0.1:%d", ports[2])
-	if err := s.waitReady(host, token, 90*time.Second); err != nil {
-		return nil, err
-	}
+	host := s.host
 	ca, err := os.ReadFile(filepath.Join(certDir, "apiserver.crt"))
 	if err != nil {
 		return nil, err
@@ -214,6 +239,61 @@ func Start(users ...string) (s *Server, err error) {
 		Burst:           200,
 	}
 	return s, nil
+}
+
+// startAPIServer starts kube-apiserver with the token signing of opts and
+// waits until it is ready.
+func (s *Server) startAPIServer(opts Options) error {
+	if opts.Issuer == "" {
+		opts.Issuer = Issuer
+	}
+	if opts.SigningKeyFile == "" {
+		keyFile, pubFile, err := writeSigningKey(s.Dir)
+		if err != nil {
+			return err
+		}
+		opts.SigningKeyFile = keyFile
+		if len(opts.KeyFiles) == 0 {
+			opts.KeyFiles = []string{pubFile}
+		}
+	}
+	if len(opts.KeyFiles) == 0 {
+		return fmt.Errorf("kubetest: Options.KeyFiles is required with SigningKeyFile")
+	}
+	s.Issuer = opts.Issuer
+	args := append([]string{}, s.apiserverArgs...)
+	args = append(args, "--service-account-issuer="+opts.Issuer, "--service-account-signing-key-file="+opts.SigningKeyFile)
+	for _, f := range opts.KeyFiles {
+		args = append(args, "--service-account-key-file="+f)
+	}
+	if opts.JWKSURI != "" {
+		args = append(args, "--service-account-jwks-uri="+opts.JWKSURI)
+	}
+	if err := s.start(s.apiserverBin, "kube-apiserver.log", args...); err != nil {
+		return err
+	}
+	return s.waitReady(s.host, s.token, 90*time.Second)
+}
+
+// RestartAPIServer stops kube-apiserver and starts it again (same port,
+// certificates and etcd data) with new token signing options, as an
+// operator does to switch the signing key during a rotation.
+func (s *Server) RestartAPIServer(opts Options) error {
+	for i, p := range s.procs {
+		if p.cmd.Path != s.apiserverBin {
+			continue
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(20 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		s.procs = append(s.procs[:i], s.procs[i+1:]...)
+		break
+	}
+	return s.startAPIServer(opts)
 }
 
 // Client is an admin clientset.
@@ -256,7 +336,7 @@ func (s *Server) Stop() {
 }
 
 func (s *Server) start(bin, logName string, args ...string) error {
-	logf, err := os.Create(filepath.Join(s.Dir, logName))
+	logf, err := os.OpenFile(filepath.Join(s.Dir, logName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,47 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/iambind/iambind/reconcile/discovery"
+)
+
+// The S3 discovery room (reconcile/discovery) plugs into plan and apply
+// here: observe + diff after IAM's, apply before IAM's (the issuer is
+// published before its OIDC provider is created). Another service's room
+// adds three functions like these.
+
+// planDiscovery observes and diffs the input's discovery plans; nil when
+// there are none.
+func planDiscovery(ctx context.Context, c *Clients, in *Input, opts Options) (*discovery.Plan, error) {
+	if len(in.Discovery) == 0 {
+		return nil, nil
+	}
+	st, err := discovery.Observe(ctx, c.S3, in.Discovery, opts.Prune)
+	if err != nil {
+		return nil, fmt.Errorf("observing S3: %w", err)
+	}
+	return discovery.Diff(in.Discovery, st, discovery.Options{Prune: opts.Prune, Adopt: opts.Adopt})
+}
+
+// applyDiscovery publishes the discovery plan (a no-op without one).
+func applyDiscovery(ctx context.Context, c *Clients, plan *Plan, log io.Writer) *discovery.Result {
+	return discovery.Apply(ctx, c.S3, plan.Discovery, log)
+}
+
+func s3Calls(c *Clients, plan *Plan) *JSONCalls {
+	if plan.Discovery == nil {
+		return nil
+	}
+	return &JSONCalls{Reads: c.S3Calls.Reads(), Writes: c.S3Calls.Writes(), Retries: c.S3Calls.Retries()}
+}
+
+func discoveryResult(plan *Plan, r *discovery.Result) *JSONDiscoveryResult {
+	if plan.Discovery == nil {
+		return nil
+	}
+	return &JSONDiscoveryResult{BucketsCreated: r.BucketsCreated, BucketsUpdated: r.BucketsUpdated,
+		BucketsUnchanged: r.BucketsUnchanged, ObjectsWritten: r.ObjectsWritten, ObjectsDeleted: r.ObjectsDeleted}
+}
