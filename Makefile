@@ -4,20 +4,51 @@ GO ?= go
 BIN := $(CURDIR)/bin
 KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE := $(BIN)/kustomize
+# Pinned linters the tests run (schemas/kubeconform_test.go, examples/github-actions):
+KUBECONFORM_VERSION := v0.7.0
+ACTIONLINT_VERSION := v1.7.12
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build test test-unit demo tools kube-assets fuzz reliability bench clean
+.PHONY: all build image schemas test test-unit demo tools kube-assets fuzz reliability bench clean
 
 all: build
 
+# Version stamp: the tag when HEAD is tagged (else the Go build stamp says "dev"),
+# and the commit, so `iambind version` and iambind-fn's results name the build even
+# when Go's own VCS stamp is off (GOFLAGS=-buildvcs=false, or no .git in a Docker context).
+VERSION ?= $(shell git describe --tags --exact-match --dirty 2>/dev/null)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDINFO := github.com/iambind/iambind/internal/buildinfo
+LDFLAGS := -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Revision=$(REVISION)
+
 build:
-	$(GO) build -o $(BIN)/iambind-fn ./fn
-	$(GO) build -o $(BIN)/iambind ./cmd/iambind
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/iambind-fn ./fn
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/iambind ./cmd/iambind
+
+## image: the container image, labelled org.opencontainers.image.version/revision
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t iambind:$(or $(VERSION),dev) .
 
 $(KUSTOMIZE):
 	GOBIN=$(BIN) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-tools: $(KUSTOMIZE)
+$(BIN)/kubeconform:
+	GOBIN=$(BIN) $(GO) install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+$(BIN)/actionlint:
+	GOBIN=$(BIN) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+# The real Mermaid parser (npm mermaid, exact versions in the committed lock file)
+# for the markdown plan tests.
+tools/mermaid/node_modules/.package-lock.json: tools/mermaid/package.json tools/mermaid/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tools/mermaid --no-audit --no-fund --loglevel=error; \
+	else echo "warning: npm not found: the Mermaid check of the markdown plan tests will skip (no node) or fail"; fi
+
+tools: $(KUSTOMIZE) $(BIN)/kubeconform $(BIN)/actionlint tools/mermaid/node_modules/.package-lock.json
+
+## schemas: regenerate schemas/*.json from the Go types (a test fails when they are stale)
+schemas:
+	$(GO) generate ./generator
 
 ## kube-assets: etcd + kube-apiserver for the real-API-server tests (≈3-7 min cold, then a no-op)
 KUBE_ASSETS ?= $(CURDIR)/.cache/kube-assets
@@ -42,6 +73,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzDecodeBinding$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzTrustPolicy$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./generator -run '^$$' -fuzz '^FuzzInjectWorkloads$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./reconcile -run '^$$' -fuzz '^FuzzReadManifests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./guardrails -run '^$$' -fuzz '^FuzzCheckInline$$' -fuzztime $(FUZZTIME)
 

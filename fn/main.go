@@ -14,6 +14,7 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/guardrails"
+	"github.com/iambind/iambind/internal/buildinfo"
 )
 
 //go:embed README.md
@@ -46,6 +47,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var problems []string
 	processor := fn.ResourceListProcessorFunc(func(rl *fn.ResourceList) (bool, error) {
 		ok, err := process(rl)
+		if ok && err == nil {
+			// Which build produced this output: kpt prints results, so a
+			// reviewer can tell which function version rendered a package.
+			rl.Results = append(rl.Results, &fn.Result{Severity: fn.Info, Message: "iambind-fn " + buildinfo.Get().String()})
+		}
 		for _, r := range rl.Results {
 			if r.Severity == fn.Error || r.Severity == fn.Warning {
 				problems = append(problems, formatResult(r))

@@ -82,6 +82,9 @@ type IdentityClusterSpec struct {
 	// Discovery makes iambind publish the OIDC issuer of a cluster that is
 	// not EKS (SPEC §7.1); see discovery.go.
 	Discovery *Discovery `json:"discovery,omitempty"`
+	// Inject is the default of spec.inject for bindings using this cluster
+	// (render-time token and env injection, docs/injection.md).
+	Inject *bool `json:"inject,omitempty"`
 }
 
 // Discovery is a self-hosted OIDC issuer: the discovery document and JWKS
@@ -127,6 +130,9 @@ type IdentityBindingSpec struct {
 	Audience              string           `json:"audience,omitempty"`
 	STSRegionalEndpoints  *bool            `json:"stsRegionalEndpoints,omitempty"`
 	TokenExpiration       int64            `json:"tokenExpiration,omitempty"`
+	// Inject writes the web-identity token volume and AWS env into the
+	// workloads running as its ServiceAccounts; it wins over the cluster's.
+	Inject *bool `json:"inject,omitempty"`
 }
 
 // ServiceAccount names one subject of a binding. Name may be a glob.

@@ -31,6 +31,7 @@ type plannedBinding struct {
 	subjects    []subjectRef
 	create      bool
 	annotations map[string]string // set on each of its ServiceAccounts
+	inject      *injection        // nil when injection is off (inject.go)
 }
 
 // planBinding defaults, validates and expands one binding against the
@@ -221,6 +222,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		subjects:    exact,
 		create:      s.CreateServiceAccounts == nil || *s.CreateServiceAccounts,
 		annotations: annotations,
+		inject:      planInjection(b, used[0], role.ARN, audience, subjects.Wildcards),
 	}
 }
 

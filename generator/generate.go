@@ -68,11 +68,15 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 		}
 	}
 	checkAnnotatable(toAnnotate, &problems)
+	injections := planInjections(in.workloads, planned, claims, &problems)
 
 	if problems.HasErrors() {
 		return Output{Items: items, Problems: problems.sorted()}
 	}
-	return emit(in, planned, discovery, claims, problems)
+	out := emit(in, planned, discovery, claims, problems)
+	injections.apply()
+	out.Summary += injections.summary()
+	return out
 }
 
 // input is the input stream split by what iambind does with each item.
@@ -85,6 +89,7 @@ type input struct {
 	policies        fn.KubeObjects                // operator policies (Options.Policies kinds)
 	serviceAccounts map[subjectRef]*fn.KubeObject // ServiceAccounts among others
 	configMaps      map[string]bool               // "<namespace>/<name>" of the ConfigMaps among others
+	workloads       fn.KubeObjects                // items that run pods (inject.go)
 }
 
 // passKind is what emit does with a pass-through item. classify reads each
@@ -141,6 +146,9 @@ func classify(items fn.KubeObjects, opts Options, problems *Problems) input {
 				in.configMaps[namespaceOf(obj)+"/"+obj.GetName()] = true
 			default:
 				in.pass(obj, passOther)
+				if _, runsPods := podTemplatePaths[apiVersion+"/"+kind]; runsPods {
+					in.workloads = append(in.workloads, obj)
+				}
 			}
 		}
 	}

@@ -6,20 +6,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/buildinfo"
 	"github.com/iambind/iambind/kube"
 	"github.com/iambind/iambind/reconcile/discovery"
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time: -ldflags "-X github.com/iambind/iambind/reconcile.Version=v1.2.3".
-var Version = "dev"
+// Version overrides the version read from the build (internal/buildinfo) when
+// set at build time: -ldflags "-X github.com/iambind/iambind/reconcile.Version=v1.2.3".
+var Version string
 
 // Exit codes.
 const (
@@ -64,7 +65,11 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().StringVar(&f.endpointURL, "endpoint-url", "", "IAM/STS endpoint override, e.g. a local emulator (AWS_ENDPOINT_URL works too)")
 	cmd.Flags().BoolVar(&f.prune, "prune", false, "also delete roles owned (tag iambind.dev/owner) by the plan's owners that are no longer in the plan")
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	if apply {
+		cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	} else {
+		cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text, json, or markdown (a pull-request comment)")
+	}
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
 	cmd.Flags().StringVar(&f.guardrails, "guardrails", "", "a Guardrails file (iambind.dev/v1alpha1): every planned role must satisfy it; its permissionsBoundary is added to roles without one (docs/guardrails.md)")
 	f.cluster.register(cmd)
@@ -165,7 +170,11 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Example: "  iambind version",
 		Args:    cobra.NoArgs,
 		Run: func(*cobra.Command, []string) {
-			fmt.Fprintf(stdout, "iambind %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			info := buildinfo.Get()
+			if Version != "" {
+				info.Version = Version
+			}
+			fmt.Fprintf(stdout, "iambind %s\n", info)
 		},
 	}
 	root.AddCommand(planCmd, applyCmd, checkCmd, newKeygenCommand(stdout), versionCmd)
@@ -174,9 +183,22 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 
 func fail(err error) error { return &exitError{code: ExitError, err: err} }
 
-func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detailed bool, stdin io.Reader, stdout, stderr io.Writer) error {
-	if f.output != "text" && f.output != "json" {
-		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
+func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detailed bool, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	switch {
+	case f.output == "markdown" && command == "plan":
+		// A refused plan is a report too: the pull request shows why.
+		defer func() {
+			var ee *exitError
+			if errors.As(err, &ee) && ee.err != nil {
+				RenderMarkdownRefusal(stdout, ee.err, nil)
+			}
+		}()
+	case f.output != "text" && f.output != "json":
+		formats := "text or json"
+		if command == "plan" {
+			formats = "text, json or markdown"
+		}
+		return fail(fmt.Errorf("--output must be %s, not %q", formats, f.output))
 	}
 	if f.cluster.enabled {
 		if len(f.files) > 0 {
@@ -266,7 +288,10 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 func renderOrApply(ctx context.Context, command string, f *commonFlags, clients *Clients, observer *Observer, opts Options,
 	plan *Plan, refused []string, detailed bool, stdout, stderr io.Writer) (*Result, error) {
 	if command == "plan" {
-		if f.output == "json" {
+		switch f.output {
+		case "markdown":
+			RenderMarkdown(stdout, plan)
+		case "json":
 			doc := NewJSONDocument("plan", plan)
 			doc.Errors = append(doc.Errors, refused...)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
@@ -274,7 +299,7 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
 			}
-		} else {
+		default:
 			RenderText(stdout, plan)
 		}
 		if detailed && plan.HasChanges() {

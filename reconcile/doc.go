@@ -15,6 +15,8 @@
 //     account's quotas (GetAccountSummary, read once and only when near);
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
+//   - markdown.go: the plan as a pull-request comment (--output markdown): tables,
+//     collapsed diffs, a Mermaid access map;
 //   - fromcluster.go: `--from-cluster`: each plan ConfigMap read, checked and
 //     decided alone (a failed plan gets status Error, the others converge);
 //     status written back only when a plan's outcome changed;

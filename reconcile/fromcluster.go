@@ -120,13 +120,11 @@ func runFromCluster(ctx context.Context, command string, f *commonFlags, detaile
 	if err != nil {
 		return fail(fmt.Errorf("listing plan ConfigMaps: %w", err))
 	}
-	run := &clusterRun{tenancy: tenancy, client: client, now: time.Now}
-	if f.guardrails != "" {
-		// The operator's own file: a bad one stops the whole run.
-		if run.guardrails, err = guardrails.Load(f.guardrails); err != nil {
-			return fail(err)
-		}
+	rails, err := loadGuardrails(f.guardrails)
+	if err != nil {
+		return fail(err)
 	}
+	run := &clusterRun{tenancy: tenancy, guardrails: rails, client: client, now: time.Now}
 	if err := run.read(listed); err != nil {
 		return fail(err)
 	}
@@ -272,7 +270,7 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 		fmt.Fprintln(stderr, "iambind: warning: the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
-	// Safety rules that need no AWS: tenancy of the trust policy, the guard.
+	// Safety rules that need no AWS: tenancy of the trust policy, the guard, the guardrails.
 	for _, p := range r.live() {
 		if err := r.tenancy.CheckSubjects(p.namespace(), &p.role.Role); err != nil {
 			p.refuse(fmt.Errorf("tenancy: %w", err))
@@ -282,13 +280,10 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
 			continue
 		}
+		// The operator's guardrails; a compliant role gets the required boundary.
 		if r.guardrails != nil {
 			if vs := GuardrailViolations(r.guardrails, &Input{Roles: []*DesiredRole{p.role}})[p.role]; len(vs) > 0 {
-				msgs := make([]string, len(vs))
-				for i, v := range vs {
-					msgs[i] = v.String()
-				}
-				p.refuse(fmt.Errorf("guardrails: %s", strings.Join(msgs, "; ")))
+				p.refuse(guardrailError(vs))
 			}
 		}
 	}

@@ -26,14 +26,28 @@ func GuardrailViolations(g *guardrails.Guardrails, in *Input) map[*DesiredRole][
 	return out
 }
 
-// enforceGuardrails loads --guardrails FILE (when given) and refuses the
-// run, before any AWS call, when a role breaks it.
-func enforceGuardrails(path string, in *Input) error {
+// loadGuardrails reads --guardrails FILE; nil when the flag is not given.
+func loadGuardrails(path string) (*guardrails.Guardrails, error) {
 	if path == "" {
-		return nil
+		return nil, nil
 	}
-	g, err := guardrails.Load(path)
-	if err != nil {
+	return guardrails.Load(path)
+}
+
+// guardrailError is one role's violations as the reason its plan fails.
+func guardrailError(vs []guardrails.Violation) error {
+	msgs := make([]string, len(vs))
+	for i, v := range vs {
+		msgs[i] = v.String()
+	}
+	return fmt.Errorf("guardrails: %s", strings.Join(msgs, "; "))
+}
+
+// enforceGuardrails loads --guardrails FILE (when given) and refuses the
+// whole run (-f mode), before any AWS call, when a role breaks it.
+func enforceGuardrails(path string, in *Input) error {
+	g, err := loadGuardrails(path)
+	if err != nil || g == nil {
 		return err
 	}
 	refused := GuardrailViolations(g, in)

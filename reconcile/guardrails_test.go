@@ -1,13 +1,22 @@
 package reconcile
 
 import (
+	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/kptdev/krm-functions-sdk/go/fn"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/iambind/iambind/guardrails"
+	"github.com/iambind/iambind/internal/mototest"
+	"github.com/iambind/iambind/kube"
 )
 
 func testGuardrails(t *testing.T, spec string) *guardrails.Guardrails {
@@ -62,5 +71,58 @@ func TestGuardrailViolationsPerRole(t *testing.T) {
 	}
 	if good.PermissionsBoundary != "arn:aws:iam::123456789012:policy/b" {
 		t.Errorf("the compliant role did not get the boundary: %q", good.PermissionsBoundary)
+	}
+}
+
+// TestClusterRunGuardrails: in --from-cluster mode a plan the guardrails
+// refuse fails alone (status Error with the field-addressed violation, no
+// IAM write for its role) while a compliant plan converges with the boundary
+// added.
+func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	const b = "arn:aws:iam::" + testAccount + ":policy/iambind-boundary"
+	cluster := clusterYAML("c", testIssuer)
+	good := planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders")))
+	admin := planConfigMaps(t, render(t, cluster, strings.Replace(bindingYAML("evil", "admin"), "[AmazonS3ReadOnlyAccess]", "[AdministratorAccess]", 1)))
+	client := fake.NewClientset(append(good, admin...)...)
+	listed, err := kube.ListPlans(ctx, client, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &clusterRun{client: client, now: time.Now,
+		guardrails: testGuardrails(t, "  permissionsBoundary: "+b+"\n  deniedManagedPolicies: [arn:aws:iam::aws:policy/AdministratorAccess]\n")}
+	if err := run.read(listed); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2}
+	res, err := run.reconcile(ctx, "apply", f, false, &out, &out)
+	if err := run.writeStatus(ctx, res, err); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || !strings.Contains(out.String(), "roles: 1 created") {
+		t.Fatalf("apply: %v\n%s", err, out.String())
+	}
+	cm, _ := client.CoreV1().ConfigMaps("evil").Get(ctx, "iambind-admin", metav1.GetOptions{})
+	want := "guardrails: role evil-admin (binding evil/admin): managedPolicyArns[0]: managed policy arn:aws:iam::aws:policy/AdministratorAccess is refused by the guardrails"
+	if cm.Annotations[kube.StatusAnnotation] != "Error" || !strings.Contains(cm.Annotations[kube.MessageAnnotation], want) {
+		t.Errorf("refused plan: status %q message %q, want Error with %q", cm.Annotations[kube.StatusAnnotation], cm.Annotations[kube.MessageAnnotation], want)
+	}
+	cm, _ = client.CoreV1().ConfigMaps("shop").Get(ctx, "iambind-orders", metav1.GetOptions{})
+	if cm.Annotations[kube.StatusAnnotation] != "Synced" {
+		t.Errorf("compliant plan: status %q message %q", cm.Annotations[kube.StatusAnnotation], cm.Annotations[kube.MessageAnnotation])
+	}
+	iamc := moto.AdminIAM()
+	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("evil-admin")}); err == nil {
+		t.Error("the refused plan's role was created")
+	}
+	r, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("shop-orders")})
+	if err != nil || r.Role.PermissionsBoundary == nil || aws.ToString(r.Role.PermissionsBoundary.PermissionsBoundaryArn) != b {
+		t.Errorf("shop-orders: %v, boundary %v, want %s", err, r, b)
 	}
 }

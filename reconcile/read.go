@@ -41,6 +41,7 @@ type Input struct {
 	ServiceAccounts []ServiceAccountRef
 	// Discovery are the self-hosted issuers to publish, sorted by issuer.
 	Discovery []*discovery.Desired
+	Workloads []WorkloadRef // injected containers (workloads.go)
 }
 
 // Owners returns the distinct owner tags of the planned roles, sorted.
@@ -245,6 +246,14 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 			Namespace: ns, Name: n.GetName(), RoleARN: arn, Audience: aud,
 			Source: fmt.Sprintf("%s: ServiceAccount %s/%s", file, ns, n.GetName()),
 		})
+	default:
+		if fields, runsPods := generator.PodTemplatePath(apiVersion, kind); runsPods {
+			refs, err := injectedWorkload(file, n, fields)
+			if err != nil {
+				return err
+			}
+			in.Workloads = append(in.Workloads, refs...)
+		}
 	}
 	return nil
 }

@@ -196,29 +196,36 @@ func Check(in *Input, tok Token) []CheckResult {
 }
 
 // Guard is the consistency guard: every rendered ServiceAccount annotated
-// with a planned role's ARN must be admitted by that role's trust policy for
-// each issuer the role trusts. It catches a kustomize namespace: or
-// namePrefix: applied after the function, and hand edits. Each violation is
-// returned as a message.
+// with a planned role's ARN, and every injected workload container whose
+// AWS_ROLE_ARN is a planned role, must be admitted by that role's trust
+// policy for each issuer the role trusts. It catches a kustomize namespace:,
+// namePrefix: or serviceAccountName patch applied after the function, and
+// hand edits. Each violation is returned as a message.
 func Guard(in *Input) []string {
 	byARN := map[string]*DesiredRole{}
 	for _, r := range in.Roles {
 		byARN[r.ARN] = r
 	}
 	var out []string
-	for _, sa := range in.ServiceAccounts {
-		r, ok := byARN[sa.RoleARN]
+	check := func(roleARN, ns, name, aud, source string) {
+		r, ok := byARN[roleARN]
 		if !ok {
-			continue // not a role of this plan: not ours to judge
+			return // not a role of this plan: not ours to judge
 		}
-		sub := generator.SubjectFor(sa.Namespace, sa.Name)
+		sub := generator.SubjectFor(ns, name)
 		for _, pr := range r.OIDCProviders {
-			ok, why := EvaluateTrust(r.TrustPolicy, Token{Issuer: pr.URL, Sub: sub, Aud: sa.Audience})
+			ok, why := EvaluateTrust(r.TrustPolicy, Token{Issuer: pr.URL, Sub: sub, Aud: aud})
 			if !ok {
-				out = append(out, fmt.Sprintf("%s uses role %s, whose trust policy does not admit %s from %s (%s); was a namespace or name prefix applied after iambind-fn ran? Run the function last, or fix the binding",
-					sa.Source, r.Name, sub, pr.URL, strings.Join(why, "; ")))
+				out = append(out, fmt.Sprintf("%s uses role %s, whose trust policy does not admit %s from %s (%s); was a namespace, name prefix or ServiceAccount change applied after iambind-fn ran? Run the function last, or fix the binding",
+					source, r.Name, sub, pr.URL, strings.Join(why, "; ")))
 			}
 		}
+	}
+	for _, sa := range in.ServiceAccounts {
+		check(sa.RoleARN, sa.Namespace, sa.Name, sa.Audience, sa.Source)
+	}
+	for _, w := range in.Workloads {
+		check(w.RoleARN, w.Namespace, w.ServiceAccount, w.Audience, w.Source)
 	}
 	return out
 }

@@ -10,7 +10,8 @@
 # are the product (docs/benchmarks.md records them).
 #
 # Environment: RUNS (default 7) measured runs per size, RUNS_LARGE (default 5) for 50k,
-# SIZES (default "1000 10000 50000"; must contain 10000), BIN (default ./bin), BENCH_DIR (inputs;
+# SIZES (default "1000 10000 50000"; must contain 10000), INJECT=1 (spec.inject on in every
+# binding and every Deployment bound: every workload gets the token volume and AWS env), BIN (default ./bin), BENCH_DIR (inputs;
 # default a temporary directory, removed at exit).
 set -euo pipefail
 
@@ -37,13 +38,14 @@ $GO build -o "$BIN/bench-gen" ./bench/gen
 $GO build -o "$BIN/bench-measure" ./bench/measure
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $($GO env GOVERSION), load average$(uptime | sed 's/.*load average//')"
+[[ -n ${INJECT:-} ]] && echo "== input: injection on, every Deployment runs as a bound ServiceAccount"
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 results=$BENCH_DIR/results.tsv
 : >"$results"
 for n in $SIZES; do
 	in=$BENCH_DIR/in-$n.yaml
-	"$BIN/bench-gen" -n "$n" >"$in"
+	"$BIN/bench-gen" -n "$n" ${INJECT:+-inject} >"$in"
 	runs=$RUNS
 	((n >= 50000)) && runs=$RUNS_LARGE
 	echo "== $n resources ($((n / 10)) bindings, $(($(wc -c <"$in") / 1024)) KiB): $runs runs each, interleaved"

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // ClusterName is the IdentityCluster every synthetic binding uses.
@@ -26,10 +27,23 @@ func Shape(n int) string {
 		n, n/10, n/10, 3*n/10, 2*n/10, 3*n/10-1)
 }
 
+// Options vary the synthetic input.
+type Options struct {
+	// Inject turns spec.inject on in every binding and runs every Deployment
+	// as a bound ServiceAccount (<app>-cron as <app>-worker), so every
+	// workload gets the token volume and AWS env (docs/injection.md).
+	Inject bool
+}
+
 // ResourceList returns the synthetic input as ResourceList YAML.
 func ResourceList(n int) []byte {
+	return ResourceListWith(n, Options{})
+}
+
+// ResourceListWith is ResourceList with options.
+func ResourceListWith(n int, opts Options) []byte {
 	var buf bytes.Buffer
-	if err := Write(&buf, n); err != nil {
+	if err := WriteWith(&buf, n, opts); err != nil {
 		panic(err) // only n is checked, and bytes.Buffer does not fail
 	}
 	return buf.Bytes()
@@ -47,7 +61,10 @@ func ResourceList(n int) []byte {
 // so <app>-worker is a ServiceAccount the function creates. The first block's
 // <app>-extra ConfigMap is replaced by the IdentityCluster, keeping the count
 // at n. There is no functionConfig (kpt fn render mode).
-func Write(w io.Writer, n int) error {
+func Write(w io.Writer, n int) error { return WriteWith(w, n, Options{}) }
+
+// WriteWith is Write with options.
+func WriteWith(w io.Writer, n int, opts Options) error {
 	if n <= 0 || n%10 != 0 {
 		return fmt.Errorf("synth: resource count %d must be a positive multiple of 10", n)
 	}
@@ -56,10 +73,18 @@ func Write(w io.Writer, n int) error {
 	fmt.Fprintf(bw, clusterTmpl, ClusterName)
 	for b := 0; b < n/10; b++ {
 		a := block{App: fmt.Sprintf("svc-%05d", b), NS: fmt.Sprintf("team-%02d", b%Namespaces), Cluster: ClusterName}
-		fmt.Fprintf(bw, bindingTmpl, a.App, a.NS, a.Cluster, a.App, a.App, a.App, a.App)
+		binding := fmt.Sprintf(bindingTmpl, a.App, a.NS, a.Cluster, a.App, a.App, a.App, a.App)
+		if opts.Inject {
+			binding = strings.Replace(binding, "  spec:\n", "  spec:\n    inject: true\n", 1)
+		}
+		bw.WriteString(binding)
 		fmt.Fprintf(bw, serviceAccountTmpl, a.App, a.NS, a.App)
 		for _, d := range []string{a.App, a.App + "-worker", a.App + "-cron"} {
-			fmt.Fprintf(bw, deploymentTmpl, d, a.NS, d, d, d, a.App, d, a.App, a.App)
+			sa := d
+			if opts.Inject && d == a.App+"-cron" {
+				sa = a.App + "-worker"
+			}
+			fmt.Fprintf(bw, deploymentTmpl, d, a.NS, d, d, d, sa, d, a.App, a.App)
 		}
 		for _, s := range []string{a.App, a.App + "-metrics"} {
 			fmt.Fprintf(bw, serviceTmpl, s, a.NS, s, a.App)

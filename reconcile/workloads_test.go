@@ -1,0 +1,99 @@
+package reconcile
+
+import (
+	"strings"
+	"testing"
+)
+
+// injectedRender is a render with injection on for shop/orders and a
+// Deployment running as it (the audience is not the default one, so the
+// guard must read it from the token volume).
+func injectedRender(t *testing.T) string {
+	t.Helper()
+	cluster := strings.Replace(clusterYAML("prod", testIssuer), "spec:\n", "spec:\n  inject: true\n", 1)
+	binding := strings.Replace(bindingYAML("shop", "orders"), "spec:\n", "spec:\n  audience: orders.example.com\n", 1)
+	return render(t, cluster, binding, `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: orders
+  namespace: shop
+spec:
+  selector: {matchLabels: {app: orders}}
+  template:
+    metadata:
+      labels: {app: orders}
+    spec:
+      serviceAccountName: orders
+      initContainers: [{name: migrate, image: registry.example.com/migrate:1}]
+      containers: [{name: app, image: registry.example.com/orders:1}]
+`)
+}
+
+func TestGuardInjectedWorkloads(t *testing.T) {
+	out := injectedRender(t)
+	in := readString(t, out)
+	if len(in.Workloads) != 2 {
+		t.Fatalf("want the 2 injected containers, got %+v", in.Workloads)
+	}
+	for _, w := range in.Workloads {
+		if w.Audience != "orders.example.com" || w.ServiceAccount != "orders" || w.Namespace != "shop" || !strings.HasSuffix(w.RoleARN, ":role/iambind/shop-orders") {
+			t.Errorf("workload ref %+v", w)
+		}
+	}
+	if v := Guard(in); len(v) != 0 {
+		t.Fatalf("a fresh render must pass the guard: %v", v)
+	}
+
+	for _, tc := range []struct{ name, from, to, want string }{
+		// A later patch to serviceAccountName: the SA itself is unchanged, so
+		// only the workload part of the guard can see it.
+		{"serviceAccountName patch", "serviceAccountName: orders", "serviceAccountName: web", "system:serviceaccount:shop:web"},
+		// kustomize namespace: after the function moves the workload too.
+		{"namespace", "name: orders\n  namespace: shop\nspec:\n  selector", "name: orders\n  namespace: prod-shop\nspec:\n  selector", "system:serviceaccount:prod-shop:orders"},
+		// a hand edit of the token audience.
+		{"audience", "      audience: orders.example.com\n", "      audience: sts.amazonaws.com\n", "aud \"sts.amazonaws.com\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			changed := strings.Replace(out, tc.from, tc.to, 1)
+			if changed == out {
+				t.Fatalf("test setup: %q not found in\n%s", tc.from, out)
+			}
+			v := Guard(readString(t, changed))
+			if len(v) != 2 {
+				t.Fatalf("want one violation per injected container, got %q", v)
+			}
+			for _, msg := range v {
+				if !strings.Contains(msg, "Deployment") || !strings.Contains(msg, tc.want) {
+					t.Errorf("violation %q does not name the workload and %s", msg, tc.want)
+				}
+			}
+		})
+	}
+
+	// A workload whose AWS_ROLE_ARN is not a role of this plan is not ours to judge.
+	foreign := strings.ReplaceAll(out, "role/iambind/shop-orders\n", "role/iambind/handmade\n")
+	if v := Guard(readString(t, foreign)); len(v) != 0 {
+		t.Fatalf("guard judged a foreign role: %v", v)
+	}
+}
+
+// TestIntegrationGuardRefusesRepointedWorkload: iambind plan and apply
+// refuse, before any write, a render whose injected workload was pointed at
+// another ServiceAccount after the function ran.
+func TestIntegrationGuardRefusesRepointedWorkload(t *testing.T) {
+	e := newEnv(t)
+	out := injectedRender(t)
+	if r := e.run("", "plan", "-f", e.file(out)); r.code != 0 && r.code != 2 {
+		t.Fatalf("plan of a fresh render: exit %d\n%s", r.code, r.stderr)
+	}
+	repointed := strings.Replace(out, "serviceAccountName: orders", "serviceAccountName: web", 1)
+	for _, cmd := range []string{"plan", "apply"} {
+		r := e.run("", cmd, "-f", e.file(repointed))
+		if r.code != 1 || !strings.Contains(r.stderr, "consistency guard") || !strings.Contains(r.stderr, "Deployment shop/orders, container app") {
+			t.Fatalf("%s: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+	if names := e.roleNames(); len(names) != 0 {
+		t.Fatalf("guard must prevent every write, roles: %v", names)
+	}
+}
