@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/iambind/iambind/generator/managedpolicies"
+	"github.com/iambind/iambind/internal/suggest"
 )
 
 // subjectRef is a concrete (non-wildcard) ServiceAccount of a binding.
@@ -359,6 +362,7 @@ func managedPolicies(refs []string, partition string, sink problemSink) []string
 		if strings.HasSuffix(arn, ":policy/AdministratorAccess") {
 			sink.warnf(field, "AdministratorAccess grants every permission in the account to this workload; prefer a scoped policy")
 		}
+		warnUnknownManagedPolicy(arn, partition, field, sink)
 		arns = append(arns, arn)
 	}
 	switch {
@@ -369,6 +373,20 @@ func managedPolicies(refs []string, partition string, sink problemSink) []string
 	}
 	sort.Strings(arns)
 	return arns
+}
+
+// warnUnknownManagedPolicy warns about an AWS managed policy (a bare name or
+// an arn:...:iam::aws:policy/ ARN) missing from the embedded list. Only a
+// warning: the offline list goes stale as AWS adds policies; `iambind plan`
+// asks IAM (GetPolicy) and refuses a policy that really does not exist.
+// Other partitions have their own sets, so only aws is checked.
+func warnUnknownManagedPolicy(arn, partition, field string, sink problemSink) {
+	name, isAWS := managedpolicies.NameFromARN(arn)
+	if !isAWS || partition != "aws" || managedpolicies.Known(name) {
+		return
+	}
+	sink.warnf(field, "%s is not a known AWS managed policy%s (iambind's offline list may be stale; `iambind plan` checks it in IAM and refuses it if it does not exist)",
+		name, suggest.Phrase(managedpolicies.Suggest(name)))
 }
 
 // inlinePolicies validates spec.policies.inline and returns canonical documents.

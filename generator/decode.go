@@ -15,6 +15,8 @@ import (
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/iambind/iambind/internal/suggest"
 )
 
 // decodeStrict decodes one YAML object into out (a pointer to an API struct).
@@ -33,8 +35,12 @@ func decodeStrict(node *yaml.Node, out any, sink problemSink) bool {
 		return false
 	}
 	ok := true
-	for _, path := range unknownFields(generic, reflect.TypeOf(out).Elem(), "") {
-		sink.errorf(path, "unknown field (check the spelling against the %s API)", APIVersion)
+	for _, u := range unknownFields(generic, reflect.TypeOf(out).Elem(), "") {
+		if u.suggestion != "" {
+			sink.errorf(u.path, "unknown field; did you mean %s?", u.suggestion)
+		} else {
+			sink.errorf(u.path, "unknown field (check the spelling against the %s API)", APIVersion)
+		}
 		ok = false
 	}
 	if !ok {
@@ -281,17 +287,21 @@ func describeType(t reflect.Type) string {
 	return t.String()
 }
 
+// unknownField is a key the API type does not have, with the closest field
+// name it does have (the full path, "" when none is close).
+type unknownField struct{ path, suggestion string }
+
 // unknownFields walks a decoded JSON value against the Go type it will be
 // decoded into and returns the dotted paths of keys that type does not have.
 // metadata is left to Kubernetes' own rules (uid, generation, ... are fine).
-func unknownFields(v any, t reflect.Type, path string) []string {
+func unknownFields(v any, t reflect.Type, path string) []unknownField {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t == reflect.TypeOf(json.RawMessage{}) {
 		return nil
 	}
-	var out []string
+	var out []unknownField
 	if t == reflect.TypeOf(ObjectMeta{}) {
 		// Other metadata fields are Kubernetes' business, but a key that
 		// differs from name/namespace/labels/annotations only in case must
@@ -303,7 +313,7 @@ func unknownFields(v any, t reflect.Type, path string) []string {
 			for i := 0; i < t.NumField(); i++ {
 				name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 				if k != name && strings.EqualFold(k, name) {
-					out = append(out, joinPath(path, k))
+					out = append(out, unknownField{joinPath(path, k), joinPath(path, name)})
 				}
 			}
 		}
@@ -316,9 +326,11 @@ func unknownFields(v any, t reflect.Type, path string) []string {
 			return nil // a type error, reported by the decoder
 		}
 		fields := map[string]reflect.Type{}
+		names := make([]string, 0, t.NumField())
 		for i := 0; i < t.NumField(); i++ {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			fields[name] = t.Field(i).Type
+			names = append(names, name)
 		}
 		keys := make([]string, 0, len(obj))
 		for k := range obj {
@@ -328,7 +340,11 @@ func unknownFields(v any, t reflect.Type, path string) []string {
 		for _, k := range keys {
 			ft, known := fields[k]
 			if !known {
-				out = append(out, joinPath(path, k))
+				u := unknownField{path: joinPath(path, k)}
+				if close := suggest.Closest(k, names, 1); len(close) > 0 {
+					u.suggestion = joinPath(path, close[0])
+				}
+				out = append(out, u)
 				continue
 			}
 			out = append(out, unknownFields(obj[k], ft, joinPath(path, k))...)
@@ -349,7 +365,7 @@ func unknownFields(v any, t reflect.Type, path string) []string {
 		for k, item := range obj {
 			out = append(out, unknownFields(item, t.Elem(), joinPath(path, k))...)
 		}
-		sort.Strings(out)
+		sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	}
 	return out
 }

@@ -225,7 +225,8 @@ func validationCases() []validationCase {
 		bindingCase("inline as a list", "policies:\n  inline: [a]\n", "spec.policies.inline", "must be an object, got a list"),
 
 		// Strict decoding (decode.go): unknown fields and wrong types name their path.
-		bindingCase("unknown field", "role:\n  maxSesionDuration: 7200\n", "spec.role.maxSesionDuration", "unknown field (check the spelling against the iambind.dev/v1alpha1 API)"),
+		bindingCase("unknown field", "role:\n  maxSesionDuration: 7200\n", "spec.role.maxSesionDuration", "unknown field; did you mean spec.role.maxSessionDuration?"),
+		bindingCase("unknown field far from any", "zzzzz: 1\n", "spec.zzzzz", "unknown field (check the spelling against the iambind.dev/v1alpha1 API)"),
 		bindingCase("unknown spec field", "roles: {}\n", "spec.roles", "unknown field"),
 		bindingCase("unknown field in a list item", "serviceAccounts:\n- name: a\n  nmaespace: b\n", "spec.serviceAccounts[0].nmaespace", "unknown field"),
 		bindingCase("case-different field", "Audience: x\n", "spec.Audience", "unknown field"),

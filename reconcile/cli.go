@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/buildinfo"
@@ -60,6 +59,7 @@ type commonFlags struct {
 	concurrency int
 	guardrails  string
 	cluster     clusterFlags
+	rerun       string // apply: the command line that finishes a failed run
 }
 
 func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
@@ -135,6 +135,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
   iambind apply --from-cluster --trusted-namespaces platform   # platform's plans may bind other namespaces`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			applyFlags.rerun = rerunCommand(cmd)
 			return runPlanOrApply(cmd.Context(), "apply", &applyFlags, false, stdin, stdout, stderr)
 		},
 	}
@@ -251,13 +252,14 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(err)
 	}
 	quota := generator.DefaultMaxTrustPolicySize
+	summary := NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
 	if TrustPolicyOverDefault(in) {
 		// Only then does the account's real quota matter: read it.
-		sum, err := clients.IAM.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		sum, err := summary.Get(ctx)
 		if err != nil {
-			return nil, fail(fmt.Errorf("reading the trust policy size quota (GetAccountSummary): %w", err))
+			return nil, fail(fmt.Errorf("reading the trust policy size quota: %w", err))
 		}
-		if q, ok := sum.SummaryMap["AssumeRolePolicySizeQuota"]; ok && q > 0 {
+		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
 			quota = int(q)
 		}
 	}
@@ -288,6 +290,10 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
+	pf := &Preflighter{IAM: clients.IAM, Concurrency: f.concurrency}
+	if err := preflight(ctx, pf, summary, in, state, plan, stderr); err != nil {
+		return nil, fail(err)
+	}
 	if err := addPodIdentity(ctx, command, f, clients, in, state, plan, opts); err != nil {
 		return nil, err
 	}
@@ -367,6 +373,9 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 			}
 			doc.Result.PodIdentityAssociations = pr
 		}
+		if len(res.Unfinished) > 0 {
+			doc.Result.Unfinished, doc.Result.Rerun = res.Unfinished, f.rerun
+		}
 		if err := WriteJSON(stdout, doc); err != nil {
 			return res, fail(err)
 		}
@@ -386,14 +395,15 @@ func renderOrApply(ctx context.Context, command string, f *commonFlags, clients 
 			}
 			fmt.Fprintln(stdout, podidentity.ApplySummary(r, podIdentity.calls.Reads(), podIdentity.calls.Writes()))
 		}
+		fmt.Fprint(stdout, FailureReport(res, f.rerun))
 	}
 	if len(res.Errors) > 0 {
 		msgs := make([]string, len(res.Errors))
 		for i, e := range res.Errors {
 			msgs[i] = e.Error()
 		}
-		return res, fail(fmt.Errorf("apply failed for %d item(s); run again after fixing the cause (apply is idempotent):\n  %s",
-			len(res.Errors), strings.Join(msgs, "\n  ")))
+		return res, fail(fmt.Errorf("apply failed for %d item(s); after fixing the cause, finish with: %s\n  %s",
+			len(res.Errors), f.rerun, strings.Join(msgs, "\n  ")))
 	}
 	return res, nil
 }

@@ -108,9 +108,21 @@ type Plan struct {
 	PodIdentity *podidentity.Plan `json:"-"`
 
 	podIdentityRoom *podIdentityRoom // its EKS client and call counter, for apply
+	// Orphans are roles owned by the plan's owners that left the plan, when
+	// not pruning: they stay in IAM, and the plan says so. Sorted by name.
+	Orphans []OrphanRole `json:"orphans,omitempty"`
+	// Preflight is what was checked before any write (preflight.go).
+	Preflight *PreflightSummary `json:"preflight,omitempty"`
 	// Discovery publishes self-hosted issuers on S3 (its own room,
 	// reconcile/discovery); nil when the input plans none.
 	Discovery *discovery.Plan `json:"discovery,omitempty"`
+}
+
+// OrphanRole is an owned role that is no longer planned (kept without --prune).
+type OrphanRole struct {
+	Name  string `json:"name"`
+	ARN   string `json:"arn"`
+	Owner string `json:"owner"`
 }
 
 // HasChanges reports whether applying the plan would write anything.
@@ -170,6 +182,9 @@ func Diff(in *Input, state *State, opts Options) (*Plan, error) {
 		plan.Roles = append(plan.Roles, rc)
 	}
 
+	if !opts.Prune {
+		plan.Orphans = orphans(plan.Owners, planned, state)
+	}
 	if opts.Prune {
 		switch {
 		case len(in.Roles) == 0:
@@ -198,6 +213,24 @@ func Diff(in *Input, state *State, opts Options) (*Plan, error) {
 		return plan, errors.Join(errs...)
 	}
 	return plan, nil
+}
+
+// orphans lists the observed roles owned by one of owners that are not
+// planned. The state holds them when observation listed the owners' roles
+// (bulk reads, or the per-role path's listing under the plan's role paths).
+func orphans(owners []string, planned map[string]bool, state *State) []OrphanRole {
+	own := map[string]bool{}
+	for _, o := range owners {
+		own[o] = true
+	}
+	var out []OrphanRole
+	for key, o := range state.Roles {
+		if !planned[key] && own[o.Owner()] {
+			out = append(out, OrphanRole{Name: o.Name, ARN: o.ARN, Owner: o.Owner()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 func diffProviders(in *Input, state *State) []ProviderChange {

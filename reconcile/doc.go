@@ -10,6 +10,9 @@
 //   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
 //   - observe.go:  reads the current IAM state (reads only, counted);
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
+//   - preflight.go, preflight_quota.go: before any write, the referenced
+//     policies exist (GetPolicy, once per ARN) and the plan fits the
+//     account's quotas (GetAccountSummary, read once and only when near);
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
 //   - markdown.go: the plan as a pull-request comment (--output markdown): tables,

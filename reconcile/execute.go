@@ -59,6 +59,34 @@ type Result struct {
 	// provider (by URL) failed, for per-plan status reporting.
 	RoleErrors     map[string]error
 	ProviderErrors map[string]error
+	// Unfinished says, for each role (by name) or OIDC provider (by URL)
+	// that failed, which of its planned calls were made and which not.
+	Unfinished map[string]Progress
+}
+
+// Progress is what apply did and did not do for one failed role or provider.
+type Progress struct {
+	Done    []string `json:"done"`    // calls made, in order ("AttachRolePolicy arn:...")
+	NotDone []string `json:"notDone"` // the failed call first, then the ones never tried
+}
+
+func progressOf(done, notDone []Action) Progress {
+	p := Progress{Done: []string{}, NotDone: []string{}}
+	for _, a := range done {
+		p.Done = append(p.Done, callName(a))
+	}
+	for _, a := range notDone {
+		p.NotDone = append(p.NotDone, callName(a))
+	}
+	return p
+}
+
+// callName is an action without its role: "AttachRolePolicy arn:...".
+func callName(a Action) string {
+	if a.Target != "" {
+		return string(a.Op) + " " + a.Target
+	}
+	return string(a.Op)
 }
 
 // Apply runs the plan: OIDC providers first (trust policies name them),
@@ -66,7 +94,7 @@ type Result struct {
 // order), then deletions. It goes on past a failed role and reports every
 // failure in Result.Errors.
 func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
-	res := &Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}}
+	res := &Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}, Unfinished: map[string]Progress{}}
 	var mu sync.Mutex
 	fail := func(err error) {
 		mu.Lock()
@@ -74,10 +102,11 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 		mu.Unlock()
 	}
 	for _, pc := range plan.Providers {
-		for _, a := range pc.Actions {
+		for i, a := range pc.Actions {
 			if err := e.call(ctx, a, false); err != nil {
 				fail(fmt.Errorf("OIDC provider %s: %w", pc.URL, err))
 				res.ProviderErrors[pc.URL] = err
+				res.Unfinished["OIDC provider "+pc.URL] = progressOf(pc.Actions[:i], pc.Actions[i:i+1])
 				continue
 			}
 			if a.Op == OpCreateOIDCProvider {
@@ -115,7 +144,7 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 		}
 		_ = forEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
 			rc := batch[i]
-			kind, err := e.applyRole(ctx, rc)
+			kind, made, left, err := e.applyRole(ctx, rc)
 			mu.Lock()
 			defer mu.Unlock()
 			done++
@@ -125,6 +154,7 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 			if err != nil {
 				res.Errors = append(res.Errors, err)
 				res.RoleErrors[rc.Name] = err
+				res.Unfinished["role "+rc.Name] = progressOf(made, left)
 				return nil
 			}
 			switch kind {
@@ -144,9 +174,10 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 	return res
 }
 
-// applyRole runs one role's calls in order and returns what it amounted to.
-func (e *Executor) applyRole(ctx context.Context, rc RoleChange) (ChangeKind, error) {
-	kind := rc.Kind
+// applyRole runs one role's calls in order and returns what it amounted to;
+// on failure also the calls made and those not made (the failed one first).
+func (e *Executor) applyRole(ctx context.Context, rc RoleChange) (kind ChangeKind, made, left []Action, err error) {
+	kind = rc.Kind
 	created := false
 	actions := rc.Actions
 	for i := 0; i < len(actions); i++ {
@@ -157,20 +188,21 @@ func (e *Executor) applyRole(ctx context.Context, rc RoleChange) (ChangeKind, er
 			// observe it and reconcile what is there, ownership rules included.
 			rest, again, rerr := e.reobserve(ctx, rc.desired)
 			if rerr != nil {
-				return kind, rerr
+				return kind, made, actions[i+1:], rerr
 			}
 			kind = again
 			actions = append(actions[:i+1:i+1], rest...)
 			continue
 		}
 		if err != nil {
-			return kind, err // already names the role, the call and the AWS error code
+			return kind, made, actions[i:], err // err already names the role, the call and the AWS error code
 		}
+		made = append(made, a)
 		if a.Op == OpCreateRole {
 			created = true
 		}
 	}
-	return kind, nil
+	return kind, made, nil, nil
 }
 
 func (e *Executor) reobserve(ctx context.Context, r *DesiredRole) ([]Action, ChangeKind, error) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/spf13/cobra"
@@ -72,6 +71,7 @@ type clusterRun struct {
 	plans      []*clusterPlan
 	sas        []ServiceAccountRef
 	warnings   []string
+	preflight  *PreflightSummary // what the preflight checked (preflight.go)
 	now        func() time.Time
 }
 
@@ -293,12 +293,13 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		return nil, fail(err)
 	}
 	quota := generator.DefaultMaxTrustPolicySize
+	summary := NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
 	if TrustPolicyOverDefault(r.input()) {
-		sum, err := clients.IAM.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		sum, err := summary.Get(ctx)
 		if err != nil {
-			return nil, fail(fmt.Errorf("reading the trust policy size quota (GetAccountSummary): %w", err))
+			return nil, fail(fmt.Errorf("reading the trust policy size quota: %w", err))
 		}
-		if q, ok := sum.SummaryMap["AssumeRolePolicySizeQuota"]; ok && q > 0 {
+		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
 			quota = int(q)
 		}
 	}
@@ -331,6 +332,11 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 	}
 	r.decideOwnership(state, opts)
+	if len(r.live()) > 0 {
+		if err := r.preflightPlans(ctx, &Preflighter{IAM: clients.IAM, Concurrency: f.concurrency}, state); err != nil {
+			return nil, fail(err)
+		}
+	}
 
 	accepted := r.input()
 	opts.Prune = f.prune && len(accepted.Roles) > 0
@@ -339,6 +345,9 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	r.limitPrune(plan, state)
+	if err := r.preflightQuotas(ctx, summary, state, plan, f.cluster.namespace != ""); err != nil {
+		return nil, fail(err)
+	}
 	if err := addPodIdentity(ctx, command, f, clients, accepted, state, plan, opts); err != nil {
 		return nil, err
 	}

@@ -171,6 +171,13 @@ spec:
   permissionsBoundary: `+boundary+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The boundary must exist: the preflight refuses a missing one (moto's CreateRole would accept it).
+	admin1 := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	if _, err := admin1.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, guardrails: file, cluster: clusterFlags{enabled: true}}
 	listed, err := kube.ListPlans(ctx, client, "", "")

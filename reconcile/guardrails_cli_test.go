@@ -128,6 +128,12 @@ func TestGuardrailsCLI(t *testing.T) {
 		if strings.Contains(grRender(t, ""), "permissionsBoundary") {
 			t.Fatal("the rendered plan already has a boundary: the test would prove nothing")
 		}
+		// The boundary must exist: the preflight refuses a missing one
+		// (which moto's CreateRole would accept).
+		if _, err := e.iam.CreatePolicy(context.Background(), &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"),
+			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
 		r := e.run(t, "apply", "-f", plan, "--guardrails", gr, "--endpoint-url", e.moto.Endpoint)
 		if r.exitCode != 0 {
 			t.Fatalf("apply: exit %d\n%s%s", r.exitCode, r.stdout, r.stderr)

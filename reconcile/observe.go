@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,8 +44,8 @@ func (ob *Observer) Observe(ctx context.Context, in *Input, all bool) (*State, e
 	var err error
 	if all || len(in.Roles) > PerRoleReadMax {
 		state, err = ob.observeBulk(ctx)
-	} else {
-		state, err = ob.observePerRole(ctx, in)
+	} else if state, err = ob.observePerRole(ctx, in); err == nil {
+		err = ob.observeOrphans(ctx, in, state)
 	}
 	if err != nil {
 		return nil, err
@@ -145,6 +146,99 @@ func (ob *Observer) observePerRole(ctx context.Context, in *Input) (*State, erro
 		return nil
 	})
 	return state, err
+}
+
+// orphanTagReadMax is the most unplanned roles under the plan's role path
+// whose tags are read one by one (ListRoleTags) to find owned roles that
+// left the plan; beyond it one paged GetAccountAuthorizationDetails is cheaper.
+const orphanTagReadMax = 4
+
+// observeOrphans finds, for per-role reads, the roles owned by the plan's
+// owners that are no longer planned, so the plan can say they stay. Bulk
+// reads have them already. ListRoles (one call per 1000 roles, narrowed to
+// the plan's common role path) finds the candidates; it returns no tags, so
+// the owner of each unplanned candidate is read. Owned roles at another path
+// than the plan's are not seen by this path (they are by --prune).
+func (ob *Observer) observeOrphans(ctx context.Context, in *Input, state *State) error {
+	if len(in.Roles) == 0 {
+		return nil
+	}
+	planned := map[string]bool{}
+	for _, r := range in.Roles {
+		planned[strings.ToLower(r.Name)] = true
+	}
+	prefix := commonPathPrefix(in)
+	var cands []types.Role
+	roles := iam.NewListRolesPaginator(ob.IAM, &iam.ListRolesInput{PathPrefix: aws.String(prefix), MaxItems: aws.Int32(bulkPageSize)})
+	for roles.HasMorePages() {
+		page, err := roles.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("listing roles under %s (ListRoles): %w", prefix, err)
+		}
+		for _, r := range page.Roles {
+			if !planned[strings.ToLower(aws.ToString(r.RoleName))] {
+				cands = append(cands, r)
+			}
+		}
+	}
+	if len(cands) > orphanTagReadMax {
+		details := iam.NewGetAccountAuthorizationDetailsPaginator(ob.IAM, &iam.GetAccountAuthorizationDetailsInput{
+			Filter: []types.EntityType{types.EntityTypeRole}, MaxItems: aws.Int32(bulkPageSize),
+		})
+		for details.HasMorePages() {
+			page, err := details.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("reading roles (GetAccountAuthorizationDetails): %w", err)
+			}
+			for _, d := range page.RoleDetailList {
+				if !planned[strings.ToLower(aws.ToString(d.RoleName))] && strings.HasPrefix(aws.ToString(d.Path), prefix) {
+					state.AddRole(&ObservedRole{Name: aws.ToString(d.RoleName), Path: aws.ToString(d.Path), ARN: aws.ToString(d.Arn), Tags: tagMap(d.Tags)})
+				}
+			}
+		}
+		return nil
+	}
+	found := make([]*ObservedRole, len(cands))
+	err := forEach(ctx, ob.Concurrency, len(cands), func(ctx context.Context, i int) error {
+		r := cands[i]
+		o := &ObservedRole{Name: aws.ToString(r.RoleName), Path: aws.ToString(r.Path), ARN: aws.ToString(r.Arn), Tags: map[string]string{}}
+		tags := iam.NewListRoleTagsPaginator(ob.IAM, &iam.ListRoleTagsInput{RoleName: r.RoleName})
+		for tags.HasMorePages() {
+			page, err := tags.NextPage(ctx)
+			var nse *types.NoSuchEntityException
+			if errors.As(err, &nse) {
+				return nil // deleted since the listing
+			}
+			if err != nil {
+				return fmt.Errorf("role %s: ListRoleTags: %w", o.Name, err)
+			}
+			for k, v := range tagMap(page.Tags) {
+				o.Tags[k] = v
+			}
+		}
+		found[i] = o
+		return nil
+	})
+	for _, o := range found {
+		if o != nil {
+			state.AddRole(o)
+		}
+	}
+	return err
+}
+
+// commonPathPrefix is the longest path prefix ("/a/b/") all planned roles share.
+func commonPathPrefix(in *Input) string {
+	prefix := in.Roles[0].Path
+	for _, r := range in.Roles[1:] {
+		for !strings.HasPrefix(r.Path, prefix) {
+			prefix = prefix[:len(prefix)-1]
+		}
+	}
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		return prefix[:i+1]
+	}
+	return "/"
 }
 
 // ObserveRole reads one role with per-role calls; nil when it does not exist.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/iambind/iambind/reconcile/discovery"
@@ -48,7 +49,39 @@ func RenderText(w io.Writer, p *Plan) {
 		}
 	}
 	podidentity.RenderText(w, p.PodIdentity)
+	for _, line := range OrphanLines(p) {
+		fmt.Fprintln(w, line)
+	}
+	if pf := p.Preflight; pf != nil && pf.PoliciesReferenced > 0 {
+		fmt.Fprintf(w, "Preflight: %d referenced policies exist (%d read from IAM, %d seen attached to roles).\n",
+			pf.PoliciesReferenced, pf.PoliciesRead, pf.PoliciesReferenced-pf.PoliciesRead)
+	}
 	fmt.Fprintln(w, PlanSummary(p))
+}
+
+// OrphanLines says, per owner, which owned roles left the plan and stay
+// (without --prune): "1 role owned by prod is no longer planned: shop-b;
+// `--prune` deletes it".
+func OrphanLines(p *Plan) []string {
+	byOwner := map[string][]string{}
+	var owners []string
+	for _, o := range p.Orphans {
+		if byOwner[o.Owner] == nil {
+			owners = append(owners, o.Owner)
+		}
+		byOwner[o.Owner] = append(byOwner[o.Owner], o.Name)
+	}
+	sort.Strings(owners)
+	var out []string
+	for _, owner := range owners {
+		names := byOwner[owner]
+		if len(names) == 1 {
+			out = append(out, fmt.Sprintf("1 role owned by %s is no longer planned: %s; `--prune` deletes it", owner, names[0]))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d roles owned by %s are no longer planned: %s; `--prune` deletes them", len(names), owner, strings.Join(names, ", ")))
+	}
+	return out
 }
 
 func renderFieldChange(w io.Writer, c FieldChange) {
@@ -100,7 +133,11 @@ func PlanSummary(p *Plan) string {
 	if d := discovery.Summary(p.Discovery); d != "" {
 		s += "; " + d
 	}
-	if !p.HasChanges() {
+	switch {
+	case !p.HasChanges() && len(p.Orphans) > 0:
+		// Not "no changes": IAM holds owned roles the input no longer has.
+		s += fmt.Sprintf(" (no changes to planned roles; %d owned role(s) no longer planned, kept without --prune)", len(p.Orphans))
+	case !p.HasChanges():
 		s += " (no changes)"
 	}
 	return s + "."
@@ -110,6 +147,39 @@ func PlanSummary(p *Plan) string {
 func ApplySummary(r *Result, reads, writes int64) string {
 	return fmt.Sprintf("roles: %d created, %d updated, %d deleted, %d unchanged; IAM calls: %d reads, %d writes",
 		r.Created, r.Updated, r.Deleted, r.Unchanged, reads, writes)
+}
+
+// FailureReport is the end of a failed apply's output: per failed role (or
+// OIDC provider) what was done and what was not, and the command that
+// finishes the job once the cause is fixed (apply is idempotent).
+func FailureReport(r *Result, rerun string) string {
+	if len(r.Unfinished) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Apply stopped short for %d item(s); IAM is partly changed:\n", len(r.Unfinished))
+	keys := make([]string, 0, len(r.Unfinished))
+	for k := range r.Unfinished {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := r.Unfinished[k]
+		fmt.Fprintf(&b, "  %s:\n", k)
+		done := "nothing"
+		if len(p.Done) > 0 {
+			done = strings.Join(p.Done, ", ")
+		}
+		fmt.Fprintf(&b, "    done:     %s\n", done)
+		if len(p.NotDone) > 0 {
+			fmt.Fprintf(&b, "    failed:   %s\n", p.NotDone[0])
+		}
+		if len(p.NotDone) > 1 {
+			fmt.Fprintf(&b, "    not done: %s\n", strings.Join(p.NotDone[1:], ", "))
+		}
+	}
+	fmt.Fprintf(&b, "To finish: fix the cause above, then run: %s\n", rerun)
+	return b.String()
 }
 
 // JSONSummary counts the plan's changes.
@@ -142,6 +212,11 @@ type JSONResult struct {
 	Errors    []string  `json:"errors"`
 	// PodIdentityAssociations is what apply did to associations (only when the plan has some).
 	PodIdentityAssociations *JSONPodIdentityResult `json:"podIdentityAssociations,omitempty"`
+	// Unfinished: per failed role ("role <name>") or provider ("OIDC
+	// provider <url>"), the calls done and not done; Rerun: the command
+	// that finishes the job. Both only when something failed.
+	Unfinished map[string]Progress `json:"unfinished,omitempty"`
+	Rerun      string              `json:"rerun,omitempty"`
 	// Discovery is what was published on S3; only with discovery plans.
 	Discovery *JSONDiscoveryResult `json:"discovery,omitempty"`
 }
@@ -183,6 +258,10 @@ type JSONDocument struct {
 	// (only when the plan has associations), and EKSCalls the EKS calls made.
 	PodIdentityAssociations []podidentity.Change `json:"podIdentityAssociations,omitempty"`
 	EKSCalls                *JSONCalls           `json:"eksCalls,omitempty"`
+	// Orphans are owned roles no longer planned (kept without --prune).
+	Orphans []OrphanRole `json:"orphans"`
+	// Preflight counts what was checked before any write.
+	Preflight *PreflightSummary `json:"preflight,omitempty"`
 	// Discovery and S3Calls appear only when the input plans self-hosted
 	// issuers (reconcile/discovery).
 	Discovery *discovery.Plan `json:"discovery,omitempty"`
@@ -207,6 +286,10 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	}
 	if d.Warnings == nil {
 		d.Warnings = []string{}
+	}
+	d.Orphans, d.Preflight = p.Orphans, p.Preflight
+	if d.Orphans == nil {
+		d.Orphans = []OrphanRole{}
 	}
 	d.HasChanges = p.HasChanges()
 	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),

@@ -1,0 +1,65 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/iambind/iambind/internal/mototest"
+	"github.com/iambind/iambind/kube"
+)
+
+// With --from-cluster, a plan referencing a policy that does not exist fails
+// alone (its ConfigMap says why, with the suggestion); the other plans apply.
+func TestClusterPreflightFailsThatPlanAlone(t *testing.T) {
+	moto := mototest.Start(t)
+	for _, kv := range moto.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	cluster := clusterYAML("c", testIssuer)
+	typo := strings.Replace(bindingYAML("pay", "api"), "AmazonS3ReadOnlyAccess", "AmazonS3ReadOnly", 1)
+	client := fake.NewClientset(planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders"), typo))...)
+	listed, err := kube.ListPlans(ctx, client, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &clusterRun{client: client, now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
+	if err := run.read(listed); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2}
+	res, err := run.reconcile(ctx, "apply", f, false, &out, &errOut)
+	if err != nil || res == nil || res.Created != 1 {
+		t.Fatalf("apply: %v %+v\n%s\n%s", err, res, out.String(), errOut.String())
+	}
+	if err := run.writeStatus(ctx, res, err); err != nil {
+		t.Fatal(err)
+	}
+	cm, err := client.CoreV1().ConfigMaps("pay").Get(ctx, "iambind-api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := cm.Annotations[kube.MessageAnnotation]; cm.Annotations[kube.StatusAnnotation] != "Error" ||
+		!strings.Contains(msg, "spec.policies.managed: arn:aws:iam::aws:policy/AmazonS3ReadOnly does not exist; did you mean AmazonS3ReadOnlyAccess?") {
+		t.Fatalf("pay/iambind-api: status %q message %q", cm.Annotations[kube.StatusAnnotation], msg)
+	}
+	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("pay-api")}); err == nil {
+		t.Error("the refused plan's role was created")
+	}
+	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("shop-orders")}); err != nil {
+		t.Errorf("the good plan's role: %v", err)
+	}
+}
