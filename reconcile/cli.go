@@ -55,6 +55,7 @@ type commonFlags struct {
 	output      string
 	concurrency int
 	cluster     clusterFlags
+	scale       scaleFlags
 }
 
 func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
@@ -65,6 +66,7 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
 	f.cluster.register(cmd)
+	f.scale.register(cmd)
 }
 
 // Run is the iambind command line; it returns the process exit code.
@@ -199,10 +201,11 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 	return err
 }
 
-// planOrApply runs plan or apply over the desired roles; the Result is nil
-// when nothing was applied (plan, or a refusal before any write).
-func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input, detailed bool, stdout, stderr io.Writer) (*Result, error) {
-	if len(in.Roles) == 0 {
+// planOrApplyAccount runs plan or apply over the desired roles of one
+// account (acct nil: the credentials' own); the Result is nil when nothing
+// was applied (plan, or a refusal before any write).
+func planOrApplyAccount(ctx context.Context, command string, f *commonFlags, in *Input, detailed bool, stdout, stderr io.Writer, acct *accountTarget) (*Result, error) {
+	if !in.HasPlan() {
 		if f.prune {
 			return nil, fail(errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
 		}
@@ -212,7 +215,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
 	}
 
-	clients, err := NewClients(ctx, f.endpointURL)
+	clients, err := acct.clients(ctx, f)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -234,7 +237,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	if len(problems.Errors) > 0 {
 		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  ")))
 	}
-	if len(in.Roles) > 0 {
+	if in.HasPlan() {
 		if err := checkAccount(ctx, clients.STS, in); err != nil {
 			return nil, fail(err)
 		}

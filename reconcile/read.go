@@ -38,10 +38,15 @@ type ServiceAccountRef struct {
 type Input struct {
 	Roles           []*DesiredRole // sorted by name, one per role
 	ServiceAccounts []ServiceAccountRef
+	// whole is set when this input is a shard of a larger plan (shard.go).
+	whole *wholePlan
 }
 
 // Owners returns the distinct owner tags of the planned roles, sorted.
 func (in *Input) Owners() []string {
+	if in.whole != nil {
+		return in.whole.owners
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range in.Roles {

@@ -126,7 +126,7 @@ func Validate(in *Input, trustQuota int) Problems {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		p.errorf("the plan spans several accounts (%s): run iambind once per account, with that account's credentials", strings.Join(keys, ", "))
+		p.errorf("the plan spans several accounts (%s): give --assume-role 'arn:{partition}:iam::{account}:role/NAME' to reconcile each account through an assumed role, or run iambind once per account with that account's credentials", strings.Join(keys, ", "))
 	}
 	sort.Strings(p.Errors)
 	sort.Strings(p.Warnings)
@@ -180,6 +180,9 @@ func PlanAccount(in *Input) (partition, account string) {
 		if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
 			return m[1], m[2]
 		}
+	}
+	if in.whole != nil {
+		return in.whole.partition, in.whole.account
 	}
 	return "", ""
 }
