@@ -192,6 +192,9 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 			return fail(err)
 		}
 	}
+	if shard, err := ParseShard(f.scale.shard); err == nil && source != nil {
+		source.configMaps = shard.keepConfigMaps(source.configMaps, in)
+	}
 	res, err := planOrApply(ctx, command, f, in, detailed, stdout, stderr)
 	if source != nil && command == "apply" {
 		if serr := source.writeStatus(ctx, res, err); serr != nil {

@@ -1,10 +1,14 @@
 package reconcile
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
 	"strings"
+
+	"github.com/iambind/iambind/generator"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Shard is --shard I/N: this run reconciles only the part of the plan that
@@ -107,4 +111,23 @@ func (in *Input) HasPlan() bool {
 // observed role.
 func (in *Input) mayPrune(o *ObservedRole) bool {
 	return in.whole == nil || in.whole.keep == nil || in.whole.keep(o.Name, o.ARN)
+}
+
+// keepConfigMaps narrows --from-cluster's plan ConfigMaps to this shard's,
+// so a shard writes iambind.dev/status only onto the plans it reconciled.
+// A ConfigMap whose role.json does not parse stays (every shard marks it Error).
+func (s Shard) keepConfigMaps(cms []corev1.ConfigMap, in *Input) []corev1.ConfigMap {
+	if !s.Enabled() {
+		return cms
+	}
+	keys := shardKeys{byAccount: len(groupByAccount(in)) > 1}
+	var out []corev1.ConfigMap
+	for _, cm := range cms {
+		var role generator.Role
+		if json.Unmarshal([]byte(cm.Data[generator.PlanKeyRole]), &role) == nil && !s.owns(keys.roleKey(role.Name, role.ARN)) {
+			continue
+		}
+		out = append(out, cm)
+	}
+	return out
 }
