@@ -99,7 +99,10 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 			}
 		}
 	}
-	sort.Slice(in.Roles, func(i, j int) bool { return in.Roles[i].Name < in.Roles[j].Name })
+	sort.Slice(in.Roles, func(i, j int) bool {
+		a, b := in.Roles[i], in.Roles[j]
+		return a.Name < b.Name || a.Name == b.Name && a.ARN < b.ARN
+	})
 	return in, nil
 }
 
@@ -195,13 +198,16 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 		if err != nil {
 			return err
 		}
-		if prev, ok := byName[strings.ToLower(role.Name)]; ok {
+		// Role names are unique per account (case-insensitively), not across accounts.
+		_, account, _ := arnAccount(role.ARN)
+		key := account + "/" + strings.ToLower(role.Name)
+		if prev, ok := byName[key]; ok {
 			if !sameRole(&prev.Role, &role.Role) {
 				return fmt.Errorf("role %s is planned twice with different role.json: %s and %s", role.Name, prev.Source, role.Source)
 			}
 			return nil
 		}
-		byName[strings.ToLower(role.Name)] = role
+		byName[key] = role
 		in.Roles = append(in.Roles, role)
 	case kind == "ServiceAccount" && apiVersion == "v1":
 		ann := n.GetAnnotations()
