@@ -18,8 +18,9 @@ import (
 // Limiter paces one account's IAM calls. IAM throttles each account's
 // control plane, so the fastest a run can go is the account's rate limit;
 // every throttled attempt is time lost (and a retry backoff for that
-// worker). The limiter is a token bucket (golang.org/x/time/rate, burst 1:
-// evenly spaced attempts) whose rate adapts to throttling by AIMD:
+// worker). The limiter is a token bucket (golang.org/x/time/rate) whose
+// rate adapts to throttling by AIMD; its small burst lets workers that were
+// late (a slow response) catch up without ever sending a large burst:
 //
 //   - a throttled attempt cuts the rate to Beta × min(rate, the rate of
 //     successful attempts over the last second), at most once per Cooldown
@@ -53,6 +54,7 @@ const (
 	limiterBeta     = 0.8
 	limiterCooldown = time.Second
 	limiterMinRate  = 0.5
+	limiterBurst    = 4
 )
 
 // NewLimiter returns a limiter with ceiling max calls/s (0: unlimited until
@@ -60,15 +62,20 @@ const (
 func NewLimiter(max float64) *Limiter {
 	l := &Limiter{Max: max}
 	if max > 0 {
-		l.bucket = rate.NewLimiter(rate.Limit(max), 1)
+		l.bucket = rate.NewLimiter(rate.Limit(max), limiterBurst)
 	} else {
-		l.bucket = rate.NewLimiter(rate.Inf, 1)
+		l.bucket = rate.NewLimiter(rate.Inf, limiterBurst)
 	}
 	return l
 }
 
 // Rate is the current pace in calls/s (+Inf when unlimited).
-func (l *Limiter) Rate() float64 { return float64(l.bucket.Limit()) }
+func (l *Limiter) Rate() float64 {
+	if l.bucket.Limit() == rate.Inf {
+		return math.Inf(1)
+	}
+	return float64(l.bucket.Limit())
+}
 
 // Throttled is how many attempts were answered with throttling.
 func (l *Limiter) Throttled() int64 { return l.throttled.Load() }
@@ -81,7 +88,7 @@ func (l *Limiter) Done(now time.Time, throttled bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	measured := l.record(now, !throttled)
-	cur := float64(l.bucket.Limit())
+	cur := l.Rate()
 	if throttled {
 		l.throttled.Add(1)
 		if now.Sub(l.lastCut) < limiterCooldown {
