@@ -7,10 +7,15 @@
 //   - validate.go: plan checks IAM limits that neither the SDK nor emulators enforce;
 //   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
 //   - observe.go:  reads the current IAM state (reads only, counted);
+//   - readcost.go: the cost model that picks per-role or bulk reads;
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
-//   - cli.go:      the `iambind` command line (plan, apply, check, version).
+//   - cli.go:      the `iambind` command line (plan, apply, check, version);
+//   - accounts.go: a plan spanning accounts: one pipeline per account
+//     (--assume-role), run concurrently, reports merged;
+//   - limiter.go:  the per-account client-side rate limiter (AIMD);
+//   - shard.go:    --shard I/N, the part of a plan one of N runs reconciles.
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
 // renders and another executes, so `plan` shows exactly what `apply` will do.
