@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzDecodeBinding$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzTrustPolicy$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./reconcile -run '^$$' -fuzz '^FuzzReadManifests$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./guardrails -run '^$$' -fuzz '^FuzzCheckInline$$' -fuzztime $(FUZZTIME)
 
 ## reliability: the long runs — fault matrix over 20 seeds, 20 kill points, concurrent applies, 10 min per fuzz target
 reliability: build
@@ -50,7 +51,7 @@ reliability: build
 	$(MAKE) fuzz FUZZTIME=10m
 
 ## bench: whole-process figures (docs/benchmarks.md); each script prints its table and PASS/MISS per goal
-BENCH_SCRIPTS ?= ./scripts/bench-fn.sh ./scripts/bench-reconcile.sh ./scripts/bench-scale.sh
+BENCH_SCRIPTS ?= ./scripts/bench-fn.sh ./scripts/bench-reconcile.sh ./scripts/bench-fromcluster.sh ./scripts/bench-scale.sh
 bench: build
 	set -e; for s in $(BENCH_SCRIPTS); do GO=$(GO) BIN=$(BIN) $$s; done
 

@@ -93,16 +93,28 @@ func TestIAMPolicyIsRenderedByOwnBinding(t *testing.T) {
 	}
 }
 
-// TestIAMPolicyIsLeastPrivilege: every IAM action the reconcile job calls is
-// granted, nothing else is, and every write is scoped to a resource path.
+// The IAM actions the reconcile job calls (reconcile/observe.go, execute.go).
+var (
+	jobReads = []string{"GetRole", "ListRoles", "GetAccountAuthorizationDetails", "ListRoleTags", "ListAttachedRolePolicies",
+		"ListRolePolicies", "GetRolePolicy", "ListInstanceProfilesForRole", "ListOpenIDConnectProviders",
+		"GetOpenIDConnectProvider", "GetAccountSummary"}
+	// DeleteRolePermissionsBoundary is left out on purpose: the policy denies
+	// it, and guardrails never let a plan drop the boundary.
+	jobWrites = []string{"CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "DeleteRole", "TagRole", "UntagRole",
+		"PutRolePermissionsBoundary", "AttachRolePolicy", "DetachRolePolicy",
+		"PutRolePolicy", "DeleteRolePolicy", "RemoveRoleFromInstanceProfile", "CreateOpenIDConnectProvider",
+		"AddClientIDToOpenIDConnectProvider"}
+)
+
+// TestIAMPolicyIsLeastPrivilege: the Allow statements grant exactly the IAM
+// actions the reconcile job calls, each once, by exact name. What each grant
+// is scoped to is proven by TestJobPolicyDelegation.
 func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 	var policy struct {
 		Statement []struct {
-			Sid       string
-			Effect    string
-			Action    any
-			Resource  any
-			Condition map[string]map[string]string
+			Sid    string
+			Effect string
+			Action any
 		}
 	}
 	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "iam-policy.json"))
@@ -112,47 +124,26 @@ func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 	if err := json.Unmarshal(data, &policy); err != nil {
 		t.Fatal(err)
 	}
-	reads := []string{"GetRole", "ListRoles", "GetAccountAuthorizationDetails", "ListRoleTags", "ListAttachedRolePolicies",
-		"ListRolePolicies", "GetRolePolicy", "ListInstanceProfilesForRole", "ListOpenIDConnectProviders",
-		"GetOpenIDConnectProvider", "GetAccountSummary"}
-	writes := []string{"CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "DeleteRole", "TagRole", "UntagRole",
-		"PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary", "AttachRolePolicy", "DetachRolePolicy",
-		"PutRolePolicy", "DeleteRolePolicy", "RemoveRoleFromInstanceProfile", "CreateOpenIDConnectProvider",
-		"AddClientIDToOpenIDConnectProvider"}
-	deletes := []string{"DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "DeleteRolePermissionsBoundary", "RemoveRoleFromInstanceProfile", "UntagRole"}
-
 	granted := map[string]int{}
 	for _, st := range policy.Statement {
 		if st.Effect != "Allow" {
-			t.Errorf("statement %s: effect %s", st.Sid, st.Effect)
+			continue
 		}
 		for _, a := range strings_(st.Action) {
 			name, ok := strings.CutPrefix(a, "iam:")
-			if !ok || strings.Contains(name, "*") {
+			if !ok || strings.ContainsAny(name, "*?") {
 				t.Errorf("statement %s grants %q: only exact iam: actions", st.Sid, a)
 			}
 			granted[name]++
-			isWrite := slices.Contains(writes, name)
-			for _, r := range strings_(st.Resource) {
-				if isWrite && (r == "*" || !strings.HasPrefix(r, "arn:aws:iam::111122223333:")) {
-					t.Errorf("write action %s on resource %q: writes must be scoped", a, r)
-				}
-			}
-			if slices.Contains(deletes, name) && st.Condition["Null"]["aws:ResourceTag/iambind.dev/owner"] != "false" {
-				t.Errorf("%s is not conditioned on the owner tag", a)
-			}
-			if name == "CreateRole" && st.Condition["Null"]["aws:RequestTag/iambind.dev/owner"] != "false" {
-				t.Errorf("CreateRole does not require the owner tag in the request")
-			}
 		}
 	}
-	for _, a := range append(reads, writes...) {
+	for _, a := range append(append([]string(nil), jobReads...), jobWrites...) {
 		if granted[a] != 1 {
 			t.Errorf("iam:%s granted %d times, want exactly once", a, granted[a])
 		}
 	}
-	if len(granted) != len(reads)+len(writes) {
-		t.Errorf("the policy grants %d actions, want exactly the %d the reconcile job calls", len(granted), len(reads)+len(writes))
+	if len(granted) != len(jobReads)+len(jobWrites) {
+		t.Errorf("the policy grants %d actions, want exactly the %d the reconcile job calls", len(granted), len(jobReads)+len(jobWrites))
 	}
 }
 

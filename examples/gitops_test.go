@@ -189,6 +189,11 @@ func (e *gitopsEnv) testArgoCDApp(t *testing.T) {
 			if wave(o) != "-2" {
 				t.Errorf("%s: plan in wave %q, want -2", id, wave(o))
 			}
+		case o.GetKind() == "ConfigMap" && strings.HasPrefix(o.GetName(), "iambind-guardrails-"):
+			// Mounted by the Job (wave -1): it must exist first.
+			if wave(o) != "-2" {
+				t.Errorf("%s: wave %q, want -2", id, wave(o))
+			}
 		case o.GetKind() == "ServiceAccount":
 			if wave(o) != "-2" {
 				t.Errorf("%s: wave %q, want -2", id, wave(o))

@@ -13,6 +13,7 @@ import (
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/guardrails"
 )
 
 //go:embed README.md
@@ -26,11 +27,13 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// A Guardrails object among the items is checked against every planned role.
+	process := generator.ProcessWith(guardrails.Options())
 	if slices.Contains(args, "--help") || slices.Contains(args, "--doc") || slices.Contains(args, "-h") {
 		if slices.Contains(args, "-h") {
 			os.Args = []string{os.Args[0], "--help"}
 		}
-		if err := fn.AsMain(fn.ResourceListProcessorFunc(generator.Process), fn.WithDocs(readme, metadata)); err != nil {
+		if err := fn.AsMain(process, fn.WithDocs(readme, metadata)); err != nil {
 			return 1
 		}
 		return 0
@@ -42,7 +45,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var problems []string
 	processor := fn.ResourceListProcessorFunc(func(rl *fn.ResourceList) (bool, error) {
-		ok, err := generator.Process(rl)
+		ok, err := process(rl)
 		for _, r := range rl.Results {
 			if r.Severity == fn.Error || r.Severity == fn.Warning {
 				problems = append(problems, formatResult(r))

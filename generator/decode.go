@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -404,3 +405,15 @@ func jsonKind(v any) string {
 	}
 	return "an object"
 }
+
+// DecodeObject strictly decodes one KRM object into out (a pointer to an API
+// struct), for iambind kinds that live in other packages (Guardrails): unknown
+// fields and wrong types are error Problems naming the object and the field.
+func DecodeObject(obj *fn.KubeObject, out any) Problems {
+	var ps Problems
+	decodeStrict(obj.CopyToResourceNode().YNode(), out, problemSink{ref: refOf(obj), problems: &ps})
+	return ps
+}
+
+// RefOf names a KRM object for Problems.
+func RefOf(obj *fn.KubeObject) ResourceRef { return refOf(obj) }

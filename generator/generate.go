@@ -30,9 +30,17 @@ const GeneratedDir = "iambind"
 // ServiceAccounts and plan ConfigMaps. It is pure: the same input always
 // gives byte-identical output, and running it over its own output is a no-op.
 func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
+	return GenerateWith(items, functionConfig, Options{})
+}
+
+// GenerateWith is Generate with operator policies (Guardrails): their
+// objects in items are decoded, passed through as local-config, and every
+// planned role must satisfy them.
+func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Options) Output {
 	var problems Problems
-	in := classify(items, &problems)
+	in := classify(items, opts, &problems)
 	clusters := decodeClusters(in.clusters, functionConfig, &problems)
+	policies := decodePolicies(in.policies, opts, &problems)
 
 	var planned []*plannedBinding
 	for _, obj := range in.bindings {
@@ -41,7 +49,7 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 		if !decodeStrict(obj.CopyToResourceNode().YNode(), &b, sink) {
 			continue
 		}
-		if pb := planBinding(&b, clusters, sink); pb != nil {
+		if pb := planBinding(&b, clusters, sink); pb != nil && applyPolicies(pb, &b, policies, sink) {
 			planned = append(planned, pb)
 		}
 	}
@@ -51,7 +59,7 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 	claims := claimServiceAccounts(planned, in.serviceAccounts, &problems)
 	checkPlanNames(planned, in.configMaps, &problems)
 	// Objects emit writes annotations to must be able to take them.
-	toAnnotate := append(append(fn.KubeObjects(nil), in.clusters...), in.bindings...)
+	toAnnotate := append(append(append(fn.KubeObjects(nil), in.clusters...), in.bindings...), in.policies...)
 	for _, c := range claims {
 		if c.existing != nil {
 			toAnnotate = append(toAnnotate, c.existing)
@@ -72,6 +80,7 @@ type input struct {
 	others          fn.KubeObjects // passThrough less clusters and bindings
 	clusters        fn.KubeObjects
 	bindings        fn.KubeObjects
+	policies        fn.KubeObjects                // operator policies (Options.Policies kinds)
 	serviceAccounts map[subjectRef]*fn.KubeObject // ServiceAccounts among others
 	configMaps      map[string]bool               // "<namespace>/<name>" of the ConfigMaps among others
 }
@@ -85,7 +94,7 @@ type passKind uint8
 const (
 	passOther          passKind = iota
 	passServiceAccount          // a v1 ServiceAccount: gets or loses iambind's annotations
-	passIambind                 // an IdentityCluster or IdentityBinding: becomes local-config
+	passIambind                 // an IdentityCluster, IdentityBinding or policy: becomes local-config
 )
 
 func (in *input) pass(obj *fn.KubeObject, k passKind) {
@@ -93,7 +102,7 @@ func (in *input) pass(obj *fn.KubeObject, k passKind) {
 	in.passKinds = append(in.passKinds, k)
 }
 
-func classify(items fn.KubeObjects, problems *Problems) input {
+func classify(items fn.KubeObjects, opts Options, problems *Problems) input {
 	in := input{serviceAccounts: map[subjectRef]*fn.KubeObject{}, configMaps: map[string]bool{}}
 	for _, obj := range items {
 		apiVersion, kind := obj.GetAPIVersion(), obj.GetKind()
@@ -108,9 +117,12 @@ func classify(items fn.KubeObjects, problems *Problems) input {
 		case group == Group && version == Version && kind == KindBinding:
 			in.bindings = append(in.bindings, obj)
 			in.pass(obj, passIambind)
+		case group == Group && version == Version && opts.policyKind(kind) != nil:
+			in.policies = append(in.policies, obj)
+			in.pass(obj, passIambind)
 		case group == Group:
 			sink := problemSink{ref: refOf(obj), problems: problems}
-			sink.errorf("apiVersion", "%s %s is not supported: this function understands %s IdentityCluster and IdentityBinding", apiVersion, kind, APIVersion)
+			sink.errorf("apiVersion", "%s %s is not supported: this function understands %s %s", apiVersion, kind, APIVersion, opts.kindList())
 		case isGenerated(obj, apiVersion, kind):
 			// Regenerated below; dropping it here is what makes a removed binding's output disappear.
 		default:

@@ -10,7 +10,11 @@ import (
 	"github.com/kptdev/krm-functions-sdk/go/fn/testhelpers"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/guardrails"
 )
+
+// process is what iambind-fn runs: the generator with Guardrails.
+var process = generator.ProcessWith(guardrails.Options())
 
 const goldenDir = "testdata/golden"
 
@@ -18,7 +22,7 @@ const goldenDir = "testdata/golden"
 // files (and _fnconfig.yaml when present) give _expected.yaml. Refresh with
 // WRITE_GOLDEN_OUTPUT=1, then read every changed file against SPEC §3.
 func TestGolden(t *testing.T) {
-	testhelpers.RunGoldenTests(t, goldenDir, fn.ResourceListProcessorFunc(generator.Process))
+	testhelpers.RunGoldenTests(t, goldenDir, process)
 }
 
 // TestGoldenFixedPoint re-runs each successful case's expected output through
@@ -49,7 +53,7 @@ func TestGoldenFixedPoint(t *testing.T) {
 				t.Fatalf("%s has error results: name the case error-*", dir)
 			}
 			rl.FunctionConfig = goldenFnConfig(t, dir)
-			ok, err := generator.Process(rl)
+			ok, err := process(rl)
 			if !ok || err != nil {
 				t.Fatalf("re-run failed: ok=%v err=%v results=%v", ok, err, rl.Results)
 			}
@@ -79,7 +83,7 @@ func TestGoldenErrorCases(t *testing.T) {
 		t.Run(e.Name(), func(t *testing.T) {
 			in := &fn.ResourceList{Items: goldenInputs(t, dir), FunctionConfig: goldenFnConfig(t, dir)}
 			want, _ := (&fn.ResourceList{Items: goldenInputs(t, dir)}).ToYAML()
-			ok, err := generator.Process(in)
+			ok, err := process(in)
 			if ok || err != nil {
 				t.Fatalf("Process = %v, %v; want false, nil", ok, err)
 			}

@@ -10,7 +10,9 @@ import (
 // reports every problem as a result (resourceRef + field.path). It returns
 // false when there are errors, so the function exits non-zero; the items are
 // then left exactly as they came in.
-func Process(rl *fn.ResourceList) (ok bool, err error) {
+func Process(rl *fn.ResourceList) (ok bool, err error) { return process(rl, Options{}) }
+
+func process(rl *fn.ResourceList, opts Options) (ok bool, err error) {
 	// The KRM SDK panics on YAML aliases in metadata (labels: *x) when
 	// Generate reads them; report that as an error result instead of a
 	// stack trace. Such reads happen before anything is changed, so the
@@ -22,7 +24,7 @@ func Process(rl *fn.ResourceList) (ok bool, err error) {
 			ok, err = false, nil
 		}
 	}()
-	out := Generate(rl.Items, rl.FunctionConfig)
+	out := GenerateWith(rl.Items, rl.FunctionConfig, opts)
 	rl.Items = out.Items
 	// Results that came in belong to an earlier run; keeping them would make
 	// a re-run over our own output differ from the first run.

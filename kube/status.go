@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -70,6 +73,64 @@ func WriteStatus(ctx context.Context, client kubernetes.Interface, namespace, na
 	return nil
 }
 
+// Current reports whether the ConfigMap already records this outcome (same
+// status, message and applied hash), so writing it again would change only
+// applied-at: a no-op run then writes nothing and wakes no watcher.
+func Current(cm *corev1.ConfigMap, s Status) bool {
+	message := ""
+	if s.Phase == Error {
+		message = shortMessage(s.Message)
+	}
+	ann := cm.Annotations
+	return ann[StatusAnnotation] == string(s.Phase) &&
+		ann[MessageAnnotation] == message &&
+		ann[AppliedHashAnnotation] == RoleHash(s.RoleJSON) &&
+		ann[AppliedAtAnnotation] != ""
+}
+
+// Update is one plan ConfigMap's status to record.
+type Update struct {
+	Namespace, Name string
+	Status          Status
+}
+
+// DefaultStatusWorkers bounds parallel status writes; the client's rate
+// limit (Config) bounds them further.
+const DefaultStatusWorkers = 8
+
+// WriteStatuses writes each update with at most workers in flight and returns
+// the errors, in the order of updates.
+func WriteStatuses(ctx context.Context, client kubernetes.Interface, updates []Update, workers int) []error {
+	if workers < 1 {
+		workers = 1
+	}
+	errs := make([]error, len(updates))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(updates)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				u := updates[i]
+				errs[i] = WriteStatus(ctx, client, u.Namespace, u.Name, u.Status)
+			}
+		}()
+	}
+	for i := range updates {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
 func statusPatch(s Status) ([]byte, error) {
 	if s.Phase != Synced && s.Phase != Error {
 		return nil, fmt.Errorf("phase %q is neither %s nor %s", s.Phase, Synced, Error)
@@ -89,9 +150,14 @@ func statusPatch(s Status) ([]byte, error) {
 	}}})
 }
 
-// shortMessage folds the message onto one line and cuts it to MaxMessageLength
-// bytes on a rune boundary, ending with "…" when cut.
+// requestID matches the AWS request ID inside SDK error messages: it differs
+// on every attempt, and would make an unchanged failure look new each run.
+var requestID = regexp.MustCompile(`RequestID: [^,\s]*,? ?`)
+
+// shortMessage folds the message onto one line, drops AWS request IDs, and
+// cuts it to MaxMessageLength bytes on a rune boundary, ending with "…" when cut.
 func shortMessage(m string) string {
+	m = requestID.ReplaceAllString(m, "")
 	m = strings.Join(strings.Fields(m), " ")
 	if len(m) <= MaxMessageLength {
 		return m

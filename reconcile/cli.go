@@ -54,6 +54,7 @@ type commonFlags struct {
 	adopt       bool
 	output      string
 	concurrency int
+	guardrails  string
 	cluster     clusterFlags
 	scale       scaleFlags
 }
@@ -65,6 +66,7 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over existing roles with a planned name that lack this owner's tag (tags and reconciles them)")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
+	cmd.Flags().StringVar(&f.guardrails, "guardrails", "", "a Guardrails file (iambind.dev/v1alpha1): every planned role must satisfy it; its permissionsBoundary is added to roles without one (docs/guardrails.md)")
 	f.cluster.register(cmd)
 	f.scale.register(cmd)
 }
@@ -176,31 +178,17 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 	if f.output != "text" && f.output != "json" {
 		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
 	}
-	var in *Input
-	var source *clusterSource
 	if f.cluster.enabled {
 		if len(f.files) > 0 {
 			return fail(errors.New("give either -f or --from-cluster, not both"))
 		}
-		var err error
-		if source, in, err = loadFromCluster(ctx, &f.cluster, f.prune); err != nil {
-			return fail(err)
-		}
-	} else {
-		var err error
-		if in, err = ReadInputs(f.files, stdin); err != nil {
-			return fail(err)
-		}
+		return runFromCluster(ctx, command, f, detailed, stdout, stderr)
 	}
-	if shard, err := ParseShard(f.scale.shard); err == nil && source != nil {
-		source.configMaps = shard.keepConfigMaps(source.configMaps, in)
+	in, err := ReadInputs(f.files, stdin)
+	if err != nil {
+		return fail(err)
 	}
-	res, err := planOrApply(ctx, command, f, in, detailed, stdout, stderr)
-	if source != nil && command == "apply" {
-		if serr := source.writeStatus(ctx, res, err); serr != nil {
-			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
-		}
-	}
+	_, err = planOrApply(ctx, command, f, in, detailed, stdout, stderr)
 	return err
 }
 
@@ -216,6 +204,9 @@ func planOrApplyAccount(ctx context.Context, command string, f *commonFlags, in 
 	}
 	if violations := Guard(in); len(violations) > 0 {
 		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+	}
+	if err := enforceGuardrails(f.guardrails, in); err != nil {
+		return nil, fail(err)
 	}
 
 	clients, err := acct.clients(ctx, f)
@@ -257,10 +248,18 @@ func planOrApplyAccount(ctx context.Context, command string, f *commonFlags, in 
 		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
 	}
 	plan.Warnings = problems.Warnings
+	return renderOrApply(ctx, command, f, clients, observer, opts, plan, nil, detailed, stdout, stderr)
+}
 
+// renderOrApply prints the plan (plan) or executes it and prints the
+// summary (apply). refused are the plans that failed alone (--from-cluster),
+// listed among the JSON errors; the caller decides the exit code for them.
+func renderOrApply(ctx context.Context, command string, f *commonFlags, clients *Clients, observer *Observer, opts Options,
+	plan *Plan, refused []string, detailed bool, stdout, stderr io.Writer) (*Result, error) {
 	if command == "plan" {
 		if f.output == "json" {
 			doc := NewJSONDocument("plan", plan)
+			doc.Errors = append(doc.Errors, refused...)
 			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
 			if err := WriteJSON(stdout, doc); err != nil {
 				return nil, fail(err)
@@ -288,7 +287,7 @@ func planOrApplyAccount(ctx context.Context, command string, f *commonFlags, in 
 		doc := NewJSONDocument("apply", plan)
 		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
 		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
-			IAMCalls: doc.IAMCalls, Errors: []string{}}
+			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...)}
 		for _, e := range res.Errors {
 			doc.Result.Errors = append(doc.Result.Errors, e.Error())
 		}

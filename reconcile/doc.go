@@ -5,12 +5,19 @@
 //   - read.go:     rendered manifests (files, directories, stdin) → desired roles
 //     and the ServiceAccounts the consistency guard checks;
 //   - validate.go: plan checks IAM limits that neither the SDK nor emulators enforce;
+//   - guardrails.go: the operator's Guardrails (package guardrails) over every
+//     desired role, before AWS is observed (--guardrails);
 //   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
 //   - observe.go:  reads the current IAM state (reads only, counted);
 //   - readcost.go: the cost model that picks per-role or bulk reads;
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
+//   - fromcluster.go: `--from-cluster`: each plan ConfigMap read, checked and
+//     decided alone (a failed plan gets status Error, the others converge);
+//     status written back only when a plan's outcome changed;
+//   - tenancy.go:  the namespace boundary of cluster plans (subjects, role
+//     claims by the iambind.dev/namespace tag, contested names, prune scope);
 //   - cli.go:      the `iambind` command line (plan, apply, check, version);
 //   - accounts.go: a plan spanning accounts: one pipeline per account
 //     (--assume-role), run concurrently, reports merged;

@@ -1,15 +1,21 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -26,82 +32,443 @@ type clusterFlags struct {
 	selector   string
 	namespace  string
 	kubeconfig string
+	trusted    []string
 }
 
 func (c *clusterFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&c.enabled, "from-cluster", false, "read the plan ConfigMaps from the Kubernetes cluster (in-cluster config, else kubeconfig) instead of -f; apply writes iambind.dev/status onto each")
 	cmd.Flags().StringVar(&c.selector, "selector", kube.PlanSelector, "with --from-cluster: label selector of the plan ConfigMaps")
 	cmd.Flags().StringVar(&c.namespace, "namespace", "", "with --from-cluster: only this namespace (default: all namespaces)")
+	cmd.Flags().StringSliceVar(&c.trusted, "trusted-namespaces", nil, "with --from-cluster: namespaces whose plans may bind ServiceAccounts of other namespaces and change any role iambind manages (operator-set: tenants must not be able to write ConfigMaps there); every other plan may bind only its own namespace's ServiceAccounts and roles")
 	cmd.Flags().StringVar(&c.kubeconfig, "kubeconfig", "", "with --from-cluster outside a pod: kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
 }
 
-// clusterSource remembers the listed ConfigMaps so apply can write its
-// outcome back onto each one as annotations.
-type clusterSource struct {
-	client     kubernetes.Interface
-	configMaps []corev1.ConfigMap
-	now        func() time.Time
+// clusterPlan is one plan ConfigMap of the cluster and what became of it.
+type clusterPlan struct {
+	cm   *corev1.ConfigMap
+	role *DesiredRole // nil when the ConfigMap did not read as a plan
+	err  error        // why the plan failed; nil while it may proceed
 }
 
-// loadFromCluster lists the plan ConfigMaps (and annotated ServiceAccounts,
-// for the guard) and reads them exactly as `-f` would.
-func loadFromCluster(ctx context.Context, f *clusterFlags, prune bool) (*clusterSource, *Input, error) {
-	if prune && f.namespace != "" {
-		return nil, nil, errors.New("--prune with --namespace would delete the owner's roles planned in other namespaces: prune from-cluster considers every namespace, so drop --namespace")
+func (p *clusterPlan) namespace() string { return p.cm.Namespace }
+func (p *clusterPlan) name() string      { return p.cm.Namespace + "/" + p.cm.Name }
+
+// refuse records the first reason the plan fails; later ones add nothing.
+func (p *clusterPlan) refuse(err error) {
+	if p.err == nil && err != nil {
+		p.err = err
 	}
-	cfg, err := kube.Config(f.kubeconfig)
+}
+
+// clusterRun is one plan or apply over a cluster's plan ConfigMaps. Each plan
+// is read, checked and decided on its own, so a malformed, refused or
+// conflicting plan fails alone (status Error on its ConfigMap, no IAM write
+// for its role) while the others converge in the same run.
+type clusterRun struct {
+	tenancy  Tenancy
+	client   kubernetes.Interface
+	plans    []*clusterPlan
+	sas      []ServiceAccountRef
+	warnings []string
+	now      func() time.Time
+	whole    *wholePlan // set by --shard: the whole plan this run is a part of
+}
+
+// live returns the plans that have not failed, in ConfigMap order.
+func (r *clusterRun) live() []*clusterPlan {
+	var out []*clusterPlan
+	for _, p := range r.plans {
+		if p.err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// refused returns "ns/name: reason" for every failed plan, sorted.
+func (r *clusterRun) refused() []string {
+	var out []string
+	for _, p := range r.plans {
+		if p.err != nil {
+			out = append(out, "ConfigMap "+p.name()+": "+p.err.Error())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runFromCluster is `plan|apply --from-cluster`.
+func runFromCluster(ctx context.Context, command string, f *commonFlags, detailed bool, stdout, stderr io.Writer) error {
+	c := &f.cluster
+	if f.prune && c.namespace != "" {
+		return fail(errors.New("--prune with --namespace would delete the owner's roles planned in other namespaces: prune from-cluster considers every namespace, so drop --namespace"))
+	}
+	tenancy, err := NewTenancy(c.trusted)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to Kubernetes: %w", err)
+		return fail(err)
+	}
+	cfg, err := kube.Config(c.kubeconfig)
+	if err != nil {
+		return fail(fmt.Errorf("connecting to Kubernetes: %w", err))
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to Kubernetes: %w", err)
+		return fail(fmt.Errorf("connecting to Kubernetes: %w", err))
 	}
-	plans, err := kube.ListPlans(ctx, client, f.selector, f.namespace)
+	listed, err := kube.ListPlans(ctx, client, c.selector, c.namespace)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing plan ConfigMaps: %w", err)
+		return fail(fmt.Errorf("listing plan ConfigMaps: %w", err))
 	}
-	stream, err := plans.YAML()
-	if err != nil {
-		return nil, nil, err
+	run := &clusterRun{tenancy: tenancy, client: client, now: time.Now}
+	if err := run.read(listed); err != nil {
+		return fail(err)
 	}
-	in, err := ReadInputs([]string{"-"}, bytes.NewReader(stream))
-	if err != nil {
-		return nil, nil, err
+	if err := run.shard(f); err != nil {
+		return fail(err)
 	}
-	return &clusterSource{client: client, configMaps: plans.ConfigMaps, now: time.Now}, in, nil
+	res, err := run.reconcile(ctx, command, f, detailed, stdout, stderr)
+	if command == "apply" {
+		if serr := run.writeStatus(ctx, res, err); serr != nil {
+			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
+		}
+	}
+	refused := run.refused()
+	if len(refused) == 0 {
+		return err
+	}
+	failed := fmt.Errorf("%d of %d plan(s) failed and were left alone (no IAM write for their roles); the others were %s:\n  %s",
+		len(refused), len(run.plans), map[string]string{"plan": "planned", "apply": "applied"}[command], strings.Join(refused, "\n  "))
+	var ee *exitError
+	switch {
+	case err == nil || errors.As(err, &ee) && ee.code == ExitChanges:
+		return fail(failed)
+	case ee != nil && ee.err != nil:
+		return fail(fmt.Errorf("%w\n%w", ee.err, failed))
+	default:
+		return fail(fmt.Errorf("%w\n%w", err, failed))
+	}
 }
 
-// writeStatus annotates every listed plan ConfigMap with the outcome of its
-// role: Synced, or Error with the reason (a refusal before any write marks
-// every plan Error with that reason).
-func (s *clusterSource) writeStatus(ctx context.Context, res *Result, runErr error) error {
-	var errs []error
-	for i := range s.configMaps {
-		cm := &s.configMaps[i]
-		roleJSON := cm.Data[generator.PlanKeyRole]
-		st := kube.Status{Phase: kube.Synced, RoleJSON: roleJSON, Time: s.now()}
-		var role generator.Role
-		switch {
-		case json.Unmarshal([]byte(roleJSON), &role) != nil:
-			st.Phase, st.Message = kube.Error, "role.json does not parse"
-		case res == nil && runErr != nil:
-			st.Phase, st.Message = kube.Error, firstLine(runErr.Error())
-		case res != nil:
-			if err := res.RoleErrors[role.Name]; err != nil {
-				st.Phase, st.Message = kube.Error, err.Error()
-			}
-			for _, p := range role.OIDCProviders {
-				if err := res.ProviderErrors[p.URL]; err != nil {
-					st.Phase, st.Message = kube.Error, "OIDC provider "+p.URL+": "+err.Error()
+// read parses each plan ConfigMap on its own, exactly as `-f` would read it,
+// so a malformed one fails alone; the role gets its ConfigMap's namespace
+// as TagNamespace, whatever role.json says.
+func (r *clusterRun) read(listed *kube.Plans) error {
+	for i := range listed.ConfigMaps {
+		p := &clusterPlan{cm: &listed.ConfigMaps[i]}
+		p.role, p.err = readClusterPlan(p.cm)
+		r.plans = append(r.plans, p)
+	}
+	stream, err := (&kube.Plans{ServiceAccounts: listed.ServiceAccounts}).YAML()
+	if err != nil {
+		return err
+	}
+	in := &Input{}
+	if err := in.addDocuments("cluster", stream, map[string]*DesiredRole{}); err != nil {
+		return err
+	}
+	r.sas = in.ServiceAccounts
+	return nil
+}
+
+func readClusterPlan(cm *corev1.ConfigMap) (*DesiredRole, error) {
+	stream, err := (&kube.Plans{ConfigMaps: []corev1.ConfigMap{*cm}}).YAML()
+	if err != nil {
+		return nil, err
+	}
+	in := &Input{}
+	if err := in.addDocuments("cluster", stream, map[string]*DesiredRole{}); err != nil {
+		return nil, err
+	}
+	if len(in.Roles) != 1 {
+		return nil, fmt.Errorf("ConfigMap %s/%s is not a plan (label %s=%s)", cm.Namespace, cm.Name, generator.LabelPlan, generator.PlanRoleValue)
+	}
+	role := in.Roles[0]
+	tags := maps.Clone(role.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[TagNamespace] = cm.Namespace
+	role.Tags = tags
+	return role, nil
+}
+
+// roleGroup is the live plans naming one role (case-insensitively, as IAM),
+// by namespace.
+type roleGroup struct {
+	name       string
+	namespaces []string // sorted
+	byNS       map[string][]*clusterPlan
+}
+
+func (g *roleGroup) claims() []Claim {
+	out := make([]Claim, len(g.namespaces))
+	for i, ns := range g.namespaces {
+		out[i] = Claim{Namespace: ns, Source: "ConfigMap " + g.byNS[ns][0].name()}
+	}
+	return out
+}
+
+// groups gathers the live plans by role name, sorted by name.
+func (r *clusterRun) groups() []*roleGroup {
+	byName := map[string]*roleGroup{}
+	for _, p := range r.live() {
+		key := strings.ToLower(p.role.Name)
+		g := byName[key]
+		if g == nil {
+			g = &roleGroup{name: p.role.Name, byNS: map[string][]*clusterPlan{}}
+			byName[key] = g
+		}
+		if g.byNS[p.namespace()] == nil {
+			g.namespaces = append(g.namespaces, p.namespace())
+		}
+		g.byNS[p.namespace()] = append(g.byNS[p.namespace()], p)
+	}
+	out := slices.Collect(maps.Values(byName))
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	for _, g := range out {
+		sort.Strings(g.namespaces)
+	}
+	return out
+}
+
+// settleClaims refuses, before AWS is seen, a role planned differently twice
+// in one namespace, and the losers of a cross-namespace claim a trusted
+// namespace wins. Names still claimed by several namespaces are decided once
+// the role's tags are observed (decideOwnership).
+func (r *clusterRun) settleClaims() {
+	for _, g := range r.groups() {
+		for _, ns := range g.namespaces {
+			members := g.byNS[ns]
+			for _, p := range members[1:] {
+				if !sameRole(&members[0].role.Role, &p.role.Role) {
+					for _, q := range members {
+						q.refuse(fmt.Errorf("role %s is planned twice in namespace %s with different role.json: ConfigMaps %s and %s", g.name, ns, members[0].name(), p.name()))
+					}
 				}
 			}
 		}
-		if err := kube.WriteStatus(ctx, s.client, cm.Namespace, cm.Name, st); err != nil {
-			errs = append(errs, err)
+		if len(g.namespaces) < 2 {
+			continue
+		}
+		for i, err := range r.tenancy.ResolveClaims(g.name, g.claims()) {
+			for _, p := range g.byNS[g.namespaces[i]] {
+				p.refuse(err)
+			}
 		}
 	}
-	return errors.Join(errs...)
+}
+
+// reconcile checks every plan on its own, observes IAM once for the plans
+// left, decides role ownership per role, then plans or applies the rest.
+// The Result is nil when nothing was applied.
+func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFlags, detailed bool, stdout, stderr io.Writer) (*Result, error) {
+	if len(r.plans) == 0 {
+		if f.prune {
+			return nil, fail(errors.New("--prune given but the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner"))
+		}
+		fmt.Fprintln(stderr, "iambind: warning: the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
+	}
+	// Safety rules that need no AWS: tenancy of the trust policy, the guard.
+	for _, p := range r.live() {
+		if err := r.tenancy.CheckSubjects(p.namespace(), &p.role.Role); err != nil {
+			p.refuse(fmt.Errorf("tenancy: %w", err))
+			continue
+		}
+		if v := Guard(&Input{Roles: []*DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
+			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
+		}
+	}
+
+	var own *accountTarget // the credentials' own account (--rate applies)
+	clients, err := own.clients(ctx, f)
+	if err != nil {
+		return nil, fail(err)
+	}
+	quota := generator.DefaultMaxTrustPolicySize
+	if TrustPolicyOverDefault(r.input()) {
+		sum, err := clients.IAM.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		if err != nil {
+			return nil, fail(fmt.Errorf("reading the trust policy size quota (GetAccountSummary): %w", err))
+		}
+		if q, ok := sum.SummaryMap["AssumeRolePolicySizeQuota"]; ok && q > 0 {
+			quota = int(q)
+		}
+	}
+	for _, p := range r.live() {
+		problems := Validate(&Input{Roles: []*DesiredRole{p.role}}, quota)
+		r.warn(problems.Warnings...)
+		if len(problems.Errors) > 0 {
+			p.refuse(fmt.Errorf("invalid plan: %s", strings.Join(problems.Errors, "; ")))
+		}
+	}
+	if len(r.live()) > 0 {
+		partition, account, err := callerAccount(ctx, clients.STS)
+		if err != nil {
+			return nil, fail(err)
+		}
+		for _, p := range r.live() {
+			if pp, pa := PlanAccount(&Input{Roles: []*DesiredRole{p.role}}); pp != partition || pa != account {
+				p.refuse(fmt.Errorf("the plan is for account %s (partition %s) but the credentials are for account %s (partition %s)", pa, pp, account, partition))
+			}
+		}
+	}
+	r.settleClaims()
+
+	opts := Options{Prune: f.prune, Adopt: f.adopt}
+	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
+	state := NewState()
+	if len(r.live()) > 0 {
+		if state, err = observer.Observe(ctx, r.input(), f.prune); err != nil {
+			return nil, fail(fmt.Errorf("observing IAM: %w", err))
+		}
+	}
+	r.decideOwnership(state, opts)
+
+	accepted := r.input()
+	opts.Prune = f.prune && len(accepted.Roles) > 0
+	plan, err := Diff(accepted, state, opts)
+	if err != nil {
+		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+	}
+	r.limitPrune(plan, state)
+	for _, w := range r.warnings {
+		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
+	}
+	plan.Warnings = r.warnings
+	return renderOrApply(ctx, command, f, clients, observer, opts, plan, r.refused(), detailed, stdout, stderr)
+}
+
+func (r *clusterRun) warn(ws ...string) {
+	for _, w := range ws {
+		if !slices.Contains(r.warnings, w) {
+			r.warnings = append(r.warnings, w)
+		}
+	}
+}
+
+// guardedAccounts are the ServiceAccounts the guard holds a plan to: those
+// of its own namespace (all of them for a trusted plan). A ServiceAccount of
+// another namespace that names the role cannot assume it (tenancy keeps the
+// trust policy to the plan's namespace) and must not be able to fail it.
+func (r *clusterRun) guardedAccounts(p *clusterPlan) []ServiceAccountRef {
+	var out []ServiceAccountRef
+	for _, sa := range r.sas {
+		if sa.RoleARN == p.role.ARN && (sa.Namespace == p.namespace() || r.tenancy.Trusted[p.namespace()]) {
+			out = append(out, sa)
+		}
+	}
+	return out
+}
+
+// input is the live plans as one Input, one role per name (the first
+// claimant's while a name is still contested: observation is by name).
+func (r *clusterRun) input() *Input {
+	in := &Input{whole: r.whole}
+	for _, g := range r.groups() {
+		in.Roles = append(in.Roles, g.byNS[g.namespaces[0]][0].role)
+	}
+	return in
+}
+
+// decideOwnership applies the rules that need the observed role: tenancy's
+// claim (TagNamespace), a name contested by several namespaces, and the
+// ownership refusals of the diff (a foreign role without --adopt, a path
+// IAM cannot change) — each refusing its own plans only.
+func (r *clusterRun) decideOwnership(state *State, opts Options) {
+	for _, g := range r.groups() {
+		o := state.Role(g.name)
+		errs := make([]error, len(g.namespaces))
+		for i, ns := range g.namespaces {
+			errs[i] = r.tenancy.CheckClaim(ns, g.byNS[ns][0].role, o)
+		}
+		if len(g.namespaces) > 1 {
+			errs = r.tenancy.Contested(g.name, g.claims(), errs)
+		}
+		for i, ns := range g.namespaces {
+			err := errs[i]
+			if err != nil {
+				err = fmt.Errorf("tenancy: %w", err)
+			} else if _, derr := diffRole(g.byNS[ns][0].role, o, opts); derr != nil {
+				err = derr
+			}
+			for _, p := range g.byNS[ns] {
+				p.refuse(err)
+			}
+		}
+	}
+}
+
+// limitPrune keeps, of the deletions prune planned, only those tenancy allows
+// (MayPrune); the others become warnings.
+func (r *clusterRun) limitPrune(plan *Plan, state *State) {
+	scope := PruneScope{Failed: map[string]bool{}, OwnerNamespaces: map[string]map[string]bool{}}
+	for _, p := range r.plans {
+		switch {
+		case p.err != nil:
+			scope.Failed[p.namespace()] = true
+		default:
+			o := p.role.Owner()
+			if scope.OwnerNamespaces[o] == nil {
+				scope.OwnerNamespaces[o] = map[string]bool{}
+			}
+			scope.OwnerNamespaces[o][p.namespace()] = true
+		}
+	}
+	kept := plan.Roles[:0]
+	for _, rc := range plan.Roles {
+		if rc.Kind == KindDelete {
+			if err := r.tenancy.MayPrune(state.Role(rc.Name), scope); err != nil {
+				r.warn("prune: " + err.Error())
+				continue
+			}
+		}
+		kept = append(kept, rc)
+	}
+	plan.Roles = kept
+}
+
+// callerAccount is the partition and account of the credentials.
+func callerAccount(ctx context.Context, c *sts.Client) (partition, account string, err error) {
+	id, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", "", fmt.Errorf("checking the AWS account (sts GetCallerIdentity): %w", err)
+	}
+	a, err := arn.Parse(aws.ToString(id.Arn))
+	if err != nil {
+		return "", "", fmt.Errorf("checking the AWS account: caller ARN %q: %w", aws.ToString(id.Arn), err)
+	}
+	return a.Partition, aws.ToString(id.Account), nil
+}
+
+// writeStatus records each plan's outcome on its ConfigMap — Synced, or
+// Error with the reason — and writes only the outcomes that changed
+// (kube.Current), in parallel: a no-op run writes nothing. runErr without a
+// Result is a failure before any IAM write; it becomes the reason of every
+// plan that had not failed on its own.
+func (r *clusterRun) writeStatus(ctx context.Context, res *Result, runErr error) error {
+	var updates []kube.Update
+	for _, p := range r.plans {
+		st := kube.Status{Phase: kube.Synced, RoleJSON: p.cm.Data[generator.PlanKeyRole], Time: r.now()}
+		switch {
+		case p.err != nil:
+			st.Phase, st.Message = kube.Error, p.err.Error()
+		case res == nil && runErr != nil:
+			st.Phase, st.Message = kube.Error, firstLine(runErr.Error())
+		case res != nil:
+			if err := res.RoleErrors[p.role.Name]; err != nil {
+				st.Phase, st.Message = kube.Error, err.Error()
+			}
+			for _, pr := range p.role.OIDCProviders {
+				if err := res.ProviderErrors[pr.URL]; err != nil {
+					st.Phase, st.Message = kube.Error, "OIDC provider "+pr.URL+": "+err.Error()
+				}
+			}
+		}
+		if !kube.Current(p.cm, st) {
+			updates = append(updates, kube.Update{Namespace: p.cm.Namespace, Name: p.cm.Name, Status: st})
+		}
+	}
+	return errors.Join(kube.WriteStatuses(ctx, r.client, updates, kube.DefaultStatusWorkers)...)
 }
 
 // firstLine keeps what happened and its first reason, on one line.

@@ -109,23 +109,37 @@ func TestApplyFromCluster(t *testing.T) {
 		}
 	})
 
-	t.Run("a refusal marks every plan Error", func(t *testing.T) {
-		// A hand-made role with a planned name and no owner tag: apply must refuse.
+	t.Run("a cross-namespace binding is refused unless its namespace is trusted", func(t *testing.T) {
+		// shop's binding also names shop-batch:orders-worker.
+		code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig)
+		if code != 1 || !strings.Contains(stdout, "roles: 1 created") {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		if st, msg := status(t, client, "shop/iambind-orders"); st != "Error" || !strings.Contains(msg, `"system:serviceaccount:shop-batch:orders-worker", outside namespace shop`) {
+			t.Errorf("shop/iambind-orders: status %q message %q", st, msg)
+		}
+		if st, msg := status(t, client, "kube-system/iambind-ebs-csi-controller-sa"); st != "Synced" {
+			t.Errorf("kube-system's plan must converge beside the refused one: status %q message %q", st, msg)
+		}
+	})
+
+	t.Run("a refusal fails only its own plan", func(t *testing.T) {
+		// A hand-made role with a planned name and no owner tag: apply must refuse it, and only it.
 		c := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
 			Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
 		if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("shop-orders"), Path: aws.String("/iambind/"),
 			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)}); err != nil {
 			t.Fatal(err)
 		}
-		code, _, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig)
-		if code != 1 || !strings.Contains(stderr, "--adopt") {
+		code, _, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig, "--trusted-namespaces", "shop")
+		if code != 1 || !strings.Contains(stderr, "--adopt") || !strings.Contains(stderr, "1 of 2 plan(s) failed") {
 			t.Fatalf("apply over a foreign role: exit %d, stderr %s", code, stderr)
 		}
-		for _, cm := range []string{"shop/iambind-orders", "kube-system/iambind-ebs-csi-controller-sa"} {
-			ann := annotations(t, client, cm)
-			if ann[kube.StatusAnnotation] != "Error" || !strings.Contains(ann[kube.MessageAnnotation], "adopt") {
-				t.Errorf("%s: status %q message %q, want Error naming --adopt", cm, ann[kube.StatusAnnotation], ann[kube.MessageAnnotation])
-			}
+		if st, msg := status(t, client, "shop/iambind-orders"); st != "Error" || !strings.Contains(msg, "adopt") {
+			t.Errorf("shop/iambind-orders: status %q message %q, want Error naming --adopt", st, msg)
+		}
+		if st, msg := status(t, client, "kube-system/iambind-ebs-csi-controller-sa"); st != "Synced" {
+			t.Errorf("kube-system: status %q message %q", st, msg)
 		}
 		if _, err := c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("shop-orders")}); err != nil {
 			t.Fatal(err)
@@ -133,11 +147,11 @@ func TestApplyFromCluster(t *testing.T) {
 	})
 
 	t.Run("apply writes Synced and plan shows no change", func(t *testing.T) {
-		code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig)
+		code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig, "--trusted-namespaces", "shop")
 		if code != 0 {
 			t.Fatalf("apply --from-cluster: exit %d\n%s\n%s", code, stdout, stderr)
 		}
-		if !strings.Contains(stdout, "roles: 2 created") {
+		if !strings.Contains(stdout, "roles: 1 created, 0 updated, 0 deleted, 1 unchanged") {
 			t.Errorf("summary: %s", stdout)
 		}
 		for _, cm := range []string{"shop/iambind-orders", "kube-system/iambind-ebs-csi-controller-sa"} {
@@ -154,11 +168,18 @@ func TestApplyFromCluster(t *testing.T) {
 				t.Errorf("%s: hash %q applied-at %q", cm, ann[kube.AppliedHashAnnotation], ann[kube.AppliedAtAnnotation])
 			}
 		}
-		code, stdout, stderr = iamCLI(t, "plan", "--from-cluster", "--kubeconfig", kubeconfig, "--detailed-exitcode")
+		code, stdout, stderr = iamCLI(t, "plan", "--from-cluster", "--kubeconfig", kubeconfig, "--trusted-namespaces", "shop", "--detailed-exitcode")
 		if code != 0 {
 			t.Errorf("plan --from-cluster after apply: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 	})
+}
+
+// status is a plan ConfigMap's iambind.dev/status and message.
+func status(t *testing.T, client kubernetes.Interface, nsName string) (string, string) {
+	t.Helper()
+	ann := annotations(t, client, nsName)
+	return ann[kube.StatusAnnotation], ann[kube.MessageAnnotation]
 }
 
 func annotations(t *testing.T, client kubernetes.Interface, nsName string) map[string]string {

@@ -1,14 +1,10 @@
 package reconcile
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strconv"
 	"strings"
-
-	"github.com/iambind/iambind/generator"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Shard is --shard I/N: this run reconciles only the part of the plan that
@@ -113,21 +109,39 @@ func (in *Input) mayPrune(o *ObservedRole) bool {
 	return in.whole == nil || in.whole.keep == nil || in.whole.keep(o.Name, o.ARN)
 }
 
-// keepConfigMaps narrows --from-cluster's plan ConfigMaps to this shard's,
-// so a shard writes iambind.dev/status only onto the plans it reconciled.
-// A ConfigMap whose role.json does not parse stays (every shard marks it Error).
-func (s Shard) keepConfigMaps(cms []corev1.ConfigMap, in *Input) []corev1.ConfigMap {
+// shard narrows a --from-cluster run to its part of the plans (--shard):
+// the other parts' plans are neither reconciled nor given a status by this
+// run, and prune deletes only this part's share. --assume-role is refused
+// there (one account per in-cluster run, its pod's credentials).
+func (r *clusterRun) shard(f *commonFlags) error {
+	if err := f.scale.validate(); err != nil {
+		return err
+	}
+	if f.scale.assumeRole != "" {
+		return fmt.Errorf("--assume-role is not supported with --from-cluster: run one reconcile per account, each with that account's credentials")
+	}
+	s, _ := ParseShard(f.scale.shard)
 	if !s.Enabled() {
-		return cms
+		return nil
 	}
-	keys := shardKeys{byAccount: len(groupByAccount(in)) > 1}
-	var out []corev1.ConfigMap
-	for _, cm := range cms {
-		var role generator.Role
-		if json.Unmarshal([]byte(cm.Data[generator.PlanKeyRole]), &role) == nil && !s.owns(keys.roleKey(role.Name, role.ARN)) {
-			continue
+	whole := &Input{}
+	for _, p := range r.plans {
+		if p.role != nil {
+			whole.Roles = append(whole.Roles, p.role)
 		}
-		out = append(out, cm)
 	}
-	return out
+	part := s.Filter(whole)
+	mine := map[*DesiredRole]bool{}
+	for _, role := range part.Roles {
+		mine[role] = true
+	}
+	kept := r.plans[:0]
+	for _, p := range r.plans {
+		if p.role == nil || mine[p.role] {
+			kept = append(kept, p)
+		}
+	}
+	r.plans = kept
+	r.whole = part.whole
+	return nil
 }

@@ -1,15 +1,11 @@
 package reconcile
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/iambind/iambind/generator"
-	corev1 "k8s.io/api/core/v1"
 )
 
 func TestParseShard(t *testing.T) {
@@ -160,31 +156,5 @@ func TestIntegrationShards(t *testing.T) {
 	}
 	if !emptyShardPruned {
 		t.Log("no shard with an empty part had anything to prune (hash layout); the unit test covers it")
-	}
-}
-
-// --from-cluster status: a shard writes status only onto its own plans.
-func TestShardKeepsOwnConfigMaps(t *testing.T) {
-	in := &Input{}
-	var cms []corev1.ConfigMap
-	for i := range 12 {
-		r := testRole(fmt.Sprintf("app-%02d", i), "o")
-		in.Roles = append(in.Roles, r)
-		doc, _ := json.Marshal(r.Role)
-		cms = append(cms, corev1.ConfigMap{Data: map[string]string{generator.PlanKeyRole: string(doc)}})
-	}
-	cms = append(cms, corev1.ConfigMap{Data: map[string]string{generator.PlanKeyRole: "{"}})
-	total := 0
-	for i := range 3 {
-		s := Shard{i, 3}
-		kept := s.keepConfigMaps(cms, in)
-		part := s.Filter(in)
-		if len(kept) != len(part.Roles)+1 {
-			t.Errorf("shard %d keeps %d ConfigMaps for %d roles (+1 broken)", i, len(kept), len(part.Roles))
-		}
-		total += len(kept) - 1
-	}
-	if total != 12 {
-		t.Errorf("shards keep %d of 12 plans", total)
 	}
 }

@@ -54,7 +54,8 @@ type Server struct {
 	// Dir holds the server's files (keys, certificates, logs, etcd data).
 	Dir string
 
-	procs []*proc
+	procs      []*proc
+	userTokens map[string]string
 }
 
 type proc struct {
@@ -105,10 +106,10 @@ func haveAssets(dir string) bool {
 }
 
 // StartT starts a server for one test and stops it on t.Cleanup. Failing to
-// start is fatal.
-func StartT(t testing.TB) *Server {
+// start is fatal. users are extra identities (see Start).
+func StartT(t testing.TB, users ...string) *Server {
 	t.Helper()
-	s, err := Start()
+	s, err := Start(users...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,10 @@ func StartT(t testing.TB) *Server {
 
 // Start starts etcd and kube-apiserver and waits until the API server is ready.
 // Use it from TestMain (one server per test binary) and call Stop at the end.
-func Start() (s *Server, err error) {
+// Each of users is an extra identity with a bearer token and no group beyond
+// system:authenticated, so RBAC grants it nothing until a test binds a role
+// to it (a tenant); ForUser gives its client configuration.
+func Start(users ...string) (s *Server, err error) {
 	assets, err := EnsureAssets()
 	if err != nil {
 		return nil, err
@@ -127,7 +131,7 @@ func Start() (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Server{Issuer: Issuer, Dir: dir}
+	s = &Server{Issuer: Issuer, Dir: dir, userTokens: map[string]string{}}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -159,8 +163,20 @@ func Start() (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	tokenFile := token + `,kubetest-admin,kubetest-admin,"system:masters"` + "\n"
+	for i, user := range users {
+		if strings.ContainsAny(user, ",\"\n") || user == "" || user == "kubetest-admin" {
+			return nil, fmt.Errorf("kubetest: user name %q cannot go in a token file", user)
+		}
+		ut, err := randomToken()
+		if err != nil {
+			return nil, err
+		}
+		s.userTokens[user] = ut
+		tokenFile += fmt.Sprintf("%s,%s,kubetest-user-%d\n", ut, user, i)
+	}
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(token+`,kubetest-admin,kubetest-admin,"system:masters"`+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(tokenFile), 0o600); err != nil {
 		return nil, err
 	}
 	certDir := filepath.Join(dir, "certs")
@@ -209,6 +225,16 @@ func (s *Server) ForToken(token string) *rest.Config {
 	cfg := rest.AnonymousClientConfig(s.Config)
 	cfg.BearerToken = token
 	return cfg
+}
+
+// ForUser is the client configuration of one of the users given to Start;
+// it panics on a user Start was not given (a test bug).
+func (s *Server) ForUser(user string) *rest.Config {
+	token, ok := s.userTokens[user]
+	if !ok {
+		panic("kubetest: no user " + user + " was given to Start")
+	}
+	return s.ForToken(token)
 }
 
 // Stop kills the processes this server started and removes its files.

@@ -66,7 +66,8 @@ func StartInAccount(t testing.TB, account string) *Server {
 		if err := s.cmd.Start(); err != nil {
 			t.Fatalf("starting moto_server: %v", err)
 		}
-		if lastErr = s.waitReady(30 * time.Second); lastErr == nil {
+		// Generous: on a loaded 2-core CI machine moto_server has taken ~60 s to start.
+		if lastErr = s.waitReady(120 * time.Second); lastErr == nil {
 			t.Cleanup(s.stop)
 			return s
 		}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench-fromcluster.sh — `iambind apply --from-cluster` against `iambind apply -f` on the same
+# rendered plans (issue 11). Prints a table with PASS/MISS per goal; a miss never fails the script.
+#
+# Starts its own moto_server on a free 127.0.0.1 port (stopped on exit); bench/fromcluster starts a
+# real etcd + kube-apiserver (internal/kubetest, KUBE_ASSETS), renders PLANS plans with the real
+# generator (bench/reconcile/benchplan: 10 namespaces, each role 1 managed + 1 inline policy), puts
+# the plan ConfigMaps and ServiceAccounts in the cluster, then, RUNS times each:
+#   a. from empty (moto reset; for --from-cluster also fresh ConfigMaps without status):
+#      `apply -f plan.yaml` and `apply --from-cluster`;
+#   b. no-op: `apply -f` and `apply --from-cluster`, comparing every plan ConfigMap's
+#      resourceVersion before and after the latter.
+# Goals: from-cluster ≤ 1.5 × (-f) + 1 s, from empty and no-op; a no-op rewrites no ConfigMap and
+# makes no IAM write.
+#
+# Environment: PLANS (200), RUNS (3), BIN (./bin), GO (go), KUBE_ASSETS (etcd + kube-apiserver).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+BIN=${BIN:-$PWD/bin}
+PLANS=${PLANS:-200}
+RUNS=${RUNS:-3}
+
+for tool in moto_server curl python3; do
+	command -v "$tool" >/dev/null || {
+		echo "bench-fromcluster: $tool is not on PATH" >&2
+		exit 1
+	}
+done
+
+MOTO_PID=
+WORK=$(mktemp -d)
+cleanup() {
+	[[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+	rm -rf "$WORK"
+	return 0
+}
+trap cleanup EXIT
+mkdir -p "$BIN"
+
+echo "== building iambind and bench-fromcluster"
+$GO build -o "$BIN/iambind" ./cmd/iambind
+$GO build -o "$BIN/bench-fromcluster" ./bench/fromcluster
+echo "== machine: $(nproc) cores, $($GO env GOVERSION), load average$(uptime | sed 's/.*load average//')"
+echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+EP=http://127.0.0.1:$PORT
+MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
+MOTO_PID=$!
+for _ in $(seq 1 150); do
+	curl -s -o /dev/null "$EP/moto-api/" && break
+	kill -0 "$MOTO_PID" 2>/dev/null || {
+		echo "bench-fromcluster: moto_server exited:" >&2
+		cat "$WORK/moto.log" >&2
+		exit 1
+	}
+	sleep 0.2
+done
+echo "== moto on $EP; $PLANS plans, $RUNS runs each"
+"$BIN/bench-fromcluster" -n "$PLANS" -runs "$RUNS" -endpoint "$EP" -iambind "$BIN/iambind"
