@@ -146,7 +146,7 @@ func (e *gitopsEnv) testKustomizeTransformer(t *testing.T) {
 }
 
 func (e *gitopsEnv) testDeploy(t *testing.T) {
-	for _, dir := range []string{"deploy", "deploy/cronjob"} {
+	for _, dir := range []string{"deploy", "deploy/cronjob", "deploy/sharded"} {
 		objs := decode(t, kustomizeBuild(t, dir))
 		e.admit(t, objs)
 		var pod map[string]any
@@ -433,7 +433,7 @@ func testCommandLines(t *testing.T) {
 		}
 	}
 	// Container args of every rendered Job/CronJob (deploy/ and the examples that use it).
-	for _, stream := range []string{kustomizeBuild(t, "deploy"), kustomizeBuild(t, "deploy/cronjob"), kustomizeBuild(t, "examples/argocd/app")} {
+	for _, stream := range []string{kustomizeBuild(t, "deploy"), kustomizeBuild(t, "deploy/cronjob"), kustomizeBuild(t, "deploy/sharded"), kustomizeBuild(t, "examples/argocd/app")} {
 		for _, o := range decode(t, stream) {
 			var pod map[string]any
 			switch o.GetKind() {

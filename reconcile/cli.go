@@ -60,6 +60,7 @@ type commonFlags struct {
 	guardrails  string
 	cluster     clusterFlags
 	rerun       string // apply: the command line that finishes a failed run
+	scale       scaleFlags
 }
 
 func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
@@ -76,6 +77,7 @@ func (f *commonFlags) register(cmd *cobra.Command, apply bool) {
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", DefaultConcurrency, "how many roles are read or written in parallel")
 	cmd.Flags().StringVar(&f.guardrails, "guardrails", "", "a Guardrails file (iambind.dev/v1alpha1): every planned role must satisfy it; its permissionsBoundary is added to roles without one (docs/guardrails.md)")
 	f.cluster.register(cmd)
+	f.scale.register(cmd)
 }
 
 // Run is the iambind command line; it returns the process exit code.
@@ -229,10 +231,11 @@ func runPlanOrApply(ctx context.Context, command string, f *commonFlags, detaile
 	return err
 }
 
-// planOrApply runs plan or apply over the desired roles; the Result is nil
-// when nothing was applied (plan, or a refusal before any write).
-func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input, detailed bool, stdout, stderr io.Writer) (*Result, error) {
-	if len(in.Roles) == 0 {
+// planOrApplyAccount runs plan or apply over the desired roles of one
+// account (acct nil: the credentials' own); the Result is nil when nothing
+// was applied (plan, or a refusal before any write).
+func planOrApplyAccount(ctx context.Context, command string, f *commonFlags, in *Input, detailed bool, stdout, stderr io.Writer, acct *accountTarget) (*Result, error) {
+	if !in.HasPlan() {
 		if f.prune {
 			return nil, fail(errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
 		}
@@ -247,7 +250,7 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		return nil, fail(err)
 	}
 
-	clients, err := NewClients(ctx, f.endpointURL)
+	clients, err := acct.clients(ctx, f)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -270,13 +273,13 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 	if len(problems.Errors) > 0 {
 		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  ")))
 	}
-	if len(in.Roles) > 0 || len(in.Discovery) > 0 {
+	if in.HasPlan() {
 		if err := checkAccount(ctx, clients.STS, in); err != nil {
 			return nil, fail(err)
 		}
 	}
 
-	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
+	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency, Rate: f.scale.rate}
 	state, err := observer.Observe(ctx, in, f.prune)
 	if err != nil {
 		return nil, fail(fmt.Errorf("observing IAM: %w", err))

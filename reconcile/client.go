@@ -80,7 +80,7 @@ func (c *CallCounter) addMiddleware(stack *middleware.Stack) error {
 		}), middleware.After)
 }
 
-// Clients are the AWS clients the reconcile job uses.
+// Clients are the AWS clients the reconcile job uses for one account.
 type Clients struct {
 	IAM   *iam.Client
 	STS   *sts.Client
@@ -91,57 +91,108 @@ type Clients struct {
 	// cfg is the loaded configuration, for the clients of other services
 	// (EKS: reconcile/podidentity.go).
 	cfg aws.Config
+	// Limiter paces the IAM calls (nil with --limiter none or sdk-adaptive).
+	Limiter *Limiter
+}
+
+// ClientOptions tune the clients of one account.
+type ClientOptions struct {
+	// EndpointURL overrides the endpoint (AWS_ENDPOINT_URL is honoured by
+	// the SDK itself).
+	EndpointURL string
+	// Rate is the ceiling of IAM calls per second (0: none, adapt from the
+	// first throttle).
+	Rate float64
+	// Limiter is "aimd" (the default, see Limiter), "sdk-adaptive" (the
+	// SDK's retry.NewAdaptiveMode, for comparison) or "none".
+	Limiter string
 }
 
 // NewClients loads the standard credential chain (env, profile, IRSA web
-// identity) and builds the clients. endpointURL overrides the endpoint
-// (AWS_ENDPOINT_URL is honoured by the SDK itself).
+// identity) and builds the clients with the default limiter.
 func NewClients(ctx context.Context, endpointURL string) (*Clients, error) {
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return NewClientsFromConfig(cfg, ClientOptions{EndpointURL: endpointURL}), nil
+}
+
+// LoadConfig loads the standard credential chain with iambind's retryer
+// and the default region for IAM.
+func LoadConfig(ctx context.Context) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(newRetryer))
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
+	return cfg, nil
+}
+
+// NewClientsFromConfig builds one account's clients from cfg (whose
+// credentials may be an assumed role's), each with its own call counter
+// and limiter.
+func NewClientsFromConfig(cfg aws.Config, o ClientOptions) *Clients {
 	counter := &CallCounter{}
-	iamClient := iam.NewFromConfig(cfg, func(o *iam.Options) {
-		if endpointURL != "" {
-			o.BaseEndpoint = aws.String(endpointURL)
+	c := &Clients{Calls: counter}
+	switch o.Limiter {
+	case "none":
+	case "sdk-adaptive":
+		cfg.Retryer = newAdaptiveRetryer
+	default:
+		c.Limiter = NewLimiter(o.Rate)
+	}
+	c.IAM = iam.NewFromConfig(cfg, func(o2 *iam.Options) {
+		if o.EndpointURL != "" {
+			o2.BaseEndpoint = aws.String(o.EndpointURL)
 		}
-		o.APIOptions = append(o.APIOptions, counter.addMiddleware)
-	})
-	stsClient := sts.NewFromConfig(cfg, func(o *sts.Options) {
-		if endpointURL != "" {
-			o.BaseEndpoint = aws.String(endpointURL)
+		o2.APIOptions = append(o2.APIOptions, counter.addMiddleware)
+		if c.Limiter != nil {
+			o2.APIOptions = append(o2.APIOptions, c.Limiter.addMiddleware)
 		}
 	})
-	s3Counter := &CallCounter{}
-	s3Client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if endpointURL != "" {
-			o.BaseEndpoint = aws.String(endpointURL)
+	c.STS = sts.NewFromConfig(cfg, func(o2 *sts.Options) {
+		if o.EndpointURL != "" {
+			o2.BaseEndpoint = aws.String(o.EndpointURL)
+		}
+	})
+	c.S3Calls = &CallCounter{}
+	c.S3 = s3.NewFromConfig(cfg, func(o2 *s3.Options) {
+		if o.EndpointURL != "" {
+			o2.BaseEndpoint = aws.String(o.EndpointURL)
 		}
 		// An emulator (or any endpoint override) has no per-bucket DNS
 		// names: address buckets by path there.
-		o.UsePathStyle = endpointURL != "" || os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
-		o.APIOptions = append(o.APIOptions, s3Counter.addMiddleware)
+		o2.UsePathStyle = o.EndpointURL != "" || os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+		o2.APIOptions = append(o2.APIOptions, c.S3Calls.addMiddleware)
 		// Emulators send no checksums; do not log about every response.
-		o.DisableLogOutputChecksumValidationSkipped = true
+		o2.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return &Clients{IAM: iamClient, STS: stsClient, Calls: counter, S3: s3Client, S3Calls: s3Counter, cfg: cfg}, nil
+	c.cfg = cfg
+	return c
 }
 
-func newRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = retryMaxAttempts
-		o.MaxBackoff = retryMaxBackoff
-		// The default token bucket gives up after a burst of throttles; IAM
-		// throttling is expected during large applies, so keep retrying.
-		o.RateLimiter = ratelimit.None
-		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: map[string]struct{}{
-			"ConcurrentModification":          {},
-			"ConcurrentModificationException": {},
-			"ServiceFailure":                  {},
-		}})
+// newAdaptiveRetryer is the SDK's adaptive mode over the same standard
+// options, kept to compare it with Limiter (--limiter sdk-adaptive).
+func newAdaptiveRetryer() aws.Retryer {
+	return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+		o.StandardOptions = append(o.StandardOptions, standardOptions)
 	})
+}
+
+func newRetryer() aws.Retryer { return retry.NewStandard(standardOptions) }
+
+func standardOptions(o *retry.StandardOptions) {
+	o.MaxAttempts = retryMaxAttempts
+	o.MaxBackoff = retryMaxBackoff
+	// The default token bucket gives up after a burst of throttles; IAM
+	// throttling is expected during large applies, so keep retrying.
+	o.RateLimiter = ratelimit.None
+	o.Retryables = append(o.Retryables, retry.RetryableErrorCode{Codes: map[string]struct{}{
+		"ConcurrentModification":          {},
+		"ConcurrentModificationException": {},
+		"ServiceFailure":                  {},
+	}})
 }

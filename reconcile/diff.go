@@ -187,7 +187,7 @@ func Diff(in *Input, state *State, opts Options) (*Plan, error) {
 	}
 	if opts.Prune {
 		switch {
-		case len(in.Roles) == 0:
+		case !in.HasPlan():
 			errs = append(errs, errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths"))
 		case !state.AllRoles:
 			errs = append(errs, errors.New("internal: --prune needs the state of every role in the account"))
@@ -197,7 +197,7 @@ func Diff(in *Input, state *State, opts Options) (*Plan, error) {
 				owners[o] = true
 			}
 			for key, o := range state.Roles {
-				if planned[key] || !owners[o.Owner()] {
+				if planned[key] || !owners[o.Owner()] || !in.mayPrune(o) {
 					continue
 				}
 				plan.Roles = append(plan.Roles, RoleChange{

@@ -9,6 +9,7 @@
 //     desired role, before AWS is observed (--guardrails);
 //   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
 //   - observe.go:  reads the current IAM state (reads only, counted);
+//   - readcost.go: the cost model that picks per-role or bulk reads;
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - preflight.go, preflight_quota.go: before any write, the referenced
 //     policies exist (GetPolicy, once per ARN) and the plan fits the
@@ -26,6 +27,10 @@
 //   - keygen.go:   `iambind keygen`, a signing key pair for a self-hosted issuer;
 //   - discovery_hook.go: wires the S3 room, package reconcile/discovery (its own
 //     plan reader, observe, pure diff, act and render), into plan and apply.
+//   - accounts.go: a plan spanning accounts: one pipeline per account
+//     (--assume-role), run concurrently, reports merged;
+//   - limiter.go:  the per-account client-side rate limiter (AIMD);
+//   - shard.go:    --shard I/N, the part of a plan one of N runs reconciles.
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
 // renders and another executes, so `plan` shows exactly what `apply` will do.

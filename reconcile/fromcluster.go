@@ -73,6 +73,7 @@ type clusterRun struct {
 	warnings   []string
 	preflight  *PreflightSummary // what the preflight checked (preflight.go)
 	now        func() time.Time
+	whole      *wholePlan // set by --shard: the whole plan this run is a part of
 }
 
 // live returns the plans that have not failed, in ConfigMap order.
@@ -126,6 +127,9 @@ func runFromCluster(ctx context.Context, command string, f *commonFlags, detaile
 	}
 	run := &clusterRun{tenancy: tenancy, guardrails: rails, client: client, now: time.Now}
 	if err := run.read(listed); err != nil {
+		return fail(err)
+	}
+	if err := run.shard(f); err != nil {
 		return fail(err)
 	}
 	res, err := run.reconcile(ctx, command, f, detailed, stdout, stderr)
@@ -288,7 +292,8 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 		}
 	}
 
-	clients, err := NewClients(ctx, f.endpointURL)
+	var own *accountTarget // the credentials' own account (--rate applies)
+	clients, err := own.clients(ctx, f)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -383,7 +388,7 @@ func (r *clusterRun) guardedAccounts(p *clusterPlan) []ServiceAccountRef {
 // input is the live plans as one Input, one role per name (the first
 // claimant's while a name is still contested: observation is by name).
 func (r *clusterRun) input() *Input {
-	in := &Input{}
+	in := &Input{whole: r.whole}
 	for _, g := range r.groups() {
 		in.Roles = append(in.Roles, g.byNS[g.namespaces[0]][0].role)
 	}

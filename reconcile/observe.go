@@ -13,21 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
-// PerRoleReadMax is the largest plan observed with per-role reads.
-//
-// Per-role reads cost GetRole + ListAttachedRolePolicies + ListRolePolicies
-// + one GetRolePolicy per inline policy: about 3+k calls per role, all small.
-// Bulk reads cost GetAccountAuthorizationDetails(Filter=Role) plus ListRoles
-// (for description and max session duration, which the former lacks), each
-// paged by up to 1000 roles: 2 calls per 1000 roles in the account, but every
-// page carries every role's documents, including roles iambind does not
-// manage. For one or two roles targeted reads are cheaper in bytes and
-// latency; from three roles on (≥ 9 calls) bulk reads win for any account
-// of up to a few thousand roles. Prune always needs every role (owned roles
-// that left the plan must be found, and ListRoles does not return tags), so
-// --prune always observes in bulk.
-const PerRoleReadMax = 2
-
 // bulkPageSize is the MaxItems asked of the paged bulk reads (IAM's maximum).
 const bulkPageSize = 1000
 
@@ -35,14 +20,35 @@ const bulkPageSize = 1000
 type Observer struct {
 	IAM         *iam.Client
 	Concurrency int
+	// Rate is the account's calls/s ceiling (--rate), for the read cost model.
+	Rate float64
+	// Strategy forces a read strategy; "" lets the cost model choose (readcost.go).
+	Strategy ReadStrategy
+	// Chosen is the strategy the last Observe used; AccountRoles the
+	// account's size when the model had to ask for it (else 0).
+	Chosen       ReadStrategy
+	AccountRoles int
 }
 
-// Observe reads the planned roles (or, when all is set or the plan is
-// large, every role of the account) and the plan's OIDC providers.
+// Observe reads the planned roles (or, when all is set or bulk reads are
+// cheaper, every role of the account) and the plan's OIDC providers. Prune
+// (all) always reads every role: owned roles that left the plan must be
+// found, and neither GetRole nor ListRoles filters by tag.
 func (ob *Observer) Observe(ctx context.Context, in *Input, all bool) (*State, error) {
+	strategy := ob.Strategy
+	if all {
+		strategy = ReadBulk
+	}
+	if strategy == ReadAuto {
+		var err error
+		if strategy, err = ob.chooseReads(ctx, in); err != nil {
+			return nil, err
+		}
+	}
+	ob.Chosen = strategy
 	var state *State
 	var err error
-	if all || len(in.Roles) > PerRoleReadMax {
+	if strategy == ReadBulk {
 		state, err = ob.observeBulk(ctx)
 	} else if state, err = ob.observePerRole(ctx, in); err == nil {
 		err = ob.observeOrphans(ctx, in, state)

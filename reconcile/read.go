@@ -42,10 +42,15 @@ type Input struct {
 	// Discovery are the self-hosted issuers to publish, sorted by issuer.
 	Discovery []*discovery.Desired
 	Workloads []WorkloadRef // injected containers (workloads.go)
+	// whole is set when this input is a shard of a larger plan (shard.go).
+	whole *wholePlan
 }
 
 // Owners returns the distinct owner tags of the planned roles, sorted.
 func (in *Input) Owners() []string {
+	if in.whole != nil {
+		return in.whole.owners
+	}
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range in.Roles {
@@ -112,7 +117,10 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 			}
 		}
 	}
-	sort.Slice(in.Roles, func(i, j int) bool { return in.Roles[i].Name < in.Roles[j].Name })
+	sort.Slice(in.Roles, func(i, j int) bool {
+		a, b := in.Roles[i], in.Roles[j]
+		return a.Name < b.Name || a.Name == b.Name && a.ARN < b.ARN
+	})
 	return in, nil
 }
 
@@ -208,13 +216,16 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 		if err != nil {
 			return err
 		}
-		if prev, ok := byName[strings.ToLower(role.Name)]; ok {
+		// Role names are unique per account (case-insensitively), not across accounts.
+		_, account, _ := arnAccount(role.ARN)
+		key := account + "/" + strings.ToLower(role.Name)
+		if prev, ok := byName[key]; ok {
 			if !sameRole(&prev.Role, &role.Role) {
 				return fmt.Errorf("role %s is planned twice with different role.json: %s and %s", role.Name, prev.Source, role.Source)
 			}
 			return nil
 		}
-		byName[strings.ToLower(role.Name)] = role
+		byName[key] = role
 		in.Roles = append(in.Roles, role)
 	case kind == "ConfigMap" && apiVersion == "v1" && n.GetLabels()[generator.LabelPlan] == generator.PlanOIDCValue:
 		source := fmt.Sprintf("%s: ConfigMap %s/%s", file, n.GetNamespace(), n.GetName())

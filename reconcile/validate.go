@@ -130,7 +130,7 @@ func Validate(in *Input, trustQuota int) Problems {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		p.errorf("the plan spans several accounts (%s): run iambind once per account, with that account's credentials", strings.Join(keys, ", "))
+		p.errorf("the plan spans several accounts (%s): give --assume-role 'arn:{partition}:iam::{account}:role/NAME' to reconcile each account through an assumed role, or run iambind once per account with that account's credentials", strings.Join(keys, ", "))
 	}
 	sort.Strings(p.Errors)
 	sort.Strings(p.Warnings)
@@ -210,6 +210,9 @@ func PlanAccount(in *Input) (partition, account string) {
 	}
 	for _, d := range in.Discovery {
 		return d.Partition, d.AccountID
+	}
+	if in.whole != nil {
+		return in.whole.partition, in.whole.account
 	}
 	return "", ""
 }

@@ -46,6 +46,8 @@ type Proxy struct {
 	rng    *rand.Rand
 	counts Counts
 	off    atomic.Bool
+	// accounts is the per-account rate limit and routing (accounts.go), or nil.
+	accounts atomic.Pointer[accountState]
 }
 
 // Start proxies to target (moto's endpoint) with faults drawn from seed.
@@ -115,6 +117,19 @@ func (p *Proxy) draw() (fault, time.Duration, bool) {
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	atomic.AddInt64(&p.counts.Requests, 1)
 	body, _ := io.ReadAll(r.Body)
+	target := p.target
+	accounts := p.accounts.Load()
+	if accounts != nil {
+		account, service := accounts.identify(r)
+		if !accounts.admit(account, service) {
+			atomic.AddInt64(&p.counts.Throttled, 1)
+			writeIAMError(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
+			return
+		}
+		if u := accounts.backend(account); u != nil {
+			target = u
+		}
+	}
 	kind, delay, is503 := p.draw()
 	if delay > 0 {
 		atomic.AddInt64(&p.counts.Delayed, 1)
@@ -140,11 +155,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rec := httptest.NewRecorder()
-	proxy := httputil.NewSingleHostReverseProxy(p.target)
+	proxy := httputil.NewSingleHostReverseProxy(target)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.Host = p.target.Host
+	r.Host = target.Host
 	proxy.ServeHTTP(rec, r)
 	atomic.AddInt64(&p.counts.Forwarded, 1)
+	if accounts != nil && bytes.Contains(body, []byte("Action=AssumeRole")) {
+		accounts.learn(rec.Body.Bytes())
+	}
 
 	if kind == dropAfter {
 		// IAM did the work; the client sees headers and half a body, then EOF.

@@ -92,3 +92,75 @@ func TestSameSeedSameFaults(t *testing.T) {
 		t.Error("seeds 7 and 8 gave the same faults")
 	}
 }
+
+// signed posts an IAM (or STS) request signed, as far as the proxy reads it, with key.
+func signed(t *testing.T, url, key, service, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+key+"/20261130/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=00")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Each account has its own bucket: a burst in one account is throttled
+// beyond the bucket's depth, and does not touch the other account's; the
+// account of assumed-role keys is learned from AssumeRole responses; STS is
+// not limited.
+func TestPerAccountRateLimit(t *testing.T) {
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAOTHER</AccessKeyId></Credentials>`+
+			`<AssumedRoleUser><Arn>arn:aws:sts::111122223333:assumed-role/iambind/s</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>`)
+	}))
+	defer sts.Close()
+	other, otherHits := backend(t)
+	p, err := Start(sts.URL, 1, Rates{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.SetAccounts(Accounts{Rate: 1, Burst: 3, DefaultAccount: "123456789012",
+		Backends: map[string]string{"111122223333": other.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := signed(t, p.URL, "testing", "sts", "Action=AssumeRole&RoleArn=x"); code != 200 || !strings.Contains(body, "ASIAOTHER") {
+		t.Fatalf("AssumeRole through the proxy: %d %s", code, body)
+	}
+	ok, throttled := 0, 0
+	for range 10 {
+		switch code, body := signed(t, p.URL, "testing", "iam", "Action=GetRole"); {
+		case code == 200:
+			ok++
+		case code == 400 && strings.Contains(body, "<Code>Throttling</Code>"):
+			throttled++
+		default:
+			t.Fatalf("unexpected %d %s", code, body)
+		}
+	}
+	if ok != 3 || throttled != 7 {
+		t.Errorf("default account: %d passed, %d throttled; want the burst of 3, then throttling", ok, throttled)
+	}
+	// The other account (its learned key) has a full bucket and its own backend.
+	for range 3 {
+		if code, body := signed(t, p.URL, "ASIAOTHER", "iam", "Action=GetRole"); code != 200 || !strings.Contains(body, "<ok>") {
+			t.Fatalf("other account: %d %s", code, body)
+		}
+	}
+	if atomic.LoadInt64(otherHits) != 3 {
+		t.Errorf("other account's backend saw %d requests, want 3", atomic.LoadInt64(otherHits))
+	}
+	c := p.AccountCounts()
+	if c["123456789012"] != (AccountCount{Requests: 10, Throttled: 7}) || c["111122223333"] != (AccountCount{Requests: 3}) {
+		t.Errorf("counts %+v", c)
+	}
+	// STS is not rate limited (it has limits of its own, not modelled).
+	for range 5 {
+		if code, _ := signed(t, p.URL, "testing", "sts", "Action=GetCallerIdentity"); code != 200 {
+			t.Errorf("STS throttled")
+		}
+	}
+}

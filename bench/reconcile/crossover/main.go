@@ -8,12 +8,11 @@
 //	foreign  roles  mode  reads  median-wall-ms  walls-ms(comma-separated)
 //
 // Reads and wall time cover role observation only: the OIDC provider reads
-// that follow are the same for both modes. Per-role mode calls the exported
+// that follow are the same for every mode. Per-role mode calls the exported
 // Observer.ObserveRole for each planned role with the CLI's default
-// concurrency, which is what Observer.Observe does for plans of at most
-// reconcile.PerRoleReadMax roles; bulk mode is Observer.Observe with every
-// role asked for (as --prune does), which is what it does for larger plans.
-// No production switch is needed.
+// concurrency; bulk mode is Observer.Observe with every role asked for (as
+// --prune does); auto is Observer.Observe as plan and apply run it, the
+// read cost model choosing (its GetAccountSummary included).
 //
 // It drives a moto server it is given (-endpoint): for each foreign count
 // it resets moto, creates the foreign roles (each with an inline and an
@@ -92,6 +91,7 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 	if err != nil {
 		return err
 	}
+	chosen := map[[2]int]string{}
 	for _, f := range foreigns {
 		if err := reset(endpoint); err != nil {
 			return err
@@ -120,6 +120,12 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 			modes := []*mode{
 				{name: "per-role", read: func() (*reconcile.State, error) { return perRole(ctx, ob, in) }},
 				{name: "bulk", read: func() (*reconcile.State, error) { return ob.Observe(ctx, in, true) }},
+				{name: "auto", read: func() (*reconcile.State, error) {
+					auto := &reconcile.Observer{IAM: clients.IAM, Concurrency: conc}
+					st, err := auto.Observe(ctx, in, false)
+					chosen[[2]int{f, n}] = string(auto.Chosen)
+					return st, err
+				}},
 			}
 			for i := -1; i < runs; i++ { // i = -1: warm-up, not recorded
 				for _, m := range modes {
@@ -144,7 +150,11 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 				for i, w := range m.walls {
 					ws[i] = strconv.FormatFloat(w, 'f', 1, 64)
 				}
-				fmt.Printf("%d\t%d\t%s\t%d\t%.1f\t%s\n", f, n, m.name, m.reads, median(m.walls), strings.Join(ws, ","))
+				name := m.name
+				if name == "auto" {
+					name += ":" + chosen[[2]int{f, n}]
+				}
+				fmt.Printf("%d\t%d\t%s\t%d\t%.1f\t%s\n", f, n, name, m.reads, median(m.walls), strings.Join(ws, ","))
 			}
 		}
 	}

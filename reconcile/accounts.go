@@ -1,0 +1,453 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
+)
+
+// scaleFlags are the organisation-scale flags of plan and apply (SPEC §7.5).
+type scaleFlags struct {
+	assumeRole string
+	shard      string
+	rate       float64
+	limiter    string
+}
+
+func (s *scaleFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&s.assumeRole, "assume-role", "", "reconcile each account of the plan through this role, a template: {account} and {partition} are filled per account, e.g. 'arn:{partition}:iam::{account}:role/iambind' (the credentials' own account uses them directly); needed when the plan spans several accounts")
+	cmd.Flags().StringVar(&s.shard, "shard", "", "reconcile only shard I of N (I/N, 0-based): the roles (or, for a plan spanning several accounts, the accounts) whose stable hash falls in it; prune deletes only that shard's share")
+	cmd.Flags().Float64Var(&s.rate, "rate", 0, "ceiling of IAM calls per second per account (0: none); either way the pace adapts down on throttling")
+	cmd.Flags().StringVar(&s.limiter, "limiter", "aimd", "client-side rate limiter: aimd, sdk-adaptive or none (for benchmarks)")
+	_ = cmd.Flags().MarkHidden("limiter")
+}
+
+func (s *scaleFlags) validate() error {
+	if s.rate < 0 || math.IsNaN(s.rate) || math.IsInf(s.rate, 0) {
+		return fmt.Errorf("--rate %v must be a number of calls per second >= 0", s.rate)
+	}
+	switch s.limiter {
+	case "aimd", "sdk-adaptive", "none":
+	default:
+		return fmt.Errorf("--limiter must be aimd, sdk-adaptive or none, not %q", s.limiter)
+	}
+	if s.assumeRole != "" {
+		t := strings.NewReplacer("{account}", "111122223333", "{partition}", "aws").Replace(s.assumeRole)
+		a, err := arn.Parse(t)
+		if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") || !strings.Contains(s.assumeRole, "{account}") {
+			return fmt.Errorf("--assume-role %q must be a role ARN template containing {account}, e.g. 'arn:{partition}:iam::{account}:role/iambind'", s.assumeRole)
+		}
+	}
+	_, err := ParseShard(s.shard)
+	return err
+}
+
+// accountTarget is one account of the plan and the credentials that reach it.
+type accountTarget struct {
+	Partition, Account string
+	// AssumedRole is the role assumed into the account; "" when the
+	// credentials' own account is used directly.
+	AssumedRole string
+	cfg         aws.Config
+	made        *Clients // the clients its run built, for the totals
+}
+
+// clients builds the account's clients; a nil target is the single-account
+// run with the default credential chain.
+func (a *accountTarget) clients(ctx context.Context, f *commonFlags) (*Clients, error) {
+	opts := ClientOptions{EndpointURL: f.endpointURL, Rate: f.scale.rate, Limiter: f.scale.limiter}
+	if a == nil {
+		cfg, err := LoadConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return NewClientsFromConfig(cfg, opts), nil
+	}
+	a.made = NewClientsFromConfig(a.cfg, opts)
+	return a.made, nil
+}
+
+// arnAccount returns the partition and account of a role ARN.
+func arnAccount(roleARN string) (partition, account string, ok bool) {
+	m := roleARNRE.FindStringSubmatch(roleARN)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// accountGroup is the part of a plan in one account.
+type accountGroup struct {
+	Partition, Account string
+	In                 *Input
+}
+
+// groupByAccount splits the plan by the account in each role's ARN, sorted
+// by account. A role whose ARN names no account stays in a group of its own
+// ("" account), which validation then refuses.
+func groupByAccount(in *Input) []accountGroup {
+	byKey := map[string]*accountGroup{}
+	var keys []string
+	for _, r := range in.Roles {
+		p, a, _ := arnAccount(r.ARN)
+		k := a + "/" + p
+		g := byKey[k]
+		if g == nil {
+			g = &accountGroup{Partition: p, Account: a, In: &Input{whole: in.whole}}
+			byKey[k] = g
+			keys = append(keys, k)
+		}
+		g.In.Roles = append(g.In.Roles, r)
+	}
+	// A self-hosted issuer is published in its own account, with or without
+	// roles there.
+	for _, d := range in.Discovery {
+		k := d.AccountID + "/" + d.Partition
+		g := byKey[k]
+		if g == nil {
+			g = &accountGroup{Partition: d.Partition, Account: d.AccountID, In: &Input{whole: in.whole}}
+			byKey[k] = g
+			keys = append(keys, k)
+		}
+		g.In.Discovery = append(g.In.Discovery, d)
+	}
+	if len(keys) == 0 && in.whole != nil {
+		return []accountGroup{{Partition: in.whole.partition, Account: in.whole.account, In: in}}
+	}
+	sort.Strings(keys)
+	out := make([]accountGroup, len(keys))
+	for i, k := range keys {
+		g := byKey[k]
+		// Every ServiceAccount goes along: the guard judges only those
+		// carrying one of the group's role ARNs.
+		g.In.ServiceAccounts = in.ServiceAccounts
+		g.In.Workloads = in.Workloads
+		out[i] = *g
+	}
+	return out
+}
+
+// planOrApply runs plan or apply: the plan's part in each account through
+// planOrApplyAccount, concurrently when there are several accounts.
+func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input, detailed bool, stdout, stderr io.Writer) (*Result, error) {
+	if err := f.scale.validate(); err != nil {
+		return nil, fail(err)
+	}
+	shard, _ := ParseShard(f.scale.shard)
+	if shard.Enabled() {
+		// The guard judges the whole plan: one shard must not write while
+		// another part of the same plan is inconsistent.
+		if violations := Guard(in); len(violations) > 0 {
+			return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+		}
+		whole := len(in.Roles)
+		in = shard.Filter(in)
+		fmt.Fprintf(stderr, "iambind: shard %s: %d of %d planned roles\n", shard, len(in.Roles), whole)
+		if !in.HasPlan() {
+			return nil, nil
+		}
+	}
+	groups := groupByAccount(in)
+	if f.scale.assumeRole == "" || len(groups) == 0 {
+		// One account (or a refusal Validate words): the credentials' own.
+		return planOrApplyAccount(ctx, command, f, in, detailed, stdout, stderr, nil)
+	}
+	return planOrApplyAccounts(ctx, command, f, groups, detailed, stdout, stderr)
+}
+
+// accountRun is the outcome of one account's pipeline.
+type accountRun struct {
+	target         *accountTarget
+	res            *Result
+	err            error
+	stdout, stderr bytes.Buffer
+}
+
+func planOrApplyAccounts(ctx context.Context, command string, f *commonFlags, groups []accountGroup, detailed bool, stdout, stderr io.Writer) (*Result, error) {
+	// Bad input is refused in every account before any account is touched.
+	var problems []string
+	for _, g := range groups {
+		// The account's real trust-policy quota is read in its own run.
+		problems = append(problems, Validate(g.In, math.MaxInt).Errors...)
+	}
+	if len(problems) > 0 {
+		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems, "\n  ")))
+	}
+	if violations := Guard(&Input{Roles: allRoles(groups), ServiceAccounts: groups[0].In.ServiceAccounts}); len(violations) > 0 {
+		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+	}
+
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		return nil, fail(err)
+	}
+	base := NewClientsFromConfig(cfg, ClientOptions{EndpointURL: f.endpointURL, Limiter: "none"})
+	id, err := base.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fail(fmt.Errorf("reading the credentials' own account (sts GetCallerIdentity): %w", err))
+	}
+	callerAccount, callerPartition := aws.ToString(id.Account), "aws"
+	if a, err := arn.Parse(aws.ToString(id.Arn)); err == nil {
+		callerPartition = a.Partition
+	}
+
+	runs := make([]*accountRun, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		t := &accountTarget{Partition: g.Partition, Account: g.Account, cfg: cfg}
+		if g.Account != callerAccount || g.Partition != callerPartition {
+			t.AssumedRole = strings.NewReplacer("{account}", g.Account, "{partition}", g.Partition).Replace(f.scale.assumeRole)
+			t.cfg = cfg.Copy()
+			// The cache refreshes the session before it expires, so an
+			// apply longer than the session's hour keeps going.
+			t.cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(base.STS, t.AssumedRole,
+				func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "iambind" }))
+		}
+		run := &accountRun{target: t}
+		runs[i] = run
+		wg.Add(1)
+		go func(g accountGroup) {
+			defer wg.Done()
+			// Each account has its own clients: its own concurrency, call
+			// counts and rate limiter (IAM throttles per account).
+			run.res, run.err = planOrApplyAccount(ctx, command, f, g.In, detailed, &run.stdout,
+				&prefixWriter{w: stderr, prefix: "account " + g.Account + ": "}, t)
+		}(g)
+	}
+	wg.Wait()
+	return mergeAccountRuns(command, f, runs, stdout, stderr)
+}
+
+func allRoles(groups []accountGroup) []*DesiredRole {
+	var out []*DesiredRole
+	for _, g := range groups {
+		out = append(out, g.In.Roles...)
+	}
+	return out
+}
+
+// via says how an account was reached, for the report.
+func (a *accountTarget) via() string {
+	if a.AssumedRole == "" {
+		return "the credentials' own account"
+	}
+	return "assumed " + a.AssumedRole
+}
+
+// mergeAccountRuns writes every account's report, in account order, and
+// the totals; the exit code is the worst of the accounts'.
+func mergeAccountRuns(command string, f *commonFlags, runs []*accountRun, stdout, stderr io.Writer) (*Result, error) {
+	total := &Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}}
+	applied := false
+	code := ExitOK
+	var failures []string
+	for _, r := range runs {
+		if r.res != nil {
+			applied = true
+			total.Created += r.res.Created
+			total.Updated += r.res.Updated
+			total.Deleted += r.res.Deleted
+			total.Unchanged += r.res.Unchanged
+			total.ProvidersCreated += r.res.ProvidersCreated
+			total.ProvidersUpdated += r.res.ProvidersUpdated
+			total.Errors = append(total.Errors, r.res.Errors...)
+			for k, v := range r.res.RoleErrors {
+				total.RoleErrors[k] = v
+			}
+			for k, v := range r.res.ProviderErrors {
+				total.ProviderErrors[k] = v
+			}
+		}
+		var ee *exitError
+		switch {
+		case r.err == nil:
+		case errors.As(r.err, &ee) && ee.code == ExitChanges && ee.err == nil:
+			code = max(code, ExitChanges)
+		default:
+			code = ExitError
+			failures = append(failures, fmt.Sprintf("account %s: %s", r.target.Account, strings.ReplaceAll(r.err.Error(), "\n", "\n  ")))
+		}
+	}
+	if f.output == "json" {
+		if err := writeAccountsJSON(command, runs, stdout); err != nil {
+			return nil, fail(err)
+		}
+	} else {
+		for _, r := range runs {
+			fmt.Fprintf(stdout, "== account %s (%s), %s\n", r.target.Account, r.target.Partition, r.target.via())
+			stdout.Write(r.stdout.Bytes())
+			if r.err != nil && code == ExitError && !(isChanges(r.err)) {
+				fmt.Fprintf(stdout, "account %s: failed (see stderr)\n", r.target.Account)
+			}
+		}
+		if applied {
+			var reads, writes, retries, throttled int64
+			for _, r := range runs {
+				if c := r.target.made; c != nil {
+					reads, writes, retries = reads+c.Calls.Reads(), writes+c.Calls.Writes(), retries+c.Calls.Retries()
+					if c.Limiter != nil {
+						throttled += c.Limiter.Throttled()
+					}
+				}
+			}
+			line := fmt.Sprintf("total over %d accounts: %s", len(runs), ApplySummary(total, reads, writes))
+			if retries > 0 {
+				line += fmt.Sprintf(" (+%d retried attempts, %d throttled)", retries, throttled)
+			}
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	if !applied {
+		total = nil
+	}
+	switch code {
+	case ExitError:
+		return total, fail(fmt.Errorf("%d of %d account(s) failed:\n  %s", len(failures), len(runs), strings.Join(failures, "\n  ")))
+	case ExitChanges:
+		return total, &exitError{code: ExitChanges}
+	}
+	return total, nil
+}
+
+func isChanges(err error) bool {
+	var ee *exitError
+	return errors.As(err, &ee) && ee.code == ExitChanges && ee.err == nil
+}
+
+// prefixWriter prefixes each line written to w (one account's warnings on
+// the shared stderr); writes are line-buffered and serialised.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+var prefixMu sync.Mutex
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	prefixMu.Lock()
+	defer prefixMu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := p.buf[:i+1]
+		// "iambind: warning: x" becomes "iambind: account A: warning: x".
+		if rest, ok := bytes.CutPrefix(line, []byte("iambind: ")); ok {
+			fmt.Fprintf(p.w, "iambind: %s%s", p.prefix, rest)
+		} else {
+			fmt.Fprintf(p.w, "%s%s", p.prefix, line)
+		}
+		p.buf = p.buf[i+1:]
+	}
+	return len(b), nil
+}
+
+// writeAccountsJSON merges the accounts' JSON documents: the top level has
+// the totals and every role and provider (account by account), and
+// "accounts" each account's own summary, calls and result.
+func writeAccountsJSON(command string, runs []*accountRun, w io.Writer) error {
+	type rawDoc struct {
+		HasChanges    bool              `json:"hasChanges"`
+		Summary       JSONSummary       `json:"summary"`
+		Owners        []string          `json:"owners"`
+		Prune         bool              `json:"prune"`
+		OIDCProviders []json.RawMessage `json:"oidcProviders"`
+		Roles         []json.RawMessage `json:"roles"`
+		Warnings      []string          `json:"warnings"`
+		Errors        []string          `json:"errors"`
+		IAMCalls      JSONCalls         `json:"iamCalls"`
+		Result        *JSONResult       `json:"result,omitempty"`
+	}
+	type account struct {
+		Account     string      `json:"account"`
+		Partition   string      `json:"partition"`
+		AssumedRole string      `json:"assumedRole,omitempty"`
+		HasChanges  bool        `json:"hasChanges"`
+		Summary     JSONSummary `json:"summary"`
+		IAMCalls    JSONCalls   `json:"iamCalls"`
+		Result      *JSONResult `json:"result,omitempty"`
+		Errors      []string    `json:"errors"`
+	}
+	type merged struct {
+		FormatVersion int    `json:"formatVersion"`
+		Command       string `json:"command"`
+		rawDoc
+		Accounts []account `json:"accounts"`
+	}
+	m := merged{FormatVersion: JSONFormatVersion, Command: command, Accounts: []account{}}
+	m.Owners, m.OIDCProviders, m.Roles, m.Warnings, m.Errors = []string{}, []json.RawMessage{}, []json.RawMessage{}, []string{}, []string{}
+	owners := map[string]bool{}
+	for _, r := range runs {
+		a := account{Account: r.target.Account, Partition: r.target.Partition, AssumedRole: r.target.AssumedRole, Errors: []string{}}
+		var d rawDoc
+		if r.stdout.Len() > 0 {
+			if err := json.Unmarshal(r.stdout.Bytes(), &d); err != nil {
+				return fmt.Errorf("account %s: internal: its JSON document: %w", r.target.Account, err)
+			}
+		}
+		if r.err != nil && !isChanges(r.err) {
+			d.Errors = append(d.Errors, r.err.Error())
+		}
+		a.HasChanges, a.Summary, a.IAMCalls, a.Result, a.Errors = d.HasChanges, d.Summary, d.IAMCalls, d.Result, append(a.Errors, d.Errors...)
+		m.Accounts = append(m.Accounts, a)
+		m.HasChanges = m.HasChanges || d.HasChanges
+		m.Prune = m.Prune || d.Prune
+		m.Summary.Create += d.Summary.Create
+		m.Summary.Update += d.Summary.Update
+		m.Summary.Replace += d.Summary.Replace
+		m.Summary.Delete += d.Summary.Delete
+		m.Summary.NoChange += d.Summary.NoChange
+		m.Summary.OIDCProvidersToCreate += d.Summary.OIDCProvidersToCreate
+		m.Summary.OIDCProvidersToUpdate += d.Summary.OIDCProvidersToUpdate
+		m.IAMCalls.Reads += d.IAMCalls.Reads
+		m.IAMCalls.Writes += d.IAMCalls.Writes
+		m.IAMCalls.Retries += d.IAMCalls.Retries
+		if d.Result != nil {
+			if m.Result == nil {
+				m.Result = &JSONResult{Errors: []string{}}
+			}
+			m.Result.Created += d.Result.Created
+			m.Result.Updated += d.Result.Updated
+			m.Result.Deleted += d.Result.Deleted
+			m.Result.Unchanged += d.Result.Unchanged
+			m.Result.IAMCalls.Reads += d.Result.IAMCalls.Reads
+			m.Result.IAMCalls.Writes += d.Result.IAMCalls.Writes
+			m.Result.IAMCalls.Retries += d.Result.IAMCalls.Retries
+			for _, e := range d.Result.Errors {
+				m.Result.Errors = append(m.Result.Errors, "account "+r.target.Account+": "+e)
+			}
+		}
+		for _, o := range d.Owners {
+			if !owners[o] {
+				owners[o] = true
+				m.Owners = append(m.Owners, o)
+			}
+		}
+		m.OIDCProviders = append(m.OIDCProviders, d.OIDCProviders...)
+		m.Roles = append(m.Roles, d.Roles...)
+		for _, x := range d.Warnings {
+			m.Warnings = append(m.Warnings, "account "+r.target.Account+": "+x)
+		}
+		for _, x := range d.Errors {
+			m.Errors = append(m.Errors, "account "+r.target.Account+": "+x)
+		}
+	}
+	sort.Strings(m.Owners)
+	return WriteJSON(w, m)
+}
