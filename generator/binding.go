@@ -218,7 +218,12 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 	annotations := map[string]string{AnnotationBinding: ns + "/" + b.Metadata.Name}
 	if mode == ModePodIdentity {
 		// Pod Identity needs no annotation, and an IRSA one would win over it
-		// in the SDKs' credential chains (docs/pod-identity.md).
+		// in the SDKs' credential chains (docs/pod-identity.md); so would
+		// injected web-identity env.
+		if s.Inject != nil && *s.Inject {
+			sink.errorf("spec.inject", "is true but spec.mode is %s: render-time injection is for IRSA (mode irsa or both); Pod Identity needs no injected env", ModePodIdentity)
+			return nil
+		}
 		return &plannedBinding{ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
 			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations}
 	}
