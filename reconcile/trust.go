@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"github.com/iambind/iambind/internal/iamglob"
 	"sort"
 	"strings"
 
@@ -131,7 +132,7 @@ func contains(list []string, s string) bool {
 // (e.g. sts:*); action names are case-insensitive.
 func matchesAny(list []string, action string) bool {
 	for _, v := range list {
-		if globMatch(strings.ToLower(v), strings.ToLower(action)) {
+		if iamglob.Match(strings.ToLower(v), strings.ToLower(action)) {
 			return true
 		}
 	}
@@ -140,40 +141,11 @@ func matchesAny(list []string, action string) bool {
 
 func globAny(patterns []string, s string) bool {
 	for _, p := range patterns {
-		if globMatch(p, s) {
+		if iamglob.Match(p, s) {
 			return true
 		}
 	}
 	return false
-}
-
-// globMatch is IAM StringLike: * matches any run of characters (including
-// none and including '/' and ':'), ? matches exactly one character.
-func globMatch(pattern, s string) bool {
-	// path.Match would stop * at '/': match rune by rune, backtracking to the last *.
-	p, t := []rune(pattern), []rune(s)
-	pi, ti := 0, 0
-	star, mark := -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
 
 // CheckResult is the verdict of one planned role for a token.

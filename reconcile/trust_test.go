@@ -7,28 +7,6 @@ import (
 	"github.com/iambind/iambind/generator"
 )
 
-func TestGlobMatch(t *testing.T) {
-	tests := []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"system:serviceaccount:shop:*", "system:serviceaccount:shop:orders", true},
-		{"system:serviceaccount:shop:*", "system:serviceaccount:shop2:orders", false},
-		{"system:serviceaccount:*:orders", "system:serviceaccount:a:b:orders", true},
-		{"system:serviceaccount:shop:etl-?", "system:serviceaccount:shop:etl-1", true},
-		{"system:serviceaccount:shop:etl-?", "system:serviceaccount:shop:etl-12", false},
-		{"*", "", true},
-		{"a*b*c", "aXXbYYc", true},
-		{"a*b*c", "aXXbYY", false},
-		{"exact", "exact", true},
-	}
-	for _, tc := range tests {
-		if got := globMatch(tc.pattern, tc.s); got != tc.want {
-			t.Errorf("globMatch(%q, %q) = %v", tc.pattern, tc.s, got)
-		}
-	}
-}
-
 func TestEvaluateTrust(t *testing.T) {
 	iss := []generator.TrustIssuer{{Partition: "aws", AccountID: testAccount, Issuer: testIssuer},
 		{Partition: "aws", AccountID: testAccount, Issuer: testIssuer2}}

@@ -2,6 +2,7 @@ package podidentity
 
 import (
 	"fmt"
+	"github.com/iambind/iambind/internal/iamglob"
 	"slices"
 	"strings"
 
@@ -148,7 +149,7 @@ func podIdentityARNs(doc generator.PolicyDocument) []string {
 // statementMismatch returns "" when the statement applies to the request, or why not.
 func statementMismatch(st generator.Statement, context map[string]string) string {
 	for _, action := range generator.PodIdentityActions {
-		if !slices.ContainsFunc(st.Action, func(a string) bool { return globMatch(strings.ToLower(a), strings.ToLower(action)) }) {
+		if !slices.ContainsFunc(st.Action, func(a string) bool { return iamglob.Match(strings.ToLower(a), strings.ToLower(action)) }) {
 			return fmt.Sprintf("action %v does not include %s", []string(st.Action), action)
 		}
 	}
@@ -164,7 +165,7 @@ func statementMismatch(st generator.Statement, context map[string]string) string
 			case "StringEquals", "ArnEquals":
 				ok = slices.Contains(values, actual)
 			case "StringLike", "ArnLike":
-				ok = slices.ContainsFunc(values, func(p string) bool { return globMatch(p, actual) })
+				ok = slices.ContainsFunc(values, func(p string) bool { return iamglob.Match(p, actual) })
 			default:
 				return fmt.Sprintf("condition operator %s is not evaluated by iambind", op)
 			}
@@ -174,30 +175,4 @@ func statementMismatch(st generator.Statement, context map[string]string) string
 		}
 	}
 	return ""
-}
-
-// globMatch is IAM's *-and-? matching (StringLike, ArnLike).
-func globMatch(pattern, s string) bool {
-	p, t := []rune(pattern), []rune(s)
-	pi, ti, star, mark := 0, 0, -1, 0
-	for ti < len(t) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
-			pi++
-			ti++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ti
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ti = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
