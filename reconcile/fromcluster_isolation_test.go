@@ -3,7 +3,6 @@ package reconcile
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/iambind/iambind/generator"
-	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/kube"
@@ -143,77 +141,5 @@ func TestClusterRunIsolation(t *testing.T) {
 		if a.GetVerb() != "list" {
 			t.Errorf("a no-op run wrote to the cluster: %s %s", a.GetVerb(), a.GetResource().Resource)
 		}
-	}
-}
-
-// TestClusterRunGuardrails: with --guardrails, a plan that breaks them fails
-// alone (Error on its ConfigMap, no role), the others converge with the
-// required boundary added.
-func TestClusterRunGuardrails(t *testing.T) {
-	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	ctx := context.Background()
-	cluster := clusterYAML("c", testIssuer)
-	admin := strings.Replace(bindingYAML("evil", "admin"), "managed: [AmazonS3ReadOnlyAccess]", "managed: [AdministratorAccess]", 1)
-	objs := planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders"), admin))
-	client := fake.NewClientset(objs...)
-	boundary := "arn:aws:iam::" + testAccount + ":policy/iambind-boundary"
-	file := t.TempDir() + "/guardrails.yaml"
-	if err := os.WriteFile(file, []byte(`apiVersion: iambind.dev/v1alpha1
-kind: Guardrails
-metadata: {name: default}
-spec:
-  deniedManagedPolicies: ["arn:aws:iam::aws:policy/AdministratorAccess"]
-  deniedActions: []
-  permissionsBoundary: `+boundary+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The boundary must exist: the preflight refuses a missing one (moto's CreateRole would accept it).
-	admin1 := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
-	if _, err := admin1.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, guardrails: file, cluster: clusterFlags{enabled: true}}
-	listed, err := kube.ListPlans(ctx, client, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := guardrails.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := &clusterRun{client: client, guardrails: g, now: time.Now}
-	if err := run.read(listed); err != nil {
-		t.Fatal(err)
-	}
-	res, err := run.reconcile(ctx, "apply", f, false, &out, &out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	if err := run.writeStatus(ctx, res, err); err != nil {
-		t.Fatal(err)
-	}
-	evil, _ := client.CoreV1().ConfigMaps("evil").Get(ctx, "iambind-admin", metav1.GetOptions{})
-	if evil.Annotations[kube.StatusAnnotation] != "Error" || !strings.Contains(evil.Annotations[kube.MessageAnnotation], "AdministratorAccess") {
-		t.Errorf("evil/iambind-admin: %v", evil.Annotations)
-	}
-	shop, _ := client.CoreV1().ConfigMaps("shop").Get(ctx, "iambind-orders", metav1.GetOptions{})
-	if shop.Annotations[kube.StatusAnnotation] != "Synced" {
-		t.Errorf("shop/iambind-orders: %v\n%s", shop.Annotations, out.String())
-	}
-	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
-	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("evil-admin")}); err == nil {
-		t.Error("the role of a plan refused by the guardrails was created")
-	}
-	r, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("shop-orders")})
-	if err != nil || r.Role.PermissionsBoundary == nil || aws.ToString(r.Role.PermissionsBoundary.PermissionsBoundaryArn) != boundary {
-		t.Errorf("shop-orders lacks the required boundary: %v %+v", err, r)
 	}
 }

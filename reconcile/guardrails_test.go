@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -86,10 +87,17 @@ func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
 	}
 	ctx := context.Background()
 	const b = "arn:aws:iam::" + testAccount + ":policy/iambind-boundary"
+	// The boundary must exist: the preflight refuses a plan naming a missing one.
+	admin := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	if _, err := admin.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
 	cluster := clusterYAML("c", testIssuer)
 	good := planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders")))
-	admin := planConfigMaps(t, render(t, cluster, strings.Replace(bindingYAML("evil", "admin"), "[AmazonS3ReadOnlyAccess]", "[AdministratorAccess]", 1)))
-	client := fake.NewClientset(append(good, admin...)...)
+	adminPlan := planConfigMaps(t, render(t, cluster, strings.Replace(bindingYAML("evil", "admin"), "[AmazonS3ReadOnlyAccess]", "[AdministratorAccess]", 1)))
+	client := fake.NewClientset(append(good, adminPlan...)...)
 	listed, err := kube.ListPlans(ctx, client, "", "")
 	if err != nil {
 		t.Fatal(err)
