@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 // The pull-request view of a plan (iambind plan --output markdown): what a
@@ -44,6 +47,8 @@ func RenderMarkdown(w io.Writer, p *Plan) {
 	mdRoleTable(&b, p)
 	mdProviders(&b, p)
 	mdRoleDetails(&b, p)
+	mdOtherServices(&b, p)
+	mdOrphans(&b, p)
 	mdAccessMap(&b, p)
 	io.WriteString(w, b.String())
 }
@@ -417,4 +422,46 @@ func mermaidText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// mdOtherServices shows the changes of the other rooms (S3 discovery
+// documents, EKS Pod Identity associations) as their text plans write them,
+// collapsed: the reviewer sees every change the text plan shows.
+func mdOtherServices(b *strings.Builder, p *Plan) {
+	sections := []struct {
+		title   string
+		changed bool
+		render  func(io.Writer)
+	}{
+		{"S3 discovery documents (self-hosted issuers)", p.Discovery.HasChanges(), func(w io.Writer) { discovery.RenderText(w, p.Discovery) }},
+		{"EKS Pod Identity associations", p.PodIdentity.HasChanges(), func(w io.Writer) { podidentity.RenderText(w, p.PodIdentity) }},
+	}
+	for _, sec := range sections {
+		var text strings.Builder
+		sec.render(&text)
+		if text.Len() == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "### %s\n\n", sec.title)
+		summary := "no changes"
+		if sec.changed {
+			summary = "changes"
+		}
+		fmt.Fprintf(b, "<details><summary>%s</summary>\n\n", summary)
+		mdFence(b, "diff", dedent(text.String()))
+		b.WriteString("</details>\n\n")
+	}
+}
+
+// mdOrphans lists owned roles that left the plan and stay without --prune.
+func mdOrphans(b *strings.Builder, p *Plan) {
+	lines := OrphanLines(p)
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("### Owned roles no longer planned\n\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "- %s\n", mdText(l))
+	}
+	b.WriteString("\n")
 }

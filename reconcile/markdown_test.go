@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/iambind/iambind/reconcile/podidentity"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,6 +99,18 @@ func markdownCases(t *testing.T) map[string]*Plan {
 		}
 	}
 	cases["kustomize-transformer-no-changes"] = diff(kt, state, Options{})
+
+	// Pod Identity associations to create and delete, and an owned role
+	// that left the plan (kept: no --prune).
+	pi := diff(kt, state, Options{})
+	pi.PodIdentity = &podidentity.Plan{Changes: []podidentity.Change{
+		{Cluster: "prod", Region: "us-west-2", Namespace: "shop", ServiceAccount: "orders", Kind: podidentity.KindCreate,
+			RoleARN: "arn:aws:iam::111122223333:role/iambind/shop-orders", Owner: "prod-usw2"},
+		{Cluster: "prod", Region: "us-west-2", Namespace: "shop", ServiceAccount: "retired", Kind: podidentity.KindDelete,
+			RoleARNBefore: "arn:aws:iam::111122223333:role/iambind/shop-retired", AssociationID: "a-0123456789abcdef0", Owner: "prod-usw2"},
+	}}
+	pi.Orphans = []OrphanRole{{Name: "shop-retired", ARN: "arn:aws:iam::111122223333:role/iambind/shop-retired", Owner: "prod-usw2"}}
+	cases["pod-identity-and-orphans"] = pi
 	return cases
 }
 
@@ -195,6 +208,14 @@ func checkMarkdownShowsTextPlan(t *testing.T, textPlan, md string) {
 			m := textProviderLine.FindStringSubmatch(line)
 			if !regexp.MustCompile(`(?m)^\| ` + "`" + regexp.QuoteMeta(m[2]) + "`" + ` \| .* ` + m[1] + ` \|`).MatchString(md) {
 				t.Errorf("provider line %q has no table row", line)
+			}
+		case strings.Contains(line, " EKS Pod Identity association "):
+			if !mdLines[line] {
+				t.Errorf("association line %q missing", line)
+			}
+		case strings.Contains(line, " is no longer planned: "):
+			if !strings.Contains(md, "- "+mdText(line)) {
+				t.Errorf("orphan line %q missing", line)
 			}
 		case strings.HasPrefix(line, "Plan: "):
 			if !strings.Contains(md, mdText(line)) {
