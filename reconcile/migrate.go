@@ -263,9 +263,9 @@ func parseMigrateText(path, text string) (*migrateFile, error) {
 		if migrateScalar(obj, "apiVersion") != generator.APIVersion {
 			continue
 		}
-		meta := migrateField(obj, "metadata")
+		meta := mapValue(obj, "metadata")
 		name, ns := migrateScalar(meta, "name"), migrateScalar(meta, "namespace")
-		spec := migrateField(obj, "spec")
+		spec := mapValue(obj, "spec")
 		if spec == nil || spec.Kind != yaml.MappingNode || spec.Style&yaml.FlowStyle != 0 || len(spec.Content) == 0 {
 			return nil, fmt.Errorf("%s: line %d: %s %s: migrate edits a block-style, non-empty spec; edit this one by hand", path, obj.Line, migrateScalar(obj, "kind"), name)
 		}
@@ -278,12 +278,12 @@ func parseMigrateText(path, text string) (*migrateFile, error) {
 			if b.mode == "" {
 				b.mode = generator.ModeIRSA
 			}
-			if cl := migrateField(spec, "clusters"); cl != nil {
+			if cl := mapValue(spec, "clusters"); cl != nil {
 				for _, c := range cl.Content {
 					b.clusters = append(b.clusters, c.Value)
 				}
 			}
-			if sas := migrateField(spec, "serviceAccounts"); sas != nil {
+			if sas := mapValue(spec, "serviceAccounts"); sas != nil {
 				for _, sa := range sas.Content {
 					if n := migrateScalar(sa, "name") + migrateScalar(sa, "namespace"); generator.IsWildcard(n) {
 						b.wildcard = migrateScalar(sa, "name")
@@ -319,20 +319,8 @@ func clusterEdits(c *migrateCluster, eksName string) ([]lineEdit, string) {
 	return edits, ""
 }
 
-func migrateField(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func migrateScalar(m *yaml.Node, key string) string {
-	if n := migrateField(m, key); n != nil && n.Kind == yaml.ScalarNode {
+	if n := mapValue(m, key); n != nil && n.Kind == yaml.ScalarNode {
 		return n.Value
 	}
 	return ""
