@@ -94,11 +94,8 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 				return nil, fmt.Errorf("-f - given more than once")
 			}
 			stdinRead = true
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return nil, fmt.Errorf("reading stdin: %w", err)
-			}
-			if err := in.addDocuments("<stdin>", data, byName); err != nil {
+			readErr := func(err error) error { return fmt.Errorf("reading stdin: %w", err) }
+			if err := in.readStream("<stdin>", stdin, readErr, byName); err != nil {
 				return nil, err
 			}
 			continue
@@ -108,11 +105,7 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 			return nil, err
 		}
 		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			if err := in.addDocuments(f, data, byName); err != nil {
+			if err := in.readFile(f, byName); err != nil {
 				return nil, err
 			}
 		}
@@ -122,6 +115,16 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 		return a.Name < b.Name || a.Name == b.Name && a.ARN < b.ARN
 	})
 	return in, nil
+}
+
+// readFile streams one manifest file (see readstream.go).
+func (in *Input) readFile(name string, byName map[string]*DesiredRole) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return in.readStream(name, f, nil, byName)
 }
 
 // manifestFiles expands a path into the manifest files it names.
@@ -150,35 +153,20 @@ func manifestFiles(p string) ([]string, error) {
 	return out, err // WalkDir visits in lexical order: deterministic
 }
 
-// addDocuments parses a multi-document YAML (or JSON) stream. A ResourceList
-// or List document contributes its items.
-func (in *Input) addDocuments(file string, data []byte, byName map[string]*DesiredRole) error {
-	nodes, err := (&kio.ByteReader{
-		Reader:                bytes.NewReader(data),
-		OmitReaderAnnotations: true,
-		DisableUnwrapping:     true,
-	}).Read()
-	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	for _, n := range nodes {
-		if err := in.addNodeSafely(file, n, byName); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // addNodeSafely turns a panic inside kyaml's accessors (they index mapping
 // nodes without checking their shape, e.g. `metadata:` given as a list) into
 // an error naming the document, instead of crashing the reconcile job.
 func (in *Input) addNodeSafely(file string, n *yaml.RNode, byName map[string]*DesiredRole) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: line %d: malformed Kubernetes object (a field such as metadata, labels or data has the wrong shape)", file, n.YNode().Line)
+			err = malformedObject(file, n.YNode().Line)
 		}
 	}()
 	return in.addNode(file, n, byName)
+}
+
+func malformedObject(file string, line int) error {
+	return fmt.Errorf("%s: line %d: malformed Kubernetes object (a field such as metadata, labels or data has the wrong shape)", file, line)
 }
 
 func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredRole) error {
@@ -216,9 +204,7 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 		if err != nil {
 			return err
 		}
-		// Role names are unique per account (case-insensitively), not across accounts.
-		_, account, _ := arnAccount(role.ARN)
-		key := account + "/" + strings.ToLower(role.Name)
+		key := roleKey(role)
 		if prev, ok := byName[key]; ok {
 			if !sameRole(&prev.Role, &role.Role) {
 				return fmt.Errorf("role %s is planned twice with different role.json: %s and %s", role.Name, prev.Source, role.Source)
