@@ -95,7 +95,8 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 			}
 			stdinRead = true
 			readErr := func(err error) error { return fmt.Errorf("reading stdin: %w", err) }
-			if err := in.readStream("<stdin>", stdin, readErr, byName); err != nil {
+			// Not read again (a pipe cannot be): see readstream.go.
+			if err := in.readStream("<stdin>", struct{ io.Reader }{stdin}, readErr, byName); err != nil {
 				return nil, err
 			}
 			continue

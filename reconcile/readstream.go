@@ -19,8 +19,9 @@ import (
 // decoded whole it is a node tree of several hundred MB before the first
 // role is kept. So a stream is read one document at a time, and a
 // ResourceList or List document (one document holding every object, as
-// kpt and iambind-fn write it) one item at a time; only the roles,
-// ServiceAccount references, discovery plans and workload references stay.
+// kpt and iambind-fn write it) one item at a time as its lines arrive;
+// only the roles, ServiceAccount references, discovery plans and workload
+// references stay.
 //
 // What is read is exactly what kyaml's kio.ByteReader (DisableUnwrapping,
 // OmitReaderAnnotations) read before, errors included:
@@ -28,13 +29,16 @@ import (
 //     CRLF → LF; a bad separator line is the error, whatever else is wrong;
 //   - each document's first YAML document is decoded; a YAML error or a
 //     metadata error of any document comes before any plan error;
-//   - a list's items are split on the lines that start them (see splitList)
-//     only when the layout makes that split certain, and each item is
-//     decoded on its own with its line numbers shifted back; when an item
-//     does not decode alone (an alias to another item, a split inside a
-//     quoted or flow value, a YAML error), the document is decoded whole
-//     and what the streamed items added is undone, so the whole decode
-//     decides.
+//   - a list's items are cut at the lines that start them (see listScan)
+//     only while the layout makes that cut certain, and each item is
+//     decoded alone with its line numbers shifted back. When the layout
+//     turns out otherwise, an item does not decode alone (an alias to
+//     another item, a cut inside a quoted or flow value, a YAML error) or
+//     the document is not a list after all, what the items added is undone
+//     and the document is decoded whole, which decides.
+//
+// A document decoded whole is read again from the input when the input can
+// (a file: io.ReaderAt); otherwise (stdin) its text is kept while it is read.
 
 // streamErr orders the errors of one stream as a whole read would have met
 // them: a plan error (semantic) waits until the rest of the stream is known
@@ -45,7 +49,7 @@ type streamErr struct {
 }
 
 func (e *streamErr) set(err error, decoding bool) {
-	if e.err == nil || decoding && !e.decoding {
+	if err != nil && (e.err == nil || decoding && !e.decoding) {
 		e.err, e.decoding = err, decoding
 	}
 }
@@ -56,32 +60,52 @@ func (in *Input) addDocuments(file string, data []byte, byName map[string]*Desir
 	return in.readStream(file, bytes.NewReader(data), nil, byName)
 }
 
+// keepText is how much of a document's text is kept for its whole decode
+// when the input can be read again: small documents (a kustomize stream)
+// are not read twice.
+var keepText = 1 << 20 // a variable for the tests
+
 // readStream reads a multi-document YAML (or JSON) stream. A ResourceList
 // or List document contributes its items. readErr wraps an error of r
 // (nil: returned as it is).
 func (in *Input) readStream(file string, r io.Reader, readErr func(error) error, byName map[string]*DesiredRole) error {
+	wrap := func(err error) error {
+		if readErr != nil {
+			return readErr(err)
+		}
+		return err
+	}
+	ra, _ := r.(io.ReaderAt)
 	br := bufio.NewReaderSize(r, 256<<10)
 	var (
-		doc     []byte // the current document's lines
-		index   int    // its index among the documents, as kio.ByteReader counts them
+		offset  int64  // bytes of r consumed
 		first   = true // the next line is the stream's first (no newline before it)
 		prevSep bool   // the previous line was a separator (its newline is spent)
 		failed  streamErr
 	)
-	flush := func() {
-		if failed.err == nil {
-			if err, decoding := in.addDocument(file, doc, index, byName, true); err != nil {
-				failed.set(err, decoding)
-			}
-		} else if !failed.decoding {
-			// Only a decoding error of this document can still change the answer.
-			if err, decoding := in.addDocument(file, doc, index, byName, false); decoding {
-				failed.set(err, true)
-			}
+	d := &docRead{in: in, file: file, byName: byName, reread: ra != nil}
+	startDoc := func() {
+		keep := failed.err == nil
+		if !keep && failed.decoding {
+			d.reset(offset, false, false) // nothing of this document can change the answer
+			return
 		}
-		doc = doc[:0]
-		index++
+		d.reset(offset, keep, true)
 	}
+	endDoc := func() error {
+		if !d.active {
+			return nil
+		}
+		err, decoding, rerr := d.end(ra, wrap)
+		if rerr != nil {
+			return rerr
+		}
+		if d.keep || decoding {
+			failed.set(err, decoding)
+		}
+		return nil
+	}
+	startDoc()
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -94,11 +118,10 @@ func (in *Input) readStream(file string, r io.Reader, readErr func(error) error,
 			line = long
 		}
 		if err != nil && err != io.EOF {
-			if readErr != nil {
-				return readErr(err)
-			}
-			return err
+			return wrap(err)
 		}
+		raw := int64(len(line))
+		offset += raw
 		if n := len(line); n >= 2 && line[n-2] == '\r' && line[n-1] == '\n' {
 			line[n-2], line = '\n', line[:n-1] // kio.ByteReader reads "\r\n" as "\n"
 		}
@@ -109,10 +132,15 @@ func (in *Input) readStream(file string, r io.Reader, readErr func(error) error,
 			if rest := strings.TrimSpace(string(line[3:])); rest != "" && rest[0] != '#' {
 				return fmt.Errorf("%s: %w", file, kerrors.Errorf("invalid document separator: %s", strings.TrimSpace(string(line))))
 			}
-			flush()
+			d.endAt(offset - raw)
+			if err := endDoc(); err != nil {
+				return err
+			}
+			d.index++
+			startDoc()
 			prevSep = true
 		} else {
-			doc = append(doc, line...)
+			d.line(line)
 			prevSep = false
 		}
 		first = false
@@ -120,8 +148,147 @@ func (in *Input) readStream(file string, r io.Reader, readErr func(error) error,
 			break
 		}
 	}
-	flush()
+	d.endAt(offset)
+	if err := endDoc(); err != nil {
+		return err
+	}
 	return failed.err
+}
+
+// docRead is the document being read: its text (while kept), and its
+// items as they arrive when it is a list (listScan).
+type docRead struct {
+	in     *Input
+	file   string
+	byName map[string]*DesiredRole
+	index  int // among the documents, as kio.ByteReader counts them
+
+	active      bool  // false: the document is skipped (an earlier YAML error decides)
+	keep        bool  // add what is read (false: only decode, for errors)
+	start, stop int64 // byte range of the document in the input
+	text        []byte
+	textKept    bool // text holds the whole document
+	reread      bool // the input can be read again: text is kept only while small
+
+	list  *listScan // nil once the document is not streamed as a list
+	mark  inputMark
+	items streamErr
+}
+
+func (d *docRead) reset(start int64, keep, active bool) {
+	d.active, d.keep, d.start, d.stop = active, keep, start, start
+	d.text, d.textKept = d.text[:0], true
+	d.list = &listScan{indent: -1}
+	d.mark = d.in.mark()
+	d.items = streamErr{}
+}
+
+func (d *docRead) endAt(off int64) { d.stop = off }
+
+// line takes the document's next line (ending in '\n' but the last).
+func (d *docRead) line(line []byte) {
+	if !d.active {
+		return
+	}
+	if d.textKept {
+		d.text = append(d.text, line...)
+		if d.reread && len(d.text) > keepText {
+			d.text, d.textKept = d.text[:0], false
+		}
+	}
+	if d.list == nil {
+		return
+	}
+	item, ok := d.list.line(line)
+	if ok && item != nil {
+		ok = d.addItem(item)
+	}
+	if !ok {
+		d.abandonList()
+	}
+}
+
+// addItem decodes and adds one item's text; false when it does not decode
+// alone.
+func (d *docRead) addItem(it *itemText) bool {
+	items, decoded := decodeItems(it.text, it.line-1)
+	if !decoded {
+		return false
+	}
+	if d.items.err != nil || !d.keep {
+		return true // only a YAML error in a later item can change the answer
+	}
+	for _, item := range items {
+		if err := d.in.addItemSafely(d.file, item, d.byName); err != nil {
+			d.items.set(err, false)
+			break
+		}
+	}
+	return true
+}
+
+func (d *docRead) abandonList() {
+	d.list = nil
+	d.in.undo(d.mark, d.byName)
+	d.items = streamErr{}
+}
+
+// end finishes the document: the list's last item and header, or the whole
+// decode. rerr is an error reading the input again.
+func (d *docRead) end(ra io.ReaderAt, wrap func(error) error) (err error, decoding bool, rerr error) {
+	if l := d.list; l != nil {
+		if item, ok := l.finish(); ok && (item == nil || d.addItem(item)) {
+			if err, decoding, ok := d.endList(); ok {
+				return err, decoding, nil
+			}
+		}
+		d.abandonList()
+	}
+	text := d.text
+	if !d.textKept {
+		text = make([]byte, d.stop-d.start)
+		if _, err := ra.ReadAt(text, d.start); err != nil && err != io.EOF {
+			return nil, false, wrap(err)
+		}
+		text = bytes.ReplaceAll(text, []byte("\r\n"), []byte("\n"))
+	}
+	n, err := decodeDocument(d.file, text, d.index)
+	if err != nil {
+		return err, true, nil
+	}
+	if n == nil || !d.keep {
+		return nil, false, nil
+	}
+	return d.in.addNodeSafely(d.file, n, d.byName), false, nil
+}
+
+// endList judges the list's header once the whole document is read; ok is
+// false when it is not a ResourceList or List whose items the layout gave.
+func (d *docRead) endList() (err error, decoding, ok bool) {
+	header := &yaml.Node{}
+	if yaml.NewDecoder(bytes.NewReader(d.list.header)).Decode(header) != nil {
+		return nil, false, false
+	}
+	h := header
+	if h.Kind == yaml.DocumentNode && len(h.Content) == 1 {
+		h = h.Content[0]
+	}
+	if h.Kind != yaml.MappingNode {
+		return nil, false, false
+	}
+	if kind := scalar(mapValue(h, "kind")); kind != kio.ResourceListKind && kind != "List" {
+		return nil, false, false
+	}
+	if items := mapValue(h, "items"); items == nil || items.Kind != yaml.ScalarNode || items.Tag != "!!null" {
+		return nil, false, false
+	}
+	failed := d.items
+	if _, bad := failed.err.(malformedItem); bad {
+		// Decoded whole, the panic would be named by the list's line.
+		failed.err = malformedObject(d.file, h.Line)
+	}
+	failed.set(checkMeta(d.file, yaml.NewRNode(header), d.index), true)
+	return failed.err, failed.decoding, true
 }
 
 // decodeDocument decodes a document's first YAML document as kio.ByteReader
@@ -155,101 +322,42 @@ func checkMeta(file string, n *yaml.RNode, index int) error {
 	return nil
 }
 
-// addDocument adds one document of a stream (only decodes it, without
-// keep). decoding reports whether err is a YAML or metadata error (see
-// streamErr).
-func (in *Input) addDocument(file string, doc []byte, index int, byName map[string]*DesiredRole, keep bool) (err error, decoding bool) {
-	if l := splitList(doc); l != nil {
-		mark := in.mark()
-		err, decoding, ok := in.addList(file, l, index, byName, keep)
-		if ok {
-			return err, decoding
-		}
-		in.undo(mark, byName) // the whole decode decides
-	}
-	n, err := decodeDocument(file, doc, index)
-	if err != nil {
-		return err, true
-	}
-	if n == nil || !keep {
-		return nil, false
-	}
-	return in.addNodeSafely(file, n, byName), false
-}
+// malformedItem stands for malformedObject until the list's line is known.
+type malformedItem struct{}
 
-// addList adds a list document item by item; ok is false when an item does
-// not decode alone or the header is not a ResourceList or List, and the
-// document must be decoded whole.
-func (in *Input) addList(file string, l *listDoc, index int, byName map[string]*DesiredRole, keep bool) (err error, decoding, ok bool) {
-	header := &yaml.Node{}
-	if yaml.NewDecoder(bytes.NewReader(l.header)).Decode(header) != nil {
-		return nil, false, false
-	}
-	h := header
-	if h.Kind == yaml.DocumentNode && len(h.Content) == 1 {
-		h = h.Content[0]
-	}
-	if h.Kind != yaml.MappingNode {
-		return nil, false, false
-	}
-	if kind := scalar(mapValue(h, "kind")); kind != kio.ResourceListKind && kind != "List" {
-		return nil, false, false
-	}
-	if items := mapValue(h, "items"); items == nil || items.Kind != yaml.ScalarNode || items.Tag != "!!null" {
-		return nil, false, false
-	}
-	var failed streamErr
-	failed.set(checkMeta(file, yaml.NewRNode(header), index), true)
-	for _, c := range l.items {
-		items, decoded := decodeItems(l.doc[c.start:c.end], c.line-1)
-		if !decoded {
-			return nil, false, false
-		}
-		if failed.err != nil || !keep {
-			continue // only a YAML error in a later item can change the answer
-		}
-		for _, item := range items {
-			if err := in.addItemSafely(file, item, h.Line, byName); err != nil {
-				failed.set(err, false)
-				break
-			}
-		}
-	}
-	return failed.err, failed.decoding, true
-}
+func (malformedItem) Error() string { return "malformed Kubernetes object" }
 
-// addItemSafely adds one item of a list, a panic named as addNodeSafely
-// names it for a list decoded whole: by the list's line.
-func (in *Input) addItemSafely(file string, item *yaml.Node, listLine int, byName map[string]*DesiredRole) (err error) {
+// addItemSafely adds one item of a list, turning a panic into an error as
+// addNodeSafely does for a document.
+func (in *Input) addItemSafely(file string, item *yaml.Node, byName map[string]*DesiredRole) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = malformedObject(file, listLine)
+			err = malformedItem{}
 		}
 	}()
 	return in.addNode(file, yaml.NewRNode(item), byName)
 }
 
 // decodeItems decodes one item's text (a block sequence of one entry, as
-// splitList cut it) and shifts its line numbers by offset; decoded is false
+// listScan cut it) and shifts its line numbers by offset; decoded is false
 // when the text does not decode alone into a sequence.
 func decodeItems(text []byte, offset int) (items []*yaml.Node, decoded bool) {
 	node := &yaml.Node{}
-	dec := yaml.NewDecoder(bytes.NewReader(text))
-	if err := dec.Decode(node); err != nil {
+	if err := yaml.NewDecoder(bytes.NewReader(text)).Decode(node); err != nil {
 		return nil, false
 	}
 	if node.Kind != yaml.DocumentNode || len(node.Content) != 1 || node.Content[0].Kind != yaml.SequenceNode {
 		return nil, false
 	}
-	// Whole, the item would sit two levels deeper (under the list's
-	// mapping): so deep a document may not decode whole, let that decide.
 	if !shiftLines(node, offset, 0) {
 		return nil, false
 	}
 	return node.Content[0].Content, true
 }
 
-// maxItemDepth is far below go-yaml's limit of 10,000 nested collections.
+// maxItemDepth is far below go-yaml's limit of 10,000 nested collections:
+// whole, an item sits deeper (under the list's mapping), so an item near
+// the limit is left to the whole decode.
 const maxItemDepth = 5000
 
 func shiftLines(n *yaml.Node, offset, depth int) bool {
@@ -276,6 +384,9 @@ func (in *Input) mark() inputMark {
 }
 
 func (in *Input) undo(m inputMark, byName map[string]*DesiredRole) {
+	if len(in.Roles) == m.roles && len(in.ServiceAccounts) == m.sas && len(in.Workloads) == m.workloads && len(in.Discovery) == len(m.discovery) {
+		return
+	}
 	for _, r := range in.Roles[m.roles:] {
 		delete(byName, roleKey(r))
 	}
@@ -286,120 +397,124 @@ func (in *Input) undo(m inputMark, byName map[string]*DesiredRole) {
 	in.Discovery = m.discovery
 }
 
-// listDoc is a list document cut into its header (the document with its
-// items region blanked: every top-level field, items: null, the same line
-// numbers) and the text of each item.
-type listDoc struct {
-	doc    []byte
+// listScan cuts a document, line by line, into a header (every top-level
+// field, `items:` left null; its mapping starts on the document's line) and
+// the text of each item of a top-level `items:` block sequence. An item is every line from one that
+// starts an entry at the items' indentation ("- " or a lone "-") to the
+// next such line. It gives up (ok false) when the layout leaves any doubt:
+// a document marker or directive, a tab or another line break than '\n', a
+// UTF-16 text, items given inline or twice, a line among the items less
+// indented than their dashes. A wrong cut (inside a quoted or flow value)
+// does not decode alone and sends the document to the whole decode.
+type listScan struct {
+	state  int // listBefore, listItems, listAfter
+	indent int // the items' dashes' column; -1 before the first
+	lineNo int
 	header []byte
-	items  []itemText
+	item   itemText
+	spare  []byte
 }
+
+const (
+	listBefore = iota
+	listItems
+	listAfter
+)
 
 type itemText struct {
-	start, end int // byte range in doc
-	line       int // the line of start in doc, from 1
+	text []byte
+	line int // the document line of its first line, from 1
 }
 
-// splitList cuts a document whose top-level field `items:` is a block
-// sequence on the lines below it, or returns nil when the layout leaves any
-// doubt (a document marker or directive, a tab at the start of a line, a
-// top-level sequence, items given inline or twice, a line of the items less
-// indented than their dashes). An item is every line from one that starts
-// an entry at the items' indentation ("- " or "-") to the next such line;
-// a wrong cut (inside a quoted or flow value) does not decode alone and
-// sends the document to the whole decode.
-func splitList(doc []byte) *listDoc {
-	const (
-		before = iota
-		inItems
-		after
-	)
-	if bytes.HasPrefix(doc, []byte{0xff, 0xfe}) || bytes.HasPrefix(doc, []byte{0xfe, 0xff}) {
-		return nil // UTF-16: lines are not bytes ending in '\n'
+// maxHeader bounds the text of a list kept besides its items.
+const maxHeader = 8 << 20
+
+var otherBreaks = [][]byte{[]byte("\r"), []byte("\u0085"), []byte("\u2028"), []byte("\u2029")}
+
+// line takes the next line; item is an item that this line completed.
+func (l *listScan) line(line []byte) (item *itemText, ok bool) {
+	l.lineNo++
+	if l.lineNo == 1 && (bytes.HasPrefix(line, []byte{0xff, 0xfe}) || bytes.HasPrefix(line, []byte{0xfe, 0xff})) {
+		return nil, false
 	}
-	// go-yaml also breaks lines at CR, NEL, LS and PS: its lines would not
-	// be these lines.
-	for _, brk := range []string{"\r", "\u0085", "\u2028", "\u2029"} {
-		if bytes.Contains(doc, []byte(brk)) {
-			return nil
+	for _, b := range otherBreaks {
+		if bytes.Contains(line, b) {
+			return nil, false
 		}
 	}
-	l := &listDoc{doc: doc}
-	state, indent := before, -1
-	regionStart, regionEnd := -1, len(doc)
-	lineNo := 0
-	for pos := 0; pos < len(doc); {
-		end := bytes.IndexByte(doc[pos:], '\n')
-		if end < 0 {
-			end = len(doc)
-		} else {
-			end += pos + 1
-		}
-		line := doc[pos:end]
-		lineNo++
-		text := bytes.TrimSuffix(line, []byte("\n"))
+	text := bytes.TrimSuffix(line, []byte("\n"))
+	if len(text) > 0 && (text[0] == '%' || text[0] == '\t' || bytes.HasPrefix(text, []byte("---")) || bytes.HasPrefix(text, []byte("..."))) {
+		return nil, false
+	}
+	trimmed := bytes.TrimLeft(text, " ")
+	if len(trimmed) > 0 && trimmed[0] == '\t' {
+		return nil, false
+	}
+	blank := len(trimmed) == 0 || trimmed[0] == '#'
+	col := len(text) - len(trimmed)
+	entry := !blank && isEntry(trimmed)
+	if l.state == listItems && !blank {
 		switch {
-		case len(text) == 0:
-		case text[0] == '%', bytes.HasPrefix(text, []byte("---")), bytes.HasPrefix(text, []byte("...")), text[0] == '\t':
-			return nil
-		}
-		trimmed := bytes.TrimLeft(text, " ")
-		if len(trimmed) > 0 && trimmed[0] == '\t' {
-			return nil
-		}
-		if len(trimmed) == 0 || trimmed[0] == '#' {
-			pos = end
-			continue
-		}
-		col := len(text) - len(trimmed)
-		entry := isEntry(trimmed)
-		switch state {
-		case before:
-			// Other top-level fields (a results list too) are the header's,
-			// and its decode judges them.
-			if col == 0 && isItemsKey(text) {
-				state, regionStart = inItems, end
+		case l.indent < 0:
+			if !entry {
+				return nil, false // items: is null, a mapping or a scalar: small, decode whole
 			}
-		case inItems:
-			switch {
-			case indent < 0:
-				if !entry {
-					return nil // items: is null, a mapping or a scalar: small, decode whole
-				}
-				indent = col
-				l.items = append(l.items, itemText{start: pos, line: lineNo})
-			case col == indent && entry:
-				l.items[len(l.items)-1].end = pos
-				l.items = append(l.items, itemText{start: pos, line: lineNo})
-			case col == 0:
-				if entry || isItemsKey(text) {
-					return nil
-				}
-				state, regionEnd = after, pos
-			case col <= indent:
-				return nil // neither an entry nor inside one
+			l.indent = col
+			l.item = itemText{line: l.lineNo}
+		case col == l.indent && entry:
+			// Two buffers in turn: the one returned is read before the next line.
+			done := &itemText{text: l.item.text, line: l.item.line}
+			l.item = itemText{text: l.spare[:0], line: l.lineNo}
+			l.spare = done.text
+			item = done
+		case col == 0:
+			if entry || isItemsKey(text) {
+				return nil, false
 			}
-		case after:
-			if col == 0 && isItemsKey(text) {
-				return nil
+			if l.item.text != nil {
+				done := l.item
+				l.item = itemText{}
+				item = &done
 			}
+			l.state = listAfter
+		case col <= l.indent:
+			return nil, false // neither an entry nor inside one
 		}
-		pos = end
 	}
-	if len(l.items) == 0 {
-		return nil
+	switch l.state {
+	case listBefore:
+		// Other top-level fields (a results list too) are the header's, and
+		// its decode judges them.
+		if !blank && col == 0 && isItemsKey(text) {
+			l.state = listItems
+		}
+		l.header = append(l.header, line...)
+	case listItems:
+		if l.indent >= 0 {
+			l.item.text = append(l.item.text, line...)
+		}
+	case listAfter:
+		if !blank && col == 0 && isItemsKey(text) {
+			return nil, false
+		}
+		l.header = append(l.header, line...)
 	}
-	l.items[len(l.items)-1].end = regionEnd
-	// The header keeps every line outside the items, and an empty line for
-	// each line of them, so that its line numbers are the document's.
-	region := doc[regionStart:regionEnd]
-	header := make([]byte, 0, len(doc)-len(region)+bytes.Count(region, []byte("\n"))+1)
-	header = append(header, doc[:regionStart]...)
-	for range bytes.Count(region, []byte("\n")) {
-		header = append(header, '\n')
+	if len(l.header) > maxHeader {
+		return nil, false // not the list this is for: decode it whole
 	}
-	l.header = append(header, doc[regionEnd:]...)
-	return l
+	return item, true
+}
+
+// finish returns the last item; ok is false when the document had no items
+// to stream.
+func (l *listScan) finish() (item *itemText, ok bool) {
+	if l.indent < 0 {
+		return nil, false
+	}
+	if l.state == listItems {
+		return &itemText{text: l.item.text, line: l.item.line}, true
+	}
+	return nil, true
 }
 
 // isEntry: a block sequence entry starts the line ("- " or a lone "-").
