@@ -23,7 +23,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -42,6 +41,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == rssWrapArg {
+		os.Exit(wrapMain(os.Args[2:]))
+	}
 	bin := flag.String("bin", "bin/iambind", "the iambind binary")
 	accounts := flag.Int("accounts", 5, "accounts (the first is the caller's own)")
 	roles := flag.Int("roles", 500, "roles in total, spread evenly over the accounts")
@@ -169,11 +171,11 @@ func run(bin string, nAccounts, nRoles int, rate float64, modes []string, concur
 				return err
 			}
 		}
-		if err := apply(bin, planFile, proxy, mode, "create", rate, concurrency); err != nil {
+		if err := apply(dir, bin, planFile, proxy, mode, "create", rate, concurrency); err != nil {
 			return err
 		}
 		if i == 0 {
-			if err := apply(bin, planFile, proxy, mode, "no-op", rate, concurrency); err != nil {
+			if err := apply(dir, bin, planFile, proxy, mode, "no-op", rate, concurrency); err != nil {
 				return err
 			}
 		}
@@ -193,7 +195,7 @@ type jsonDoc struct {
 	} `json:"accounts"`
 }
 
-func apply(bin, planFile string, proxy *faultproxy.Proxy, mode, kind string, rate float64, concurrency int) error {
+func apply(dir, bin, planFile string, proxy *faultproxy.Proxy, mode, kind string, rate float64, concurrency int) error {
 	args := []string{"apply", "-f", planFile, "--endpoint-url", proxy.URL, "-o", "json",
 		"--assume-role", "arn:{partition}:iam::{account}:role/iambind", "--concurrency", strconv.Itoa(concurrency)}
 	switch mode {
@@ -207,10 +209,13 @@ func apply(bin, planFile string, proxy *faultproxy.Proxy, mode, kind string, rat
 	}
 	before := proxy.AccountCounts()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(context.Background(), bin, args...)
+	cmd, peak, err := measuredCommand(dir, bin, args...)
+	if err != nil {
+		return err
+	}
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	t0 := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(t0)
 	if err != nil {
 		return fmt.Errorf("%s %s: %v\n%s", mode, kind, err, tail(stderr.String()))
@@ -227,7 +232,10 @@ func apply(bin, planFile string, proxy *faultproxy.Proxy, mode, kind string, rat
 	for acct, c := range proxy.AccountCounts() {
 		throttled += c.Throttled - before[acct].Throttled
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	rss, err := peak()
+	if err != nil {
+		return err
+	}
 	fmt.Printf("%s\t%s\t%.2f\t%.2f\t%d\t%d\t%d\t%d\n", mode, kind, wall.Seconds(), ideal,
 		doc.IAMCalls.Reads+doc.IAMCalls.Writes, doc.IAMCalls.Writes, throttled, rss)
 	return nil
