@@ -12,6 +12,10 @@
 #      READS_FOREIGN unrelated roles, no-op reads of READS_SIZES planned roles per-role, bulk,
 #      and as chosen by the cost model (auto). Goal: auto ≤ 1.2 × the better of the two.
 #
+#   c. reading the plan alone: `iambind check` (no AWS call) on the READ_ROLES-role plan of
+#      bench/reconcile/genplan (one ResourceList, ≈ 5.2 KB per role; default 10,000): wall, CPU
+#      and peak RSS (issue 15: the reader is where apply's memory went).
+#
 # Defaults are small (500 roles over 5 accounts, 1,000 foreign roles; ≈ 3-4 min).
 # SCALE_FULL=1 runs the issue's sizes: 10,000 roles over 10 accounts (each run ≥ 150 s) and
 # 5,000 foreign roles with 10 and 1,000 planned (≈ 20-30 min in all).
@@ -34,6 +38,7 @@ SCALE_MODES=${SCALE_MODES:-aimd,aimd-rate,sdk-adaptive,none}
 READS_FOREIGN=${READS_FOREIGN:-1000}
 READS_SIZES=${READS_SIZES:-10,200}
 READS_RUNS=${READS_RUNS:-3}
+READ_ROLES=${READ_ROLES:-10000}
 
 for tool in moto_server curl python3; do
 	command -v "$tool" >/dev/null || {
@@ -61,6 +66,8 @@ mkdir -p "$BIN"
 $GO build -o "$BIN/iambind" ./cmd/iambind
 $GO build -o "$BIN/bench-scale" ./bench/scale
 $GO build -o "$BIN/bench-crossover" ./bench/reconcile/crossover
+$GO build -o "$BIN/bench-measure" ./bench/measure
+$GO build -o "$BIN/bench-genplan" ./bench/reconcile/genplan
 echo "== machine: $(nproc) cores, $($GO env GOVERSION), load average$(uptime | sed 's/.*load average//'); $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 echo "== a. $SCALE_ROLES roles over $SCALE_ACCOUNTS accounts at $SCALE_RATE IAM calls/s per account; modes $SCALE_MODES"
@@ -110,3 +117,16 @@ for (f, n), m in sorted(data.items()):
     ratio = aw / min(pw, bw)
     print(f"{f:7d} | {n:7d} | {pr:14d} {pw:8.1f} | {br:10d} {bw:8.1f} | {chosen:>20} {ar:5d} {aw:8.1f} | {ratio:.2f}x {'PASS' if ratio <= 1.2 else 'MISS'} (goal <= 1.2)")
 EOF
+
+echo
+echo "== c. reading the plan: iambind check on $READ_ROLES roles (no AWS call; 1 run)"
+"$BIN/bench-genplan" -n "$READ_ROLES" >"$work/plan-read.yaml"
+"$BIN/bench-measure" -runs 1 -warmup 0 -- check "$BIN/iambind" check -f "$work/plan-read.yaml" \
+	--sub system:serviceaccount:ns0:app0000 --issuer https://oidc.eks.us-west-2.amazonaws.com/id/BENCH00000000000000000000000000A1 >"$work/read.tsv"
+python3 - "$work/read.tsv" "$work/plan-read.yaml" "$READ_ROLES" <<'EOF'
+import os, sys
+name, wall, rss, cpu = open(sys.argv[1]).read().split("\t")[:4]
+mb = os.path.getsize(sys.argv[2]) / 1e6
+print(f"check on {sys.argv[3]} roles ({mb:.0f} MB of YAML): {float(wall):.2f} s wall, {float(cpu):.2f} s CPU, peak RSS {int(rss) / 1024:.0f} MiB")
+EOF
+rm -f "$work/plan-read.yaml"
