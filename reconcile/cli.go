@@ -284,7 +284,7 @@ func planOrApplyAccount(ctx context.Context, command string, f *commonFlags, in 
 	if err != nil {
 		return nil, fail(fmt.Errorf("observing IAM: %w", err))
 	}
-	opts := Options{Prune: f.prune, Adopt: f.adopt}
+	opts := Options{Prune: f.prune, Adopt: f.adopt, NoDocumentDiffs: f.output == "json"}
 	plan, err := Diff(in, state, opts)
 	if err == nil {
 		plan.Discovery, err = planDiscovery(ctx, clients, in, opts)

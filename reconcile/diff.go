@@ -158,6 +158,18 @@ func (p *Plan) Count(kind ChangeKind) int {
 type Options struct {
 	Prune bool // delete owned roles that left the plan
 	Adopt bool // take over existing roles that lack this owner's tag
+	// NoDocumentDiffs leaves FieldChange.Diff empty: only the text and
+	// markdown outputs show it, and at 10,000 created roles the diffs are
+	// tens of MB that JSON output never reads.
+	NoDocumentDiffs bool
+}
+
+// documentDiff is the line diff of two documents, unless opts do without.
+func (opts Options) documentDiff(before, after string) string {
+	if opts.NoDocumentDiffs {
+		return ""
+	}
+	return documentDiff(before, after)
 }
 
 // Diff compares the desired roles with the observed state and returns the
@@ -291,7 +303,7 @@ func diffRole(r *DesiredRole, o *ObservedRole, opts Options) (RoleChange, error)
 		Changes: []FieldChange{}, Actions: []Action{}, desired: r}
 	if o == nil {
 		rc.Kind = KindCreate
-		rc.Changes = createChanges(&r.Role)
+		rc.Changes = createChanges(&r.Role, opts)
 		rc.Actions = createActions(&r.Role)
 		return rc, nil
 	}
@@ -312,12 +324,12 @@ func diffRole(r *DesiredRole, o *ObservedRole, opts Options) (RoleChange, error)
 		// IAM has no way to change a role's path: replace it (it is ours).
 		rc.Kind = KindReplace
 		rc.Reason = fmt.Sprintf("path %s → %s: IAM cannot move a role, so it is deleted and created again", o.Path, r.Path)
-		rc.Changes = append([]FieldChange{{Field: "path", Before: o.Path, After: r.Path}}, createChanges(&r.Role)...)
+		rc.Changes = append([]FieldChange{{Field: "path", Before: o.Path, After: r.Path}}, createChanges(&r.Role, opts)...)
 		rc.Actions = append(deleteActions(o), createActions(&r.Role)...)
 		return rc, nil
 	}
 	rc.Adopt = !owned
-	rc.Changes, rc.Actions = updateRole(&r.Role, o)
+	rc.Changes, rc.Actions = updateRole(&r.Role, o, opts)
 	rc.Kind = KindNoChange
 	if len(rc.Actions) > 0 {
 		rc.Kind = KindUpdate
@@ -342,7 +354,7 @@ func createActions(r *generator.Role) []Action {
 	return acts
 }
 
-func createChanges(r *generator.Role) []FieldChange {
+func createChanges(r *generator.Role, opts Options) []FieldChange {
 	ch := []FieldChange{
 		{Field: "path", After: r.Path},
 		{Field: "description", After: r.Description},
@@ -352,13 +364,13 @@ func createChanges(r *generator.Role) []FieldChange {
 		ch = append(ch, FieldChange{Field: "permissionsBoundary", After: r.PermissionsBoundary})
 	}
 	trust := TrustDocument(r)
-	ch = append(ch, FieldChange{Field: "trustPolicy", After: json.RawMessage(trust), Diff: documentDiff("", trust)})
+	ch = append(ch, FieldChange{Field: "trustPolicy", After: json.RawMessage(trust), Diff: opts.documentDiff("", trust)})
 	for _, arn := range slices.Compact(slices.Sorted(slices.Values(r.ManagedPolicyARNs))) {
 		ch = append(ch, FieldChange{Field: "managedPolicyArns", After: arn})
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.InlinePolicies)) {
 		doc := string(r.InlinePolicies[name])
-		ch = append(ch, FieldChange{Field: "inlinePolicies." + name, After: json.RawMessage(doc), Diff: documentDiff("", doc)})
+		ch = append(ch, FieldChange{Field: "inlinePolicies." + name, After: json.RawMessage(doc), Diff: opts.documentDiff("", doc)})
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
 		ch = append(ch, FieldChange{Field: "tags." + k, After: r.Tags[k]})
@@ -383,7 +395,7 @@ func deleteActions(o *ObservedRole) []Action {
 
 // updateRole diffs an existing role field by field. Writes are ordered so
 // that the owner tag lands first (adoption) and removals come last.
-func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
+func updateRole(r *generator.Role, o *ObservedRole, opts Options) ([]FieldChange, []Action) {
 	ch := []FieldChange{}
 	acts := []Action{}
 
@@ -426,7 +438,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 	trust := TrustDocument(r)
 	if same, err := SameDocument(o.TrustPolicy, trust); err != nil || !same {
 		ch = append(ch, FieldChange{Field: "trustPolicy", Before: docValue(o.TrustPolicy), After: json.RawMessage(trust),
-			Diff: documentDiff(o.TrustPolicy, trust)})
+			Diff: opts.documentDiff(o.TrustPolicy, trust)})
 		acts = append(acts, Action{Op: OpUpdateTrust, Role: r.Name, Document: trust})
 	}
 
@@ -451,7 +463,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 				continue
 			}
 		}
-		fc := FieldChange{Field: "inlinePolicies." + name, After: json.RawMessage(doc), Diff: documentDiff(cur, doc)}
+		fc := FieldChange{Field: "inlinePolicies." + name, After: json.RawMessage(doc), Diff: opts.documentDiff(cur, doc)}
 		if ok {
 			fc.Before = docValue(cur)
 		}
@@ -468,7 +480,7 @@ func updateRole(r *generator.Role, o *ObservedRole) ([]FieldChange, []Action) {
 	for _, name := range slices.Sorted(maps.Keys(o.InlinePolicies)) {
 		if _, ok := r.InlinePolicies[name]; !ok {
 			ch = append(ch, FieldChange{Field: "inlinePolicies." + name, Before: docValue(o.InlinePolicies[name]),
-				Diff: documentDiff(o.InlinePolicies[name], "")})
+				Diff: opts.documentDiff(o.InlinePolicies[name], "")})
 			acts = append(acts, Action{Op: OpDeleteInline, Role: r.Name, Target: name})
 		}
 	}

@@ -328,7 +328,7 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 	}
 	r.settleClaims()
 
-	opts := Options{Prune: f.prune, Adopt: f.adopt}
+	opts := Options{Prune: f.prune, Adopt: f.adopt, NoDocumentDiffs: f.output == "json"}
 	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
 	state := NewState()
 	if len(r.live()) > 0 {

@@ -308,11 +308,3 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 	}
 	return d
 }
-
-// WriteJSON writes v as indented JSON without HTML escaping.
-func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
