@@ -4,6 +4,9 @@
 //
 //   - read.go:     rendered manifests (files, directories, stdin) → desired roles
 //     and the ServiceAccounts the consistency guard checks;
+//   - readstream.go: how read.go gets its objects: a stream one document at a
+//     time and a ResourceList one item at a time (a 10,000-role plan is 52 MB),
+//     reading exactly what a whole kio.ByteReader decode read;
 //   - validate.go: plan checks IAM limits that neither the SDK nor emulators enforce;
 //   - guardrails.go: the operator's Guardrails (package guardrails) over every
 //     desired role, before AWS is observed (--guardrails);
@@ -16,6 +19,8 @@
 //     account's quotas (GetAccountSummary, read once and only when near);
 //   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
 //   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
+//   - jsonstream.go: WriteJSON, json.Encoder's bytes written a field and a list
+//     element at a time;
 //   - markdown.go: the plan as a pull-request comment (--output markdown): tables,
 //     collapsed diffs, a Mermaid access map;
 //   - fromcluster.go: `--from-cluster`: each plan ConfigMap read, checked and
