@@ -10,7 +10,8 @@ import (
 //
 // Per-role reads cost 3 + k small calls per planned role (GetRole,
 // ListAttachedRolePolicies, ListRolePolicies, one GetRolePolicy per inline
-// policy), run Concurrency at a time. Bulk reads cost 2 paged calls per
+// policy), run Concurrency at a time, and one ListRoles page under the
+// plan's role path (owned roles that left the plan, observeOrphans). Bulk reads cost 2 paged calls per
 // 1000 roles *in the account* (GetAccountAuthorizationDetails and ListRoles,
 // run one page after another), and every page carries every role's
 // documents, planned or not: a page's time grows with the roles it carries.
@@ -58,10 +59,12 @@ func (c ReadCost) PerRole(in *Input) time.Duration {
 		calls += 3 + len(r.InlinePolicies)
 	}
 	per := ReadLatency / time.Duration(max(c.Concurrency, 1))
+	listing := ReadLatency // one ListRoles page under the plan's role path (orphans)
 	if c.Rate > 0 {
 		per = max(per, time.Duration(float64(time.Second)/c.Rate))
+		listing = max(listing, time.Duration(float64(time.Second)/c.Rate))
 	}
-	return time.Duration(calls) * per
+	return time.Duration(calls)*per + listing
 }
 
 // Bulk is the estimated time of reading every role of an account holding

@@ -20,7 +20,7 @@ func planOf(n int) *Input {
 
 func TestReadCostModel(t *testing.T) {
 	c := ReadCost{Concurrency: 4}
-	if got, want := c.PerRole(planOf(10)), 40*ReadLatency/4; got != want {
+	if got, want := c.PerRole(planOf(10)), 40*ReadLatency/4+ReadLatency; got != want {
 		t.Errorf("per-role, 10 roles: %v, want %v", got, want)
 	}
 	// Bulk grows with the account, per-role with the plan.
