@@ -286,10 +286,16 @@ func apply(bin, planFile string, proxy *faultproxy.Proxy, motos []*moto, mode, k
 		phase = max(phase, secs[len(secs)-1].Unix-secs[0].Unix+1)
 		if trace {
 			var b strings.Builder
+			var n int64
+			var lat time.Duration
 			for _, sc := range secs {
 				fmt.Fprintf(&b, " %d/%d", sc.Admitted, sc.Throttled)
+				n, lat = n+sc.Admitted, lat+sc.Latency
 			}
-			fmt.Fprintf(os.Stderr, "   %s %s %s (admitted/throttled per second):%s\n", mode, kind, a.Account, b.String())
+			// Little's law: keeping rate calls/s in flight takes rate × latency workers.
+			mean := lat / time.Duration(max(n, 1))
+			fmt.Fprintf(os.Stderr, "   %s %s %s: mean IAM latency %v (%.1f workers busy at %.0f calls/s); admitted/throttled per second:%s\n",
+				mode, kind, a.Account, mean.Round(time.Millisecond), rate*mean.Seconds(), rate, b.String())
 		}
 	}
 	ps := cmd.ProcessState

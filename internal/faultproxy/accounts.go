@@ -48,6 +48,9 @@ type accountState struct {
 type SecondCount struct {
 	Unix                int64
 	Admitted, Throttled int64
+	// Latency is the summed time the backend took to answer the admitted
+	// requests (their mean: Latency / Admitted).
+	Latency time.Duration
 }
 
 // SetAccounts switches per-account behaviour on (call before traffic).
@@ -119,7 +122,7 @@ func (s *accountState) identify(r *http.Request) (account, service string) {
 
 // admit takes a token from the account's bucket for an IAM request; false
 // means the request is to be answered Throttling.
-func (s *accountState) admit(account, service string) bool {
+func (s *accountState) admit(account, service string, at time.Time) bool {
 	if service != "iam" {
 		return true
 	}
@@ -131,7 +134,7 @@ func (s *accountState) admit(account, service string) bool {
 		s.counts[account] = c
 	}
 	c.Requests++
-	now := time.Now().Unix()
+	now := at.Unix()
 	if s.seconds[account] == nil {
 		s.seconds[account] = map[int64]*SecondCount{}
 	}
@@ -156,6 +159,18 @@ func (s *accountState) admit(account, service string) bool {
 	c.Throttled++
 	sc.Throttled++
 	return false
+}
+
+// took records the backend's answer time of an admitted IAM request.
+func (s *accountState) took(account, service string, at time.Time, d time.Duration) {
+	if service != "iam" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc := s.seconds[account][at.Unix()]; sc != nil {
+		sc.Latency += d
+	}
 }
 
 func (s *accountState) backend(account string) *url.URL {
