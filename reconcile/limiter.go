@@ -35,9 +35,10 @@ import (
 //     client actually achieves (its concurrency may be the real bound).
 //
 // So after a cut the rate spends a moment, not seconds, below the limit, and
-// most of the time within a few percent of it: plain AIMD (1 call/s per
+// most of the time within a few percent of it. Plain AIMD (1 call/s per
 // second from 0.8 × the limit) saws between 16 and 24 calls/s under a 20/s
-// limit; this limiter holds ≈ 19-21 (docs/benchmarks.md).
+// limit; the account's one-second burst absorbs most of that, but it
+// throttles about twice as often (docs/benchmarks.md, TestLimiterClosedLoop).
 //
 // With no Max the rate starts unlimited and the first throttle sets it from
 // the measured rate. Every HTTP attempt waits for a token, retries included.
