@@ -12,7 +12,8 @@
 //     desired role, before AWS is observed (--guardrails);
 //   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
 //   - observe.go:  reads the current IAM state (reads only, counted);
-//   - readcost.go: the cost model that picks per-role or bulk reads;
+//   - readcost.go: the cost model that picks per-role or bulk reads (asking
+//     the account's size only when the answer is worth the call);
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - preflight.go, preflight_quota.go: before any write, the referenced
 //     policies exist (GetPolicy, once per ARN) and the plan fits the
@@ -36,6 +37,11 @@
 //     (--assume-role), run concurrently, reports merged;
 //   - limiter.go:  the per-account client-side rate limiter (AIMD);
 //   - shard.go:    --shard I/N, the part of a plan one of N runs reconciles.
+//
+// Every room (IAM here, S3 in reconcile/discovery, EKS in
+// reconcile/podidentity) plans in one vocabulary, package reconcile/change:
+// the kind of change of a resource and the fields that differ, written the
+// same way in text and markdown plans.
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
 // renders and another executes, so `plan` shows exactly what `apply` will do.
