@@ -443,6 +443,12 @@ func (l *listScan) line(line []byte) (item *itemText, ok bool) {
 		}
 	}
 	text := bytes.TrimSuffix(line, []byte("\n"))
+	if l.lineNo == 1 && isBareMarker(text) {
+		// The stream's first document may open with "---" (kio.ByteReader
+		// does not split there): the header's decode reads it as go-yaml does.
+		l.header = append(l.header, line...)
+		return nil, true
+	}
 	if len(text) > 0 && (text[0] == '%' || text[0] == '\t' || bytes.HasPrefix(text, []byte("---")) || bytes.HasPrefix(text, []byte("..."))) {
 		return nil, false
 	}
@@ -515,6 +521,16 @@ func (l *listScan) finish() (item *itemText, ok bool) {
 		return &itemText{text: l.item.text, line: l.item.line}, true
 	}
 	return nil, true
+}
+
+// isBareMarker: a document start marker with nothing after it but a comment.
+func isBareMarker(text []byte) bool {
+	rest, ok := bytes.CutPrefix(text, []byte("---"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimLeft(rest, " ")
+	return len(rest) == 0 || rest[0] == '#' && len(rest) < len(text)-3
 }
 
 // isEntry: a block sequence entry starts the line ("- " or a lone "-").

@@ -112,6 +112,10 @@ func readCases(t testing.TB) [][]byte {
 			strings.Replace(asResourceList(s, 0, ""), "kind: ResourceList\n", "", 1)+"kind: List\n",
 			"items:\n"+strings.TrimPrefix(asResourceList(s, 0, ""), "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")+"kind: List\napiVersion: v1\n",
 			asResourceList(s, 0, "")+"---\n"+s,
+			"---\n"+asResourceList(s, 0, ""),
+			"--- #c\n"+asResourceList(s, 2, ""),
+			"---#c\n"+asResourceList(s, 0, ""),
+			"--- !!map\n"+asResourceList(s, 0, ""),
 		)
 	}
 	cases = append(cases,
@@ -204,6 +208,7 @@ func TestReadStreamsListItems(t *testing.T) {
 		{"ResourceList", asResourceList(good, 0, "results:\n- message: done\n"), true},
 		{"indented items", asResourceList(good, 2, ""), true},
 		{"CRLF", strings.ReplaceAll(asResourceList(good, 0, ""), "\n", "\r\n"), true},
+		{"a leading document marker", "--- # plan\n" + asResourceList(good, 0, ""), true},
 		{"alias to another item", asResourceList(good, 0, "") + "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: &d {k: v}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, data: *d}\n", false},
 		{"a stream of documents", good, false},
 	} {
