@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -38,7 +39,8 @@ import (
 //     and the document is decoded whole, which decides.
 //
 // A document decoded whole is read again from the input when the input can
-// (a file: io.ReaderAt); otherwise (stdin) its text is kept while it is read.
+// (a file: io.ReaderAt); otherwise (stdin) its text is kept while it is
+// read, in a temporary file past 1 MiB.
 
 // streamErr orders the errors of one stream as a whole read would have met
 // them: a plan error (semantic) waits until the rest of the stream is known
@@ -84,6 +86,7 @@ func (in *Input) readStream(file string, r io.Reader, readErr func(error) error,
 		failed  streamErr
 	)
 	d := &docRead{in: in, file: file, byName: byName, reread: ra != nil}
+	defer d.dropSpool()
 	startDoc := func() {
 		keep := failed.err == nil
 		if !keep && failed.decoding {
@@ -169,6 +172,12 @@ type docRead struct {
 	text        []byte
 	textKept    bool // text holds the whole document
 	reread      bool // the input can be read again: text is kept only while small
+	// spool holds the text of a large document of an input that cannot be
+	// read again (stdin), nil while it is small or when no file could be made
+	// (the text is then kept in memory); spoolErr is a failed write to it.
+	spool    *os.File
+	noSpool  bool
+	spoolErr error
 
 	list  *listScan // nil once the document is not streamed as a list
 	mark  inputMark
@@ -176,6 +185,7 @@ type docRead struct {
 }
 
 func (d *docRead) reset(start int64, keep, active bool) {
+	d.dropSpool()
 	d.active, d.keep, d.start, d.stop = active, keep, start, start
 	d.text, d.textKept = d.text[:0], true
 	d.list = &listScan{indent: -1}
@@ -185,16 +195,43 @@ func (d *docRead) reset(start int64, keep, active bool) {
 
 func (d *docRead) endAt(off int64) { d.stop = off }
 
+// startSpool moves the text to a temporary file (0600, removed once the
+// document is read); false when none can be made: the text stays in memory.
+func (d *docRead) startSpool() bool {
+	if d.noSpool {
+		return false
+	}
+	f, err := os.CreateTemp("", "iambind-input-*.yaml")
+	if err != nil {
+		d.noSpool = true
+		return false
+	}
+	d.spool = f
+	_, d.spoolErr = f.Write(d.text)
+	return true
+}
+
+func (d *docRead) dropSpool() {
+	if d.spool != nil {
+		d.spool.Close()
+		os.Remove(d.spool.Name())
+		d.spool, d.spoolErr = nil, nil
+	}
+}
+
 // line takes the document's next line (ending in '\n' but the last).
 func (d *docRead) line(line []byte) {
 	if !d.active {
 		return
 	}
-	if d.textKept {
+	switch {
+	case d.textKept:
 		d.text = append(d.text, line...)
-		if d.reread && len(d.text) > keepText {
+		if len(d.text) > keepText && (d.reread || d.startSpool()) {
 			d.text, d.textKept = d.text[:0], false
 		}
+	case d.spool != nil && d.spoolErr == nil:
+		_, d.spoolErr = d.spool.Write(line)
 	}
 	if d.list == nil {
 		return
@@ -245,7 +282,17 @@ func (d *docRead) end(ra io.ReaderAt, wrap func(error) error) (err error, decodi
 		d.abandonList()
 	}
 	text := d.text
-	if !d.textKept {
+	switch {
+	case d.textKept:
+	case d.spool != nil:
+		if d.spoolErr != nil {
+			return nil, false, wrap(d.spoolErr)
+		}
+		var err error
+		if text, err = os.ReadFile(d.spool.Name()); err != nil {
+			return nil, false, wrap(err)
+		}
+	default:
 		text = make([]byte, d.stop-d.start)
 		if _, err := ra.ReadAt(text, d.start); err != nil && err != io.EOF {
 			return nil, false, wrap(err)

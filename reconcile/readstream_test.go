@@ -55,12 +55,17 @@ func sameRead(t *testing.T, data []byte) {
 		keep       int
 	}{
 		{"stdin", "<stdin>", func() (*Input, error) { return ReadInputs([]string{"-"}, bytes.NewReader(data)) }, keepText},
+		{"stdin spooled", "<stdin>", func() (*Input, error) { return ReadInputs([]string{"-"}, bytes.NewReader(data)) }, 0},
 		{"file read again", file, func() (*Input, error) { return ReadInputs([]string{file}, nil) }, 0},
 		{"file", file, func() (*Input, error) { return ReadInputs([]string{file}, nil) }, keepText},
 	} {
 		keepText = mode.keep
 		want, wantErr := readWhole(mode.file, data)
+		spooled, _ := filepath.Glob(filepath.Join(os.TempDir(), "iambind-input-*"))
 		got, err := mode.read()
+		if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "iambind-input-*")); len(left) > len(spooled) {
+			t.Fatalf("%s: left %v behind", mode.name, left)
+		}
 		if fmt.Sprint(err) != fmt.Sprint(wantErr) {
 			t.Fatalf("%s: error\n  %v\nwant\n  %v", mode.name, err, wantErr)
 		}
