@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	_ "embed"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/internal/buildinfo"
+	"github.com/iambind/iambind/internal/krmout"
 )
 
 //go:embed README.md
@@ -44,39 +46,86 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iambind-fn: reading stdin: %v\n", err)
 		return 1
 	}
-	var problems []string
-	processor := fn.ResourceListProcessorFunc(func(rl *fn.ResourceList) (bool, error) {
-		ok, err := process(rl)
-		if ok && err == nil {
-			// Which build produced this output: kpt prints results, so a
-			// reviewer can tell which function version rendered a package.
-			rl.Results = append(rl.Results, &fn.Result{Severity: fn.Info, Message: "iambind-fn " + buildinfo.Get().String()})
-		}
+	rl, err := processSafely(process, in)
+	if rl != nil {
+		// kustomize never shows results, only stderr: say every problem there, one per line.
 		for _, r := range rl.Results {
 			if r.Severity == fn.Error || r.Severity == fn.Warning {
-				problems = append(problems, formatResult(r))
+				fmt.Fprintf(stderr, "iambind-fn: %s\n", formatResult(r))
 			}
 		}
-		return ok, err
-	})
-	out, err := runSafely(processor, in)
-	// kustomize never shows results, only stderr: say every problem there, one per line.
-	for _, p := range problems {
-		fmt.Fprintf(stderr, "iambind-fn: %s\n", p)
-	}
-	if err != nil && len(problems) == 0 {
-		fmt.Fprintf(stderr, "iambind-fn: %v\n", err)
-	}
-	if out != nil {
-		if _, werr := stdout.Write(out); werr != nil {
-			fmt.Fprintf(stderr, "iambind-fn: writing stdout: %v\n", werr)
+		// The list is written even when processing failed: kpt reads the
+		// results from it. krmout writes exactly the bytes of the SDK's
+		// ResourceList.ToYAML, item by item (internal/krmout says why).
+		out := bufio.NewWriterSize(stdout, 1<<20)
+		werr := writeSafely(out, rl)
+		if werr == nil {
+			if werr = out.Flush(); werr != nil {
+				werr = fmt.Errorf("writing stdout: %w", werr)
+			}
+		}
+		if werr != nil {
+			fmt.Fprintf(stderr, "iambind-fn: %v\n", werr)
 			return 1
 		}
 	}
 	if err != nil {
+		if rl == nil || !hasProblems(rl.Results) {
+			fmt.Fprintf(stderr, "iambind-fn: %v\n", err)
+		}
 		return 1
 	}
 	return 0
+}
+
+// processSafely is the SDK's fn.Run without its output step: parse, process,
+// and report a failure as an error. The list is returned whenever it was
+// parsed, for its results.
+func processSafely(process fn.ResourceListProcessorFunc, in []byte) (rl *fn.ResourceList, err error) {
+	// The SDK's parser and sort index aliased scalars without checking (e.g.
+	// `kind: *k`): hostile input must get a message and exit 1, never a stack trace.
+	defer func() {
+		if r := recover(); r != nil {
+			rl, err = nil, fmt.Errorf("malformed input: the ResourceList could not be processed (YAML aliases in apiVersion, kind or metadata are not supported): %v", r)
+		}
+	}()
+	rl, err = fn.ParseResourceList(in)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := process(rl)
+	if ok && err == nil {
+		// Which build produced this output: kpt prints results, so a
+		// reviewer can tell which function version rendered a package.
+		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Info, Message: "iambind-fn " + buildinfo.Get().String()})
+	}
+	if err == nil && !ok {
+		err = fmt.Errorf("error: function failure")
+	}
+	return rl, err
+}
+
+// writeSafely is krmout.Write with the same guard: its sort reads every
+// item's apiVersion, kind and metadata before the first byte is written.
+func writeSafely(w io.Writer, rl *fn.ResourceList) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed input: the ResourceList could not be written (YAML aliases in apiVersion, kind or metadata are not supported): %v", r)
+		}
+	}()
+	if err := krmout.Write(w, rl); err != nil {
+		return fmt.Errorf("writing stdout: %w", err)
+	}
+	return nil
+}
+
+func hasProblems(results fn.Results) bool {
+	for _, r := range results {
+		if r.Severity == fn.Error || r.Severity == fn.Warning {
+			return true
+		}
+	}
+	return false
 }
 
 // formatResult renders a result as one line: "error: IdentityBinding ns/name: field: message".
@@ -93,16 +142,4 @@ func formatResult(r *fn.Result) string {
 		line += r.Field.Path + ": "
 	}
 	return line + r.Message
-}
-
-// runSafely runs the SDK and turns a panic inside it (its sort and YAML
-// writer index aliased scalars without checking, e.g. `kind: *k`) into an
-// error: hostile input must get a message and exit 1, never a stack trace.
-func runSafely(p fn.ResourceListProcessor, in []byte) (out []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("malformed input: the ResourceList could not be processed (YAML aliases in apiVersion, kind or metadata are not supported): %v", r)
-		}
-	}()
-	return fn.Run(p, in)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/change"
 	"github.com/iambind/iambind/reconcile/discovery"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
@@ -54,24 +55,20 @@ type Action struct {
 	Desired   *generator.Role   `json:"-"` // CreateRole, UpdateRole
 }
 
-// ChangeKind is what happens to a role (or provider) as a whole.
-type ChangeKind string
+// ChangeKind is what happens to a role (or provider) as a whole, in the
+// vocabulary every room shares (reconcile/change).
+type ChangeKind = change.Kind
 
 const (
-	KindCreate   ChangeKind = "create"
-	KindUpdate   ChangeKind = "update"
-	KindReplace  ChangeKind = "replace"
-	KindDelete   ChangeKind = "delete"
-	KindNoChange ChangeKind = "no-change"
+	KindCreate   = change.Create
+	KindUpdate   = change.Update
+	KindReplace  = change.Replace
+	KindDelete   = change.Delete
+	KindNoChange = change.NoChange
 )
 
 // FieldChange is one field that differs. Documents carry a line diff.
-type FieldChange struct {
-	Field  string `json:"field"`
-	Before any    `json:"before,omitempty"`
-	After  any    `json:"after,omitempty"`
-	Diff   string `json:"-"` // a line diff of documents, for text output
-}
+type FieldChange = change.Field
 
 // RoleChange is the planned change of one role.
 type RoleChange struct {

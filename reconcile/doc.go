@@ -32,6 +32,11 @@
 //   - limiter.go:  the per-account client-side rate limiter (AIMD);
 //   - shard.go:    --shard I/N, the part of a plan one of N runs reconciles.
 //
+// Every room (IAM here, S3 in reconcile/discovery, EKS in
+// reconcile/podidentity) plans in one vocabulary, package reconcile/change:
+// the kind of change of a resource and the fields that differ, written the
+// same way in text and markdown plans.
+//
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
 // renders and another executes, so `plan` shows exactly what `apply` will do.
 package reconcile

@@ -24,9 +24,6 @@ import (
 // (Mermaid and comment size limits); the tables still list every role.
 const mdMaxMapRoles = 60
 
-var kindVerb = map[ChangeKind]string{KindCreate: "create", KindUpdate: "update", KindReplace: "replace",
-	KindDelete: "delete", KindNoChange: "no change"}
-
 // RenderMarkdown writes the plan as a Markdown pull-request comment.
 func RenderMarkdown(w io.Writer, p *Plan) {
 	var b strings.Builder
@@ -184,7 +181,7 @@ func mdRoleDetails(b *strings.Builder, p *Plan) {
 			continue
 		}
 		fmt.Fprintf(b, "<details><summary>%s %s <code>%s</code> (<code>%s</code>)</summary>\n\n",
-			kindSymbol[rc.Kind], kindVerb[rc.Kind], html.EscapeString(rc.Name), html.EscapeString(rc.ARN))
+			rc.Kind.Symbol(), rc.Kind.Verb(), html.EscapeString(rc.Name), html.EscapeString(rc.ARN))
 		if rc.Reason != "" {
 			fmt.Fprintf(b, "%s\n\n", mdText(rc.Reason))
 		}
@@ -195,7 +192,7 @@ func mdRoleDetails(b *strings.Builder, p *Plan) {
 		var fields strings.Builder
 		for _, c := range rc.Changes {
 			if c.Diff == "" {
-				renderFieldChange(&fields, c)
+				c.WriteText(&fields)
 			}
 		}
 		if fields.Len() > 0 {
@@ -336,7 +333,7 @@ func mdAccessMap(b *strings.Builder, p *Plan) {
 	for _, rc := range roles {
 		label := "role " + rc.Name
 		if rc.Kind != KindNoChange {
-			label += " (" + kindVerb[rc.Kind] + ")"
+			label += " (" + rc.Kind.Verb() + ")"
 		}
 		rid := node("role", rc.Name, label, "")
 		if rc.Kind != KindNoChange {

@@ -16,10 +16,6 @@ import (
 // meaning; new fields may be added within a version.
 const JSONFormatVersion = 1
 
-var kindSymbol = map[ChangeKind]string{
-	KindCreate: "+", KindUpdate: "~", KindReplace: "-/+", KindDelete: "-", KindNoChange: "=",
-}
-
 // RenderText writes the plan for humans.
 func RenderText(w io.Writer, p *Plan) {
 	discovery.RenderText(w, p.Discovery) // the issuers are published first
@@ -34,9 +30,7 @@ func RenderText(w io.Writer, p *Plan) {
 		}
 	}
 	for _, rc := range p.Roles {
-		verb := map[ChangeKind]string{KindCreate: "create", KindUpdate: "update", KindReplace: "replace",
-			KindDelete: "delete", KindNoChange: "no change"}[rc.Kind]
-		fmt.Fprintf(w, "%s %s role %s (%s)", kindSymbol[rc.Kind], verb, rc.Name, rc.ARN)
+		fmt.Fprintf(w, "%s %s role %s (%s)", rc.Kind.Symbol(), rc.Kind.Verb(), rc.Name, rc.ARN)
 		if rc.Adopt {
 			fmt.Fprintf(w, " [adopt]")
 		}
@@ -45,7 +39,7 @@ func RenderText(w io.Writer, p *Plan) {
 			fmt.Fprintf(w, "    # %s\n", rc.Reason)
 		}
 		for _, c := range rc.Changes {
-			renderFieldChange(w, c)
+			c.WriteText(w)
 		}
 	}
 	podidentity.RenderText(w, p.PodIdentity)
@@ -82,33 +76,6 @@ func OrphanLines(p *Plan) []string {
 		out = append(out, fmt.Sprintf("%d roles owned by %s are no longer planned: %s; `--prune` deletes them", len(names), owner, strings.Join(names, ", ")))
 	}
 	return out
-}
-
-func renderFieldChange(w io.Writer, c FieldChange) {
-	switch {
-	case c.Diff != "":
-		fmt.Fprintf(w, "    %s:\n", c.Field)
-		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
-			fmt.Fprintf(w, "      %s\n", line)
-		}
-	case c.Before == nil:
-		fmt.Fprintf(w, "    + %s: %s\n", c.Field, show(c.After))
-	case c.After == nil:
-		fmt.Fprintf(w, "    - %s: %s\n", c.Field, show(c.Before))
-	default:
-		fmt.Fprintf(w, "    ~ %s: %s → %s\n", c.Field, show(c.Before), show(c.After))
-	}
-}
-
-func show(v any) string {
-	switch t := v.(type) {
-	case string:
-		return fmt.Sprintf("%q", t)
-	case json.RawMessage:
-		return string(t)
-	default:
-		return fmt.Sprint(t)
-	}
 }
 
 // PlanSummary is the plan's closing line.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/change"
 )
 
 // PolicySid names the bucket policy statement iambind owns: it grants
@@ -30,11 +31,11 @@ const (
 	OpDeleteObject    Op = "DeleteObject"
 )
 
-// Kinds of change of a bucket, the same words the IAM room uses.
+// Kinds of change of a bucket (the vocabulary every room shares).
 const (
-	KindCreate   = "create"
-	KindUpdate   = "update"
-	KindNoChange = "no-change"
+	KindCreate   = change.Create
+	KindUpdate   = change.Update
+	KindNoChange = change.NoChange
 )
 
 // Action is one S3 write.
@@ -51,23 +52,18 @@ type Action struct {
 }
 
 // Change is one thing that differs. Documents carry a line diff.
-type Change struct {
-	Field  string `json:"field"`
-	Before any    `json:"before,omitempty"`
-	After  any    `json:"after,omitempty"`
-	Diff   string `json:"-"`
-}
+type Change = change.Field
 
 // BucketChange is the planned change of one bucket and its documents.
 type BucketChange struct {
-	Bucket  string   `json:"bucket"`
-	Region  string   `json:"region"`
-	Owner   string   `json:"owner"`
-	Issuers []string `json:"issuers"`
-	Kind    string   `json:"action"`
-	Adopt   bool     `json:"adopt,omitempty"`
-	Changes []Change `json:"changes"`
-	Actions []Action `json:"calls"`
+	Bucket  string      `json:"bucket"`
+	Region  string      `json:"region"`
+	Owner   string      `json:"owner"`
+	Issuers []string    `json:"issuers"`
+	Kind    change.Kind `json:"action"`
+	Adopt   bool        `json:"adopt,omitempty"`
+	Changes []Change    `json:"changes"`
+	Actions []Action    `json:"calls"`
 }
 
 // Plan is the discovery part of `iambind plan`: one change per bucket.
@@ -89,7 +85,7 @@ func (p *Plan) HasChanges() bool {
 }
 
 // Count returns how many buckets get each kind of change.
-func (p *Plan) Count(kind string) int {
+func (p *Plan) Count(kind change.Kind) int {
 	n := 0
 	if p != nil {
 		for _, b := range p.Buckets {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/change"
 )
 
 func desired(cluster, owner, bucket, prefix string) *Desired {
@@ -55,7 +56,7 @@ func TestDiff(t *testing.T) {
 		plans   []*Desired
 		bucket  func() *ObservedBucket
 		opts    Options
-		kind    string
+		kind    change.Kind
 		ops     []string
 		adopt   bool
 		errFrag string

@@ -7,16 +7,17 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/change"
 )
 
-// Kind is what happens to one association.
-type Kind string
+// Kind is what happens to one association (the vocabulary every room shares).
+type Kind = change.Kind
 
 const (
-	KindCreate   Kind = "create"
-	KindUpdate   Kind = "update"
-	KindDelete   Kind = "delete"
-	KindNoChange Kind = "no-change"
+	KindCreate   = change.Create
+	KindUpdate   = change.Update
+	KindDelete   = change.Delete
+	KindNoChange = change.NoChange
 )
 
 // Change is the planned change of one association.

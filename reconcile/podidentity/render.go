@@ -5,8 +5,6 @@ import (
 	"io"
 )
 
-var symbol = map[Kind]string{KindCreate: "+", KindUpdate: "~", KindDelete: "-", KindNoChange: "="}
-
 // RenderText writes the association changes for humans, one line each
 // (with the role change and the reason under it).
 func RenderText(w io.Writer, p *Plan) {
@@ -14,8 +12,7 @@ func RenderText(w io.Writer, p *Plan) {
 		return
 	}
 	for _, c := range p.Changes {
-		verb := map[Kind]string{KindCreate: "create", KindUpdate: "update", KindDelete: "delete", KindNoChange: "no change"}[c.Kind]
-		fmt.Fprintf(w, "%s %s EKS Pod Identity association %s (region %s)", symbol[c.Kind], verb, c.Key(), c.Region)
+		fmt.Fprintf(w, "%s %s EKS Pod Identity association %s (region %s)", c.Kind.Symbol(), c.Kind.Verb(), c.Key(), c.Region)
 		if c.Adopt {
 			fmt.Fprint(w, " [adopt]")
 		}

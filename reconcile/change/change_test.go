@@ -1,0 +1,36 @@
+package change
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestWriteText(t *testing.T) {
+	cases := []struct {
+		c    Field
+		want string
+	}{
+		{Field{Field: "description", After: "shop"}, "    + description: \"shop\"\n"},
+		{Field{Field: "tags.team", Before: "a"}, "    - tags.team: \"a\"\n"},
+		{Field{Field: "maxSessionDuration", Before: 3600, After: int32(7200)}, "    ~ maxSessionDuration: 3600 → 7200\n"},
+		{Field{Field: "trustPolicy", After: json.RawMessage(`{"a":1}`), Diff: "+ {\n+ }\n"}, "    trustPolicy:\n      + {\n      + }\n"},
+		{Field{Field: "audiences", After: []string{"sts.amazonaws.com"}}, "    + audiences: [\"sts.amazonaws.com\"]\n"},
+		{Field{Field: "tags", After: map[string]string{"b": "2", "a": "1"}}, "    + tags: {\"a\":\"1\",\"b\":\"2\"}\n"},
+	}
+	for _, tc := range cases {
+		var b strings.Builder
+		tc.c.WriteText(&b)
+		if b.String() != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.c.Field, b.String(), tc.want)
+		}
+	}
+}
+
+func TestKindWords(t *testing.T) {
+	for k, want := range map[Kind]string{Create: "+ create", Update: "~ update", Replace: "-/+ replace", Delete: "- delete", NoChange: "= no change"} {
+		if got := k.Symbol() + " " + k.Verb(); got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+}
