@@ -279,7 +279,7 @@ func planOrApplyAccount(ctx context.Context, command string, f *commonFlags, in 
 		}
 	}
 
-	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency, Rate: f.scale.rate}
+	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency, Rate: f.scale.rate, Summary: summary}
 	state, err := observer.Observe(ctx, in, f.prune)
 	if err != nil {
 		return nil, fail(fmt.Errorf("observing IAM: %w", err))

@@ -9,7 +9,8 @@
 //     desired role, before AWS is observed (--guardrails);
 //   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
 //   - observe.go:  reads the current IAM state (reads only, counted);
-//   - readcost.go: the cost model that picks per-role or bulk reads;
+//   - readcost.go: the cost model that picks per-role or bulk reads (asking
+//     the account's size only when the answer is worth the call);
 //   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
 //   - preflight.go, preflight_quota.go: before any write, the referenced
 //     policies exist (GetPolicy, once per ARN) and the plan fits the

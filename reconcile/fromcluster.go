@@ -329,7 +329,7 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 	r.settleClaims()
 
 	opts := Options{Prune: f.prune, Adopt: f.adopt}
-	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency}
+	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency, Summary: summary}
 	state := NewState()
 	if len(r.live()) > 0 {
 		if state, err = observer.Observe(ctx, r.input(), f.prune); err != nil {

@@ -24,6 +24,9 @@ type Observer struct {
 	Rate float64
 	// Strategy forces a read strategy; "" lets the cost model choose (readcost.go).
 	Strategy ReadStrategy
+	// Summary is the run's shared GetAccountSummary (the quota preflight
+	// reads the same one); nil: the Observer makes its own.
+	Summary *AccountSummary
 	// Chosen is the strategy the last Observe used; AccountRoles the
 	// account's size when the model had to ask for it (else 0).
 	Chosen       ReadStrategy

@@ -251,8 +251,10 @@ func (p *Preflighter) check(ctx context.Context, arn string) (PolicyCheck, error
 type PreflightSummary struct {
 	// PoliciesReferenced is the number of distinct managed policy and
 	// boundary ARNs the plan references; PoliciesRead how many needed an
-	// IAM read (GetPolicy); AccountSummaryRead whether the account's
-	// quotas were read (GetAccountSummary).
+	// IAM read (GetPolicy); AccountSummaryRead whether GetAccountSummary
+	// was read in the run (at most once, shared by the quota checks and the
+	// read cost model; a no-op or update-only run that stays far from the
+	// quotas never reads it).
 	PoliciesReferenced int  `json:"policiesReferenced"`
 	PoliciesRead       int  `json:"policiesRead"`
 	AccountSummaryRead bool `json:"accountSummaryRead"`

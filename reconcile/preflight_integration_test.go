@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -143,9 +144,91 @@ func TestIntegrationRoleQuotaRefused(t *testing.T) {
 	for i := range 1001 {
 		docs = append(docs, bindingWith("shop", fmt.Sprintf("r%04d", i), "AmazonS3ReadOnlyAccess"))
 	}
-	r := e.run("", "plan", "-f", e.file(render(t, docs...)))
+	endpoint, count := actionCounter(t, e.srv.Endpoint)
+	r := e.run("", "plan", "-f", e.file(render(t, docs...)), "--endpoint-url", endpoint)
+	if n := count("GetAccountSummary"); n != 1 {
+		t.Errorf("GetAccountSummary called %d times, want once (bulk reads chosen without asking, then the quota check)", n)
+	}
 	if r.code != 1 || !strings.Contains(r.stderr, "the plan creates 1001 role(s) (and deletes 0) in an account that has 0: 1001 roles, over the account's quota of 1000") {
 		t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// actionCounter is a proxy in front of moto that counts the requests of
+// each IAM Action.
+func actionCounter(t *testing.T, target string) (endpoint string, count func(action string) int) {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	var mu sync.Mutex
+	counts := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if form, err := url.ParseQuery(string(body)); err == nil {
+			mu.Lock()
+			counts[form.Get("Action")]++
+			mu.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func(action string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return counts[action]
+	}
+}
+
+// GetAccountSummary is asked only when its answer matters: never for a
+// 10-role no-op or an update-only run (per-role reads win whatever the
+// account's size, and nothing is created), once for a run that creates near
+// a quota (the preflight's check, issue 14), shared with the read model.
+func TestIntegrationAccountSummaryOnlyWhenNeeded(t *testing.T) {
+	e := newEnv(t)
+	endpoint, count := actionCounter(t, e.srv.Endpoint)
+	docs := []string{clusterYAML("prod", testIssuer)}
+	for i := range 10 {
+		docs = append(docs, bindingYAML("shop", fmt.Sprintf("app%02d", i)))
+	}
+	rendered := render(t, docs...)
+	if created, _, _, _, _, _ := e.apply(rendered, "--endpoint-url", endpoint); created != 10 {
+		t.Fatalf("created %d roles", created)
+	}
+	before := count("GetAccountSummary")
+	if _, _, _, unchanged, _, writes := e.apply(rendered, "--endpoint-url", endpoint); unchanged != 10 || writes != 0 {
+		t.Fatalf("no-op: %d unchanged, %d writes", unchanged, writes)
+	}
+	if n := count("GetAccountSummary") - before; n != 0 || count("GetRole") == 0 {
+		t.Fatalf("10-role no-op: %d GetAccountSummary calls (want 0), %d GetRole", n, count("GetRole"))
+	}
+	doc, _ := e.planJSON(rendered, "--endpoint-url", endpoint)
+	if read, _ := doc["preflight"].(map[string]any)["accountSummaryRead"].(bool); read || count("GetAccountSummary") != before {
+		t.Fatalf("no-op plan JSON: accountSummaryRead %v, %d calls", read, count("GetAccountSummary")-before)
+	}
+	// Update only (an inline policy changes): still no question.
+	changed := render(t, append(append([]string{}, docs[:len(docs)-1]...),
+		strings.Replace(bindingYAML("shop", "app09"), `"s3:PutObject"`, `"s3:DeleteObject"`, 1))...)
+	if _, updated, _, _, _, _ := e.apply(changed, "--endpoint-url", endpoint); updated != 1 {
+		t.Fatalf("update: %d updated", updated)
+	}
+	if n := count("GetAccountSummary") - before; n != 0 {
+		t.Fatalf("update-only run: %d GetAccountSummary calls, want 0", n)
+	}
+	// A run that creates a role with 11 managed policies (over the default
+	// quota of 10) asks once, and moto's quota of 10 refuses it.
+	eleven := []string{"AmazonS3ReadOnlyAccess", "AmazonSQSReadOnlyAccess", "AmazonDynamoDBReadOnlyAccess", "AmazonEC2ReadOnlyAccess",
+		"AmazonSNSReadOnlyAccess", "CloudWatchReadOnlyAccess", "AmazonRDSReadOnlyAccess", "AmazonKinesisReadOnlyAccess",
+		"IAMReadOnlyAccess", "AmazonRoute53ReadOnlyAccess", "AmazonVPCReadOnlyAccess"}
+	big := render(t, append(append([]string{}, docs...), bindingWith("shop", "big", eleven...))...)
+	r := e.run("", "apply", "-f", e.file(big), "--endpoint-url", endpoint)
+	if r.code != 1 || !strings.Contains(r.stderr, "role shop-big: 11 managed policies, over the account's quota of 10") {
+		t.Fatalf("create over the per-role quota: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := count("GetAccountSummary") - before; n != 1 {
+		t.Fatalf("create near a quota: %d GetAccountSummary calls, want 1", n)
 	}
 }
 

@@ -62,7 +62,8 @@ type QuotaFigures struct {
 	// KnownRoles is the number of roles in the account when the observation
 	// read them all, else -1 (per-role reads do not know it).
 	KnownRoles int
-	// ManagedPerRole is each planned role's number of managed policies.
+	// ManagedPerRole is the number of managed policies of each planned role
+	// that gains attachments (created, replaced, or updated with an attach).
 	ManagedPerRole map[string]int
 }
 
@@ -79,7 +80,9 @@ func FiguresOf(plan *Plan, state *State) QuotaFigures {
 		case KindDelete:
 			f.Deletes++
 		}
-		if rc.desired != nil {
+		// Only a role that gains attachments can exceed the per-role quota:
+		// one left as it is already holds its policies in IAM.
+		if rc.desired != nil && attaches(rc) {
 			seen := map[string]bool{}
 			for _, a := range rc.desired.ManagedPolicyARNs {
 				seen[a] = true
@@ -88,6 +91,19 @@ func FiguresOf(plan *Plan, state *State) QuotaFigures {
 		}
 	}
 	return f
+}
+
+// attaches reports whether the plan attaches managed policies to the role.
+func attaches(rc RoleChange) bool {
+	if rc.Kind == KindCreate || rc.Kind == KindReplace {
+		return true
+	}
+	for _, a := range rc.Actions {
+		if a.Op == OpAttach {
+			return true
+		}
+	}
+	return false
 }
 
 // QuotaNeedsSummary reports, purely, whether the plan comes near a default

@@ -4,21 +4,21 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 )
 
 // How Observe reads roles: the cost model (docs/reads.md).
 //
 // Per-role reads cost 3 + k small calls per planned role (GetRole,
 // ListAttachedRolePolicies, ListRolePolicies, one GetRolePolicy per inline
-// policy), run Concurrency at a time. Bulk reads cost 2 paged calls per
+// policy), run Concurrency at a time, and one ListRoles page under the
+// plan's role path (owned roles that left the plan, observeOrphans). Bulk reads cost 2 paged calls per
 // 1000 roles *in the account* (GetAccountAuthorizationDetails and ListRoles,
 // run one page after another), and every page carries every role's
 // documents, planned or not: a page's time grows with the roles it carries.
 // So per-role reads scale with the plan and bulk reads with the account;
-// which is cheaper depends on both, and the account's size is one cheap call
-// away (GetAccountSummary → Roles).
+// which is cheaper depends on both, and the account's size is one call away
+// (GetAccountSummary → Roles), a call worth making only when its answer can
+// change the decision by more than it may cost (Choose).
 //
 // Time of one small call: max(1/rate, ReadLatency/concurrency) for parallel
 // per-role reads, max(1/rate, ReadLatency) for sequential pages, where rate
@@ -59,10 +59,12 @@ func (c ReadCost) PerRole(in *Input) time.Duration {
 		calls += 3 + len(r.InlinePolicies)
 	}
 	per := ReadLatency / time.Duration(max(c.Concurrency, 1))
+	listing := ReadLatency // one ListRoles page under the plan's role path (orphans)
 	if c.Rate > 0 {
 		per = max(per, time.Duration(float64(time.Second)/c.Rate))
+		listing = max(listing, time.Duration(float64(time.Second)/c.Rate))
 	}
-	return time.Duration(calls) * per
+	return time.Duration(calls)*per + listing
 }
 
 // Bulk is the estimated time of reading every role of an account holding
@@ -84,23 +86,83 @@ func (c ReadCost) Bulk(accountRoles int) time.Duration {
 	return total
 }
 
-// chooseReads picks the cheaper strategy, asking IAM for the account's
-// size only when the answer depends on it.
-func (ob *Observer) chooseReads(ctx context.Context, in *Input) (ReadStrategy, error) {
-	c := ReadCost{Concurrency: ob.Concurrency, Rate: ob.Rate}
+// Question is the time the model allows for asking the account's size
+// (GetAccountSummary) at worst. IAM documents it as a small read, but the
+// answer counts every entity of the account, and a server that counts them
+// (moto walks every role, policy and user: ≈ 2.7 s with 6,000 roles, about a
+// bulk page of 1,000 roles there) makes it as dear as one full bulk page.
+// Relying on the small read would make every mid-sized plan pay that in a
+// large account; the model assumes the worst instead.
+func (c ReadCost) Question() time.Duration {
+	t := ReadLatency + ReadLatency*bulkPageSize/RolesPerReadCall
+	if c.Rate > 0 {
+		t = max(t, time.Duration(float64(time.Second)/c.Rate))
+	}
+	return t
+}
+
+// ReadChoice is what the model decides before knowing the account's size.
+type ReadChoice int
+
+const (
+	ChoosePerRole ReadChoice = iota // per-role, without asking
+	ChooseBulk                      // bulk, without asking
+	AskSize                         // ask the account's size, then the cheaper
+)
+
+// Choose decides between reading per role, in bulk, or asking the account's
+// size first, by minimax regret over the accounts IAM allows (0 to
+// MaxAccountRoles roles): each way's worst loss against the best strategy
+// for the account it turns out to be.
+//
+//   - per-role without asking loses at most per − Bulk(0) (the account was
+//     empty and one bulk page would have done), nothing if per ≤ Bulk(0);
+//   - bulk without asking loses at most Bulk(MaxAccountRoles) − per, nothing
+//     if per ≥ Bulk(MaxAccountRoles);
+//   - asking loses at most the question itself, and nothing when it was
+//     already asked (known: the quota checks read it earlier in the run).
+//
+// The smallest worst loss wins, so the question is asked only when its
+// answer can change the decision by more than it costs: a 10-role no-op in
+// an account of 5,000 roles reads its 40 calls per role and never asks.
+func (c ReadCost) Choose(in *Input, known bool) ReadChoice {
 	per := c.PerRole(in)
+	lossPer := max(0, per-c.Bulk(0))
+	lossBulk := max(0, c.Bulk(MaxAccountRoles)-per)
+	lossAsk := c.Question()
+	if known {
+		lossAsk = 0
+	}
 	switch {
-	case per <= c.Bulk(0):
-		return ReadPerRole, nil // cheaper than bulk even in an empty account
-	case per >= c.Bulk(MaxAccountRoles):
-		return ReadBulk, nil // dearer than bulk in the largest account IAM allows
+	case lossPer == 0 || (lossPer <= lossBulk && lossPer <= lossAsk):
+		return ChoosePerRole
+	case lossBulk == 0 || lossBulk <= lossAsk:
+		return ChooseBulk
 	}
-	sum, err := ob.IAM.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+	return AskSize
+}
+
+// chooseReads picks the strategy, asking IAM for the account's size only
+// when Choose says the answer is worth its cost. The answer is the run's
+// shared GetAccountSummary (ob.Summary), read at most once with the quota
+// preflight.
+func (ob *Observer) chooseReads(ctx context.Context, in *Input) (ReadStrategy, error) {
+	if ob.Summary == nil {
+		ob.Summary = NewAccountSummary(ob.IAM)
+	}
+	c := ReadCost{Concurrency: ob.Concurrency, Rate: ob.Rate}
+	switch c.Choose(in, ob.Summary.WasRead()) {
+	case ChoosePerRole:
+		return ReadPerRole, nil
+	case ChooseBulk:
+		return ReadBulk, nil
+	}
+	sum, err := ob.Summary.Get(ctx)
 	if err != nil {
-		return "", fmt.Errorf("reading the account's size (GetAccountSummary): %w", err)
+		return "", fmt.Errorf("reading the account's size: %w", err)
 	}
-	ob.AccountRoles = int(sum.SummaryMap["Roles"])
-	if per <= c.Bulk(ob.AccountRoles) {
+	ob.AccountRoles = int(sum["Roles"])
+	if c.PerRole(in) <= c.Bulk(ob.AccountRoles) {
 		return ReadPerRole, nil
 	}
 	return ReadBulk, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -19,7 +20,7 @@ func planOf(n int) *Input {
 
 func TestReadCostModel(t *testing.T) {
 	c := ReadCost{Concurrency: 4}
-	if got, want := c.PerRole(planOf(10)), 40*ReadLatency/4; got != want {
+	if got, want := c.PerRole(planOf(10)), 40*ReadLatency/4+ReadLatency; got != want {
 		t.Errorf("per-role, 10 roles: %v, want %v", got, want)
 	}
 	// Bulk grows with the account, per-role with the plan.
@@ -54,19 +55,101 @@ func TestReadCostModel(t *testing.T) {
 	}
 }
 
-// Against moto: the same 5-role plan is read in bulk in an account holding
-// only it, and per role once the account holds 300 unrelated roles, which
-// the model learns from GetAccountSummary.
+// The decision before knowing the account: per-role, bulk, or ask.
+func TestReadChoice(t *testing.T) {
+	for _, tc := range []struct {
+		plan  int
+		conc  int
+		rate  float64
+		known bool
+		want  ReadChoice
+	}{
+		{1, 8, 0, false, ChoosePerRole},
+		// The issue's miss: 10 roles (40 calls) cost more than one tiny bulk
+		// page, but never more than a page plus the question: no question.
+		{10, 8, 0, false, ChoosePerRole},
+		{50, 8, 0, false, ChoosePerRole},
+		{150, 8, 0, false, AskSize},
+		{300, 8, 0, false, AskSize},
+		{1000, 8, 0, false, ChooseBulk},
+		// Already known (the quota checks read it): the answer is free.
+		{10, 8, 0, true, AskSize},
+		{1, 8, 0, true, ChoosePerRole},
+		{1000, 8, 0, true, ChooseBulk},
+		// Under a rate limit calls dominate: 10 roles are 40 calls (2 s at
+		// 20/s), bulk of the largest account 10 pages: bulk without asking.
+		{10, 8, 20, false, ChooseBulk},
+		{2, 8, 20, false, ChoosePerRole}, {3, 8, 20, false, AskSize},
+	} {
+		c := ReadCost{Concurrency: tc.conc, Rate: tc.rate}
+		if got := c.Choose(planOf(tc.plan), tc.known); got != tc.want {
+			t.Errorf("%d roles, concurrency %d, rate %v, known %v: %v, want %v (per-role %v, bulk %v..%v, question %v)",
+				tc.plan, tc.conc, tc.rate, tc.known, got, tc.want, c.PerRole(planOf(tc.plan)), c.Bulk(0), c.Bulk(MaxAccountRoles), c.Question())
+		}
+	}
+}
+
+// Minimax regret, checked over plans and accounts: whatever the account
+// turns out to hold, the choice never costs more than the best strategy
+// for that account plus one question.
+func TestReadChoiceLossBounded(t *testing.T) {
+	for _, rate := range []float64{0, 5, 20, 100} {
+		for _, conc := range []int{1, 4, 8, 32} {
+			c := ReadCost{Concurrency: conc, Rate: rate}
+			for plan := 1; plan <= 1200; plan += 7 {
+				in := planOf(plan)
+				per := c.PerRole(in)
+				choice := c.Choose(in, false)
+				for account := 0; account <= MaxAccountRoles; account += 250 {
+					best := min(per, c.Bulk(account))
+					cost := map[ReadChoice]time.Duration{ChoosePerRole: per, ChooseBulk: c.Bulk(account), AskSize: c.Question() + best}[choice]
+					if cost-best > c.Question() {
+						t.Fatalf("rate %v, concurrency %d, %d roles in an account of %d: choice %v costs %v, best %v, more than a question (%v) lost",
+							rate, conc, plan, account, choice, cost, best, c.Question())
+					}
+				}
+			}
+		}
+	}
+}
+
+// Against moto: a small plan is read per role without asking the account's
+// size; a plan in the band where the size decides asks it once (through
+// the run's shared summary) and follows the answer; once the size is known
+// anyway, a small plan uses it too.
 func TestIntegrationReadStrategyFollowsAccountSize(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	in := planOf(5)
-	ob := &Observer{IAM: e.iam, Concurrency: 4}
-	if _, err := ob.Observe(ctx, in, false); err != nil {
+	small, mid := planOf(5), planOf(150)
+	ob := &Observer{IAM: e.iam, Concurrency: 8}
+	if _, err := ob.Observe(ctx, small, false); err != nil {
+		t.Fatal(err)
+	}
+	if ob.Chosen != ReadPerRole || ob.Summary.WasRead() {
+		t.Errorf("5 roles: chose %s, asked the size: %v; want per-role without asking", ob.Chosen, ob.Summary.WasRead())
+	}
+	ob = &Observer{IAM: e.iam, Concurrency: 8}
+	if _, err := ob.Observe(ctx, mid, false); err != nil {
+		t.Fatal(err)
+	}
+	if ob.Chosen != ReadBulk || !ob.Summary.WasRead() {
+		t.Errorf("150 roles, empty account: chose %s (asked: %v), want bulk after asking", ob.Chosen, ob.Summary.WasRead())
+	}
+	// Known size (as when the quota checks read it first): an empty account
+	// is read in bulk even for 5 roles, one holding 300 others per role.
+	known := func() *Observer {
+		s := NewAccountSummary(e.iam)
+		if _, err := s.Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return &Observer{IAM: e.iam, Concurrency: 4, Summary: s}
+	}
+	ob = known()
+	if _, err := ob.Observe(ctx, small, false); err != nil {
 		t.Fatal(err)
 	}
 	if ob.Chosen != ReadBulk {
-		t.Errorf("empty account: chose %s (account roles %d), want bulk", ob.Chosen, ob.AccountRoles)
+		t.Errorf("empty account, size known: chose %s (account roles %d), want bulk", ob.Chosen, ob.AccountRoles)
 	}
 	const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	for i := range 300 {
@@ -74,14 +157,15 @@ func TestIntegrationReadStrategyFollowsAccountSize(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := ob.Observe(ctx, in, false); err != nil {
+	ob = known()
+	if _, err := ob.Observe(ctx, small, false); err != nil {
 		t.Fatal(err)
 	}
 	if ob.Chosen != ReadPerRole || ob.AccountRoles != 300 {
 		t.Errorf("300 unrelated roles: chose %s (account roles %d), want per-role after asking (300)", ob.Chosen, ob.AccountRoles)
 	}
 	// Prune always reads everything.
-	if _, err := ob.Observe(ctx, in, true); err != nil || ob.Chosen != ReadBulk {
+	if _, err := ob.Observe(ctx, small, true); err != nil || ob.Chosen != ReadBulk {
 		t.Errorf("prune: chose %s (%v)", ob.Chosen, err)
 	}
 }

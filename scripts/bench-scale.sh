@@ -70,14 +70,17 @@ import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 roles = int(sys.argv[2])
 v = lambda ok: "PASS" if ok else "MISS"
-print(f"{'limiter':13} | {'run':7} | {'wall s':>7} | {'ideal s':>7} | {'x ideal':>7} | {'calls':>6} | {'writes':>6} | {'throttled':>9} | {'peak RSS':>9}")
-for mode, kind, wall, ideal, calls, writes, thr, rss in rows:
+print(f"{'limiter':13} | {'run':7} | {'wall s':>7} | {'ideal s':>7} | {'x ideal':>7} | {'IAM phase s':>11} | {'calls':>6} | {'writes':>6} | {'throttled':>9} | {'peak RSS':>9} | CPU s: iambind, moto, proxy")
+for mode, kind, wall, ideal, calls, writes, thr, rss, phase, c_i, c_m, c_p in rows:
     wall, ideal, calls, writes, thr, rss = float(wall), float(ideal), int(calls), int(writes), int(thr), int(rss)
-    print(f"{mode:13} | {kind:7} | {wall:7.2f} | {ideal:7.2f} | {wall / ideal:7.2f} | {calls:6d} | {writes:6d} | {thr:5d} {100 * thr / calls:3.0f}% | {rss / 1024:5.0f} MiB")
-print("(aimd: adaptive from no ceiling, the default; aimd-rate: --rate = the proxy's limit; sdk-adaptive: the SDK's retry.NewAdaptiveMode; none: no client-side limiter)")
-mode, kind, wall, ideal, calls, writes, thr, rss = rows[0]
+    print(f"{mode:13} | {kind:7} | {wall:7.2f} | {ideal:7.2f} | {wall / ideal:7.2f} | {phase:>11} | {calls:6d} | {writes:6d} | {thr:5d} {100 * thr / calls:3.0f}% | {rss / 1024:5.0f} MiB | {c_i}, {c_m}, {c_p}")
+print("(aimd: adaptive from no ceiling, the default; aimd-rate: --rate = the proxy's limit; sdk-adaptive: the SDK's retry.NewAdaptiveMode; none: no client-side limiter;")
+print(" IAM phase: first to last IAM request of the slowest account; CPU: the whole set-up needs ~10 ms of CPU per IAM call, so N accounts at 20 calls/s need ~0.2 N cores)")
+mode, kind, wall, ideal, calls, writes, thr, rss = rows[0][:8]
 r = float(wall) / float(ideal)
 print(f"goal  converge  {mode} from empty: {r:.2f} x ideal (goal <= 1.15)  {v(r <= 1.15)}")
+p = float(rows[0][8]) / float(ideal)
+print(f"      IAM phase {mode} from empty: {rows[0][8]} s = {p:.2f} x ideal (the pace alone, without start-up and plan reading)")
 t = int(thr) / int(calls)
 print(f"goal  throttle  {mode} from empty: {int(thr)} throttled of {calls} calls = {100 * t:.1f}% (goal <= 10%)  {v(t <= 0.10)}")
 noop = [x for x in rows if x[1] == "no-op"][0]

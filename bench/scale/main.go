@@ -14,11 +14,18 @@
 //
 // For each run it prints one TSV line:
 //
-//	mode  kind  wall-s  ideal-s  calls  writes  throttled  peak-rss-KiB
+//	mode  kind  wall-s  ideal-s  calls  writes  throttled  peak-rss-KiB  iam-s  cpu-iambind-s  cpu-moto-s  cpu-proxy-s
 //
 // where calls are IAM operations (reads + writes, from iambind's JSON, per
 // account), ideal = max over accounts of calls ÷ rate (accounts in
-// parallel), and throttled = attempts the proxy answered Throttling.
+// parallel), throttled = attempts the proxy answered Throttling, and iam-s
+// the IAM phase: the longest span, over accounts, from the second of an
+// account's first IAM request to that of its last (the wall time without
+// process start-up, plan reading and STS), and the cpu columns the CPU time
+// (user + system) of the iambind process, of the moto servers and of this
+// process (the proxy) during the run: the machine's cores bound the pace
+// too. -trace prints each account's
+// requests per second (admitted/throttled) to stderr.
 package main
 
 import (
@@ -48,12 +55,15 @@ func main() {
 	rate := flag.Float64("rate", 20, "IAM calls per second per account the proxy allows")
 	modes := flag.String("modes", "aimd,aimd-rate,sdk-adaptive,none", "limiter modes: aimd (no --rate), aimd-rate (--rate = the proxy's), sdk-adaptive, none")
 	concurrency := flag.Int("concurrency", 4, "iambind --concurrency")
+	flag.BoolVar(&trace, "trace", false, "print each account's IAM requests per second to stderr")
 	flag.Parse()
 	if err := run(*bin, *accounts, *roles, *rate, strings.Split(*modes, ","), *concurrency); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
 	}
 }
+
+var trace bool
 
 type moto struct {
 	endpoint string
@@ -169,11 +179,11 @@ func run(bin string, nAccounts, nRoles int, rate float64, modes []string, concur
 				return err
 			}
 		}
-		if err := apply(bin, planFile, proxy, mode, "create", rate, concurrency); err != nil {
+		if err := apply(bin, planFile, proxy, motos, mode, "create", rate, concurrency); err != nil {
 			return err
 		}
 		if i == 0 {
-			if err := apply(bin, planFile, proxy, mode, "no-op", rate, concurrency); err != nil {
+			if err := apply(bin, planFile, proxy, motos, mode, "no-op", rate, concurrency); err != nil {
 				return err
 			}
 		}
@@ -193,7 +203,38 @@ type jsonDoc struct {
 	} `json:"accounts"`
 }
 
-func apply(bin, planFile string, proxy *faultproxy.Proxy, mode, kind string, rate float64, concurrency int) error {
+// cpuTicks is the CPU time (user + system, clock ticks) of a process and
+// its waited-for children, from /proc (0 where /proc is missing).
+func cpuTicks(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces): state is 3rd.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	var t int64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		t += n
+	}
+	return t
+}
+
+func motoTicks(motos []*moto) int64 {
+	var t int64
+	for _, m := range motos {
+		t += cpuTicks(m.cmd.Process.Pid)
+	}
+	return t
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func apply(bin, planFile string, proxy *faultproxy.Proxy, motos []*moto, mode, kind string, rate float64, concurrency int) error {
 	args := []string{"apply", "-f", planFile, "--endpoint-url", proxy.URL, "-o", "json",
 		"--assume-role", "arn:{partition}:iam::{account}:role/iambind", "--concurrency", strconv.Itoa(concurrency)}
 	switch mode {
@@ -209,9 +250,12 @@ func apply(bin, planFile string, proxy *faultproxy.Proxy, mode, kind string, rat
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(context.Background(), bin, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	m0, p0 := motoTicks(motos), selfCPU()
 	t0 := time.Now()
 	err := cmd.Run()
 	wall := time.Since(t0)
+	motoCPU := float64(motoTicks(motos)-m0) / 100 // USER_HZ
+	proxyCPU := (selfCPU() - p0).Seconds()
 	if err != nil {
 		return fmt.Errorf("%s %s: %v\n%s", mode, kind, err, tail(stderr.String()))
 	}
@@ -228,8 +272,36 @@ func apply(bin, planFile string, proxy *faultproxy.Proxy, mode, kind string, rat
 		throttled += c.Throttled - before[acct].Throttled
 	}
 	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
-	fmt.Printf("%s\t%s\t%.2f\t%.2f\t%d\t%d\t%d\t%d\n", mode, kind, wall.Seconds(), ideal,
-		doc.IAMCalls.Reads+doc.IAMCalls.Writes, doc.IAMCalls.Writes, throttled, rss)
+	var phase int64
+	for _, a := range doc.Accounts {
+		var secs []faultproxy.SecondCount
+		for _, sc := range proxy.AccountSeconds(a.Account) {
+			if sc.Unix >= t0.Unix() {
+				secs = append(secs, sc)
+			}
+		}
+		if len(secs) == 0 {
+			continue
+		}
+		phase = max(phase, secs[len(secs)-1].Unix-secs[0].Unix+1)
+		if trace {
+			var b strings.Builder
+			var n int64
+			var lat time.Duration
+			for _, sc := range secs {
+				fmt.Fprintf(&b, " %d/%d", sc.Admitted, sc.Throttled)
+				n, lat = n+sc.Admitted, lat+sc.Latency
+			}
+			// Little's law: keeping rate calls/s in flight takes rate × latency workers.
+			mean := lat / time.Duration(max(n, 1))
+			fmt.Fprintf(os.Stderr, "   %s %s %s: mean IAM latency %v (%.1f workers busy at %.0f calls/s); admitted/throttled per second:%s\n",
+				mode, kind, a.Account, mean.Round(time.Millisecond), rate*mean.Seconds(), rate, b.String())
+		}
+	}
+	ps := cmd.ProcessState
+	fmt.Printf("%s\t%s\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\n", mode, kind, wall.Seconds(), ideal,
+		doc.IAMCalls.Reads+doc.IAMCalls.Writes, doc.IAMCalls.Writes, throttled, rss, phase,
+		(ps.UserTime() + ps.SystemTime()).Seconds(), motoCPU, proxyCPU)
 	return nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -37,13 +39,24 @@ type accountState struct {
 	keys     map[string]string // access key id → account
 	buckets  map[string]*rate.Limiter
 	counts   map[string]*AccountCount
+	seconds  map[string]map[int64]*SecondCount // account → unix second → count
 	backends map[string]*url.URL
+}
+
+// SecondCount is what the proxy saw of one account's IAM requests in one
+// wall-clock second: a benchmark's timeline of its pace.
+type SecondCount struct {
+	Unix                int64
+	Admitted, Throttled int64
+	// Latency is the summed time the backend took to answer the admitted
+	// requests (their mean: Latency / Admitted).
+	Latency time.Duration
 }
 
 // SetAccounts switches per-account behaviour on (call before traffic).
 func (p *Proxy) SetAccounts(a Accounts) error {
 	s := &accountState{cfg: a, keys: map[string]string{}, buckets: map[string]*rate.Limiter{},
-		counts: map[string]*AccountCount{}, backends: map[string]*url.URL{}}
+		counts: map[string]*AccountCount{}, seconds: map[string]map[int64]*SecondCount{}, backends: map[string]*url.URL{}}
 	if s.cfg.Burst <= 0 {
 		s.cfg.Burst = max(1, int(a.Rate))
 	}
@@ -73,6 +86,23 @@ func (p *Proxy) AccountCounts() map[string]AccountCount {
 	return out
 }
 
+// AccountSeconds returns an account's IAM requests per wall-clock second,
+// in time order (seconds without requests left out).
+func (p *Proxy) AccountSeconds(account string) []SecondCount {
+	s := p.accounts.Load()
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []SecondCount
+	for _, c := range s.seconds[account] {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Unix < out[j].Unix })
+	return out
+}
+
 // credentialRE reads the access key and service of a SigV4 Authorization header.
 var credentialRE = regexp.MustCompile(`Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/aws4_request`)
 
@@ -92,7 +122,7 @@ func (s *accountState) identify(r *http.Request) (account, service string) {
 
 // admit takes a token from the account's bucket for an IAM request; false
 // means the request is to be answered Throttling.
-func (s *accountState) admit(account, service string) bool {
+func (s *accountState) admit(account, service string, at time.Time) bool {
 	if service != "iam" {
 		return true
 	}
@@ -104,7 +134,17 @@ func (s *accountState) admit(account, service string) bool {
 		s.counts[account] = c
 	}
 	c.Requests++
+	now := at.Unix()
+	if s.seconds[account] == nil {
+		s.seconds[account] = map[int64]*SecondCount{}
+	}
+	sc := s.seconds[account][now]
+	if sc == nil {
+		sc = &SecondCount{Unix: now}
+		s.seconds[account][now] = sc
+	}
 	if s.cfg.Rate <= 0 {
+		sc.Admitted++
 		return true
 	}
 	b := s.buckets[account]
@@ -113,10 +153,24 @@ func (s *accountState) admit(account, service string) bool {
 		s.buckets[account] = b
 	}
 	if b.Allow() {
+		sc.Admitted++
 		return true
 	}
 	c.Throttled++
+	sc.Throttled++
 	return false
+}
+
+// took records the backend's answer time of an admitted IAM request.
+func (s *accountState) took(account, service string, at time.Time, d time.Duration) {
+	if service != "iam" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc := s.seconds[account][at.Unix()]; sc != nil {
+		sc.Latency += d
+	}
 }
 
 func (s *accountState) backend(account string) *url.URL {

@@ -119,9 +119,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	target := p.target
 	accounts := p.accounts.Load()
+	var account, service string
+	admitted := time.Now()
 	if accounts != nil {
-		account, service := accounts.identify(r)
-		if !accounts.admit(account, service) {
+		account, service = accounts.identify(r)
+		if !accounts.admit(account, service, admitted) {
 			atomic.AddInt64(&p.counts.Throttled, 1)
 			writeIAMError(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
 			return
@@ -158,7 +160,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.Host = target.Host
+	t0 := time.Now()
 	proxy.ServeHTTP(rec, r)
+	if accounts != nil {
+		accounts.took(account, service, admitted, time.Since(t0))
+	}
 	atomic.AddInt64(&p.counts.Forwarded, 1)
 	if accounts != nil && bytes.Contains(body, []byte("Action=AssumeRole")) {
 		accounts.learn(rec.Body.Bytes())

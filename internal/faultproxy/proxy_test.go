@@ -157,6 +157,13 @@ func TestPerAccountRateLimit(t *testing.T) {
 	if c["123456789012"] != (AccountCount{Requests: 10, Throttled: 7}) || c["111122223333"] != (AccountCount{Requests: 3}) {
 		t.Errorf("counts %+v", c)
 	}
+	var admitted, thr int64
+	for _, sc := range p.AccountSeconds("123456789012") {
+		admitted, thr = admitted+sc.Admitted, thr+sc.Throttled
+	}
+	if admitted != 3 || thr != 7 {
+		t.Errorf("timeline of the default account: %d admitted, %d throttled", admitted, thr)
+	}
 	// STS is not rate limited (it has limits of its own, not modelled).
 	for range 5 {
 		if code, _ := signed(t, p.URL, "testing", "sts", "Action=GetCallerIdentity"); code != 200 {

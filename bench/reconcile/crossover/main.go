@@ -8,17 +8,20 @@
 //	foreign  roles  mode  reads  median-wall-ms  walls-ms(comma-separated)
 //
 // Reads and wall time cover role observation only: the OIDC provider reads
-// that follow are the same for every mode. Per-role mode calls the exported
-// Observer.ObserveRole for each planned role with the CLI's default
-// concurrency; bulk mode is Observer.Observe with every role asked for (as
-// --prune does); auto is Observer.Observe as plan and apply run it, the
-// read cost model choosing (its GetAccountSummary included).
+// that follow are the same for every mode. Per-role mode is Observer.Observe
+// forced to per-role reads (GetRole & co per planned role, then the listing
+// of the plan's role path that finds owned roles left out of the plan), with
+// the CLI's default concurrency; bulk mode is Observer.Observe with every
+// role asked for (as --prune does); auto is Observer.Observe as plan and
+// apply run it, the read cost model choosing (its GetAccountSummary, when
+// it asks, included).
 //
 // It drives a moto server it is given (-endpoint): for each foreign count
 // it resets moto, creates the foreign roles (each with an inline and an
-// attached policy, so bulk pages carry realistic documents), applies the
-// largest plan with the reconcile library, then times both modes
-// interleaved. Credentials: moto's test keys from the environment.
+// attached policy, so bulk pages carry realistic documents), applies every
+// plan size's plan (each its own owner, role path and role names, so no
+// plan sees another's roles as its own orphans) with the reconcile library,
+// then times the modes interleaved. Credentials: moto's test keys from the environment.
 package main
 
 import (
@@ -77,7 +80,7 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 		return err
 	}
 	defer os.RemoveAll(dir)
-	maxN := 0
+	planned := 0
 	inputs := map[int]*reconcile.Input{}
 	for _, n := range sizes {
 		in, err := input(dir, n)
@@ -85,11 +88,7 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 			return err
 		}
 		inputs[n] = in
-		maxN = max(maxN, n)
-	}
-	full, err := input(dir, maxN)
-	if err != nil {
-		return err
+		planned += n
 	}
 	chosen := map[[2]int]string{}
 	for _, f := range foreigns {
@@ -104,10 +103,12 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 		if err := createForeign(ctx, clients.IAM, f); err != nil {
 			return err
 		}
-		if err := apply(ctx, clients.IAM, full); err != nil {
-			return err
+		for _, n := range sizes {
+			if err := apply(ctx, clients.IAM, inputs[n]); err != nil {
+				return err
+			}
 		}
-		fmt.Fprintf(os.Stderr, "   account: %d foreign + %d planned roles (set up in %.1f s)\n", f, maxN, time.Since(start).Seconds())
+		fmt.Fprintf(os.Stderr, "   account: %d foreign + %d planned roles (set up in %.1f s)\n", f, planned, time.Since(start).Seconds())
 		for _, n := range sizes {
 			in := inputs[n]
 			type mode struct {
@@ -117,8 +118,9 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 				walls []float64
 			}
 			ob := &reconcile.Observer{IAM: clients.IAM, Concurrency: conc}
+			perRole := &reconcile.Observer{IAM: clients.IAM, Concurrency: conc, Strategy: reconcile.ReadPerRole}
 			modes := []*mode{
-				{name: "per-role", read: func() (*reconcile.State, error) { return perRole(ctx, ob, in) }},
+				{name: "per-role", read: func() (*reconcile.State, error) { return perRole.Observe(ctx, in, false) }},
 				{name: "bulk", read: func() (*reconcile.State, error) { return ob.Observe(ctx, in, true) }},
 				{name: "auto", read: func() (*reconcile.State, error) {
 					auto := &reconcile.Observer{IAM: clients.IAM, Concurrency: conc}
@@ -161,11 +163,13 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 	return nil
 }
 
-// input renders a plan of n roles and reads it as `iambind apply -f` does.
+// input renders a plan of n roles and reads it as `iambind apply -f` does;
+// each size has its own owner, role path and role names.
 // The roles' OIDC providers are dropped: their reads are the same in both
 // modes and not part of the comparison.
 func input(dir string, n int) (*reconcile.Input, error) {
-	data, err := benchplan.Render(n, benchplan.Options{})
+	data, err := benchplan.Render(n, benchplan.Options{Owner: fmt.Sprintf("bench%d", n),
+		RolePath: fmt.Sprintf("/iambind-bench-%d/", n), Prefix: fmt.Sprintf("s%dx", n)})
 	if err != nil {
 		return nil, err
 	}
@@ -184,38 +188,6 @@ func input(dir string, n int) (*reconcile.Input, error) {
 		r.OIDCProviders = nil
 	}
 	return in, nil
-}
-
-// perRole is Observer.Observe's per-role path for a plan of any size.
-func perRole(ctx context.Context, ob *reconcile.Observer, in *reconcile.Input) (*reconcile.State, error) {
-	state := reconcile.NewState()
-	var mu sync.Mutex
-	sem := make(chan struct{}, max(ob.Concurrency, 1))
-	errs := make([]error, len(in.Roles))
-	var wg sync.WaitGroup
-	for i, r := range in.Roles {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			o, err := ob.ObserveRole(ctx, r.Name)
-			if err != nil || o == nil {
-				errs[i] = err
-				return
-			}
-			mu.Lock()
-			state.AddRole(o)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return state, nil
 }
 
 // noChange checks that the observed state makes every planned role a no-op
