@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# bench-kustomize.sh — `kustomize build` of big repositories with iambind-fn as an exec
+# transformer (issue 15, item 5).
+#
+# For 1k, 2k and 4k resources (one IdentityBinding in ten; bench/synth via bench/kustgen) it
+# times, interleaved, the median of RUNS whole-process runs of bin/kustomize (v5.8.2):
+#   alone       the same objects, no function (the IdentityCluster a local-config resource),
+#   no-op       the IdentityCluster as the config of a no-op exec function (`cat`),
+#   iambind-fn  the IdentityCluster as iambind-fn's config (examples/kustomize-transformer),
+# and, at the largest size, the same two functions with one kustomization per namespace (20),
+# each running the function over its own resources, under one that lists them (PER_TEAM=0
+# skips it). It prints the table, iambind-fn / no-op per size with PASS/MISS against 1.3x.
+# A miss never fails the script: the numbers are the product (docs/benchmarks.md).
+#
+# Environment: RUNS (default 3), SIZES (default "1000 2000 4000"), PER_TEAM (default 1),
+# BIN (default ./bin), BENCH_DIR (inputs; default a temporary directory, removed at exit).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+BIN=${BIN:-$PWD/bin}
+RUNS=${RUNS:-3}
+SIZES=${SIZES:-1000 2000 4000}
+PER_TEAM=${PER_TEAM:-1}
+GOAL=1.30 # iambind-fn build time <= 1.3 x the no-op function's, at every size
+
+if [[ -z ${BENCH_DIR:-} ]]; then
+	BENCH_DIR=$(mktemp -d)
+	trap 'rm -rf "$BENCH_DIR"' EXIT
+fi
+mkdir -p "$BIN" "$BENCH_DIR"
+BIN=$(cd "$BIN" && pwd)
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+
+echo "== building iambind-fn, kustgen, measure; kustomize from make tools"
+$GO build -o "$BIN/iambind-fn" ./fn
+$GO build -o "$BIN/kustgen" ./bench/kustgen
+$GO build -o "$BIN/bench-measure" ./bench/measure
+[[ -x $BIN/kustomize ]] || make -s "$BIN/kustomize" BIN="$BIN"
+printf '#!/bin/sh\n# A no-op KRM function: the ResourceList back unchanged.\nexec cat\n' >"$BENCH_DIR/noop"
+chmod +x "$BENCH_DIR/noop"
+
+echo "== machine: $(nproc) cores, $($GO env GOVERSION), kustomize $("$BIN/kustomize" version), load average$(uptime | sed 's/.*load average//')"
+echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+build() { echo "$1" "$BIN/kustomize" build --enable-alpha-plugins --enable-exec "$2"; }
+results=$BENCH_DIR/results.tsv
+: >"$results"
+sizes=($SIZES)
+largest=${sizes[-1]}
+for n in "${sizes[@]}"; do
+	d=$BENCH_DIR/$n
+	rm -rf "$d" && mkdir -p "$d"
+	"$BIN/kustgen" -n "$n" -dir "$d/alone"
+	"$BIN/kustgen" -n "$n" -dir "$d/noop" -exec "$BENCH_DIR/noop"
+	"$BIN/kustgen" -n "$n" -dir "$d/fn" -exec "$BIN/iambind-fn"
+	cmds="$(build alone "$d/alone") :: $(build no-op "$d/noop") :: $(build iambind-fn "$d/fn")"
+	if [[ $PER_TEAM == 1 && $n == "$largest" ]]; then
+		"$BIN/kustgen" -n "$n" -dir "$d/noop-teams" -exec "$BENCH_DIR/noop" -per-team
+		"$BIN/kustgen" -n "$n" -dir "$d/fn-teams" -exec "$BIN/iambind-fn" -per-team
+		cmds+=" :: $(build no-op/team "$d/noop-teams") :: $(build iambind-fn/team "$d/fn-teams")"
+	fi
+	echo "== $n resources ($((n / 10)) bindings): $RUNS runs each, interleaved"
+	# shellcheck disable=SC2086 # cmds is split on purpose: NAME CMD ARGS :: ...
+	"$BIN/bench-measure" -runs "$RUNS" -warmup 0 -- $cmds |
+		sed "s/^/$n\t/" | tee -a "$results" | awk -F'\t' '{printf "   %-16s walls %s s, CPU %s s, peak RSS %d MiB\n", $2, $7, $5, $4 / 1024}'
+done
+
+# results.tsv: SIZE NAME WALL_S RSS_KIB CPU_S RUNS WALLS RSSES
+awk -F'\t' -v goal="$GOAL" '
+{ wall[$1, $2] = $3; cpu[$1, $2] = $5; if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
+END {
+	print ""
+	print "kustomize build, median wall seconds (CPU seconds, user+system, in brackets)"
+	printf "%-9s | %-15s | %-15s | %-15s | %-22s\n", "resources", "alone", "no-op function", "iambind-fn", "iambind-fn / no-op"
+	for (i = 1; i <= ns; i++) {
+		n = sizes[i]
+		r = wall[n, "iambind-fn"] / wall[n, "no-op"]
+		printf "%9d | %6.2f (%6.2f) | %6.2f (%6.2f) | %6.2f (%6.2f) | %5.2fx (CPU %4.2fx) %s\n", n,
+			wall[n, "alone"], cpu[n, "alone"], wall[n, "no-op"], cpu[n, "no-op"], wall[n, "iambind-fn"], cpu[n, "iambind-fn"],
+			r, cpu[n, "iambind-fn"] / cpu[n, "no-op"], (r <= goal ? "PASS" : "MISS")
+		if ((n, "iambind-fn/team") in wall) team = n
+	}
+	if (team) {
+		print ""
+		printf "one kustomization per namespace at %d resources (each runs the function over its own resources):\n", team
+		printf "  no-op %.2f s (CPU %.2f), iambind-fn %.2f s (CPU %.2f): %.2fx; iambind-fn per team / in one kustomization: %.2fx\n",
+			wall[team, "no-op/team"], cpu[team, "no-op/team"], wall[team, "iambind-fn/team"], cpu[team, "iambind-fn/team"],
+			wall[team, "iambind-fn/team"] / wall[team, "no-op/team"], wall[team, "iambind-fn/team"] / wall[team, "iambind-fn"]
+	}
+	printf "goal  iambind-fn <= %.2fx the no-op function at every size (wall time)\n", goal
+}' "$results"
