@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/change"
 )
 
 // decodeIAMDocument undoes the URL encoding IAM applies to policy documents
@@ -129,20 +130,7 @@ func prettyJSON(doc string) string {
 func documentDiff(before, after string) string {
 	a := splitLines(prettyJSON(before))
 	b := splitLines(prettyJSON(after))
-	// lcs[i][j] = LCS length of a[i:] and b[j:]
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
+	lcs := change.LCS(a, b)
 	var sb strings.Builder
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {

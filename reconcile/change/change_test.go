@@ -34,3 +34,18 @@ func TestKindWords(t *testing.T) {
 		}
 	}
 }
+
+func TestLCS(t *testing.T) {
+	a := strings.Split("a b c d e", " ")
+	b := strings.Split("a x c e y", " ")
+	lcs := LCS(a, b)
+	if lcs[0][0] != 3 { // a, c, e
+		t.Fatalf("LCS length %d, want 3", lcs[0][0])
+	}
+	if lcs[len(a)][0] != 0 || lcs[0][len(b)] != 0 {
+		t.Fatal("the table's last row and column must be 0")
+	}
+	if got := LCS(nil, b); len(got) != 1 || got[0][0] != 0 {
+		t.Fatalf("empty side: %v", got)
+	}
+}

@@ -377,19 +377,7 @@ func lineDiff(before, after string) string {
 	b := splitLines(after)
 	// Longest common subsequence, O(n·m) on small documents.
 	n, m := len(a), len(b)
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
+	lcs := change.LCS(a, b)
 	var out strings.Builder
 	i, j := 0, 0
 	for i < n || j < m {
