@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/iambind/iambind/internal/yamlnode"
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -170,9 +171,9 @@ func planWorkload(p *injectionPlan, obj *fn.KubeObject, anyInject bool, claims m
 	root := nodeOf(obj)
 	tmpl := root
 	for i, f := range fields {
-		v := mapGet(tmpl, f)
+		v := yamlnode.Get(tmpl, f)
 		if isAbsent(v) {
-			if kind == "Rollout" && anyInject && f == "template" && !isAbsent(mapGet(tmpl, "workloadRef")) {
+			if kind == "Rollout" && anyInject && f == "template" && !isAbsent(yamlnode.Get(tmpl, "workloadRef")) {
 				sink.infof("spec.workloadRef", "this Rollout takes its pod template from spec.workloadRef; iambind injects the referenced workload when it is in the input, not the Rollout")
 			}
 			return
@@ -189,7 +190,7 @@ func planWorkload(p *injectionPlan, obj *fn.KubeObject, anyInject bool, claims m
 	if prefix != "" {
 		prefix += "."
 	}
-	spec := mapGet(tmpl, "spec")
+	spec := yamlnode.Get(tmpl, "spec")
 	if isAbsent(spec) {
 		return
 	}
@@ -204,7 +205,7 @@ func planWorkload(p *injectionPlan, obj *fn.KubeObject, anyInject bool, claims m
 	// serviceAccount, else "default" (as the API server defaults it).
 	sa := "default"
 	for _, f := range []string{"serviceAccountName", "serviceAccount"} {
-		v := mapGet(spec, f)
+		v := yamlnode.Get(spec, f)
 		if isAbsent(v) {
 			continue
 		}
@@ -221,7 +222,7 @@ func planWorkload(p *injectionPlan, obj *fn.KubeObject, anyInject bool, claims m
 	}
 	inj := lookupInjection(subjectRef{Namespace: namespaceOf(obj), Name: sa}, claims, wild, sink, prefix+"spec.serviceAccountName")
 
-	meta := mapGet(tmpl, "metadata")
+	meta := yamlnode.Get(tmpl, "metadata")
 	markerText, ok := readAnnotation(meta, AnnotationInjected, prefix+"metadata", sink, inj != nil)
 	if !ok || (inj == nil && markerText == "") {
 		return
@@ -282,7 +283,7 @@ func readAnnotation(meta *yaml.Node, key, field string, sink problemSink, need b
 		}
 		return "", !need
 	}
-	ann := mapGet(meta, "annotations")
+	ann := yamlnode.Get(meta, "annotations")
 	if isAbsent(ann) {
 		return "", true
 	}
@@ -300,7 +301,7 @@ func readAnnotation(meta *yaml.Node, key, field string, sink problemSink, need b
 			}
 		}
 	}
-	v := mapGet(ann, key)
+	v := yamlnode.Get(ann, key)
 	if v == nil {
 		return "", true
 	}
@@ -374,7 +375,8 @@ func (m marker) String() string {
 }
 
 // Small YAML node helpers: the SDK's accessors copy or re-walk the tree on
-// every call, and injection touches every workload of large streams.
+// every call, and injection touches every workload of large streams. The
+// mapping lookup, which reconcile needs too, is yamlnode.Get.
 
 // nodeOf returns the YAML node behind obj without copying it (the SDK
 // offers only moves: move out, take the node, move back).
@@ -383,18 +385,6 @@ func nodeOf(obj *fn.KubeObject) *yaml.Node {
 	n := rn.YNode()
 	*obj = *fn.MoveToKubeObject(rn)
 	return n
-}
-
-func mapGet(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func mapSet(m *yaml.Node, key string, v *yaml.Node) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/iambind/iambind/internal/yamlnode"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -73,7 +74,7 @@ func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old mar
 			f := fmt.Sprintf("%s.%s[%d]", sf, list, i)
 			checkNamedList(c, "env", f, sink)
 			checkNamedList(c, "volumeMounts", f, sink)
-			ctrs = append(ctrs, ctr{c, mapGet(c, "name").Value, f})
+			ctrs = append(ctrs, ctr{c, yamlnode.Get(c, "name").Value, f})
 		}
 	}
 	skipText, _ := readAnnotation(meta, AnnotationSkipContainers, prefix+"metadata", sink, true)
@@ -134,14 +135,14 @@ func planContainer(cc *containerChange, name, field string, inj *injection, old 
 		index int
 	}
 	user := map[string]userVar{}
-	if env := mapGet(cc.node, "env"); !isAbsent(env) {
+	if env := yamlnode.Get(cc.node, "env"); !isAbsent(env) {
 		for j, e := range env.Content {
-			n := mapGet(e, "name").Value
+			n := yamlnode.Get(e, "name").Value
 			if old.owns(name, n) {
 				continue
 			}
 			v := "(valueFrom)"
-			if val := mapGet(e, "value"); val != nil && val.Kind == yaml.ScalarNode {
+			if val := yamlnode.Get(e, "value"); val != nil && val.Kind == yaml.ScalarNode {
 				v = val.Value
 			}
 			if _, dup := user[n]; !dup {
@@ -173,14 +174,14 @@ func planContainer(cc *containerChange, name, field string, inj *injection, old 
 	}
 
 	cc.mount = true
-	if mounts := mapGet(cc.node, "volumeMounts"); !isAbsent(mounts) {
+	if mounts := yamlnode.Get(cc.node, "volumeMounts"); !isAbsent(mounts) {
 		for j, m := range mounts.Content {
-			n := mapGet(m, "name").Value
+			n := yamlnode.Get(m, "name").Value
 			if n == TokenVolumeName && old.owns(name, markerMount) {
 				continue
 			}
 			mp := ""
-			if v := mapGet(m, "mountPath"); v != nil {
+			if v := yamlnode.Get(m, "mountPath"); v != nil {
 				mp = strings.TrimSuffix(v.Value, "/")
 			}
 			if n != TokenVolumeName && mp != TokenMountPath {
@@ -198,7 +199,7 @@ func planContainer(cc *containerChange, name, field string, inj *injection, old 
 // checkNamedList checks that parent.key is absent or a list of maps, each
 // with a non-empty string name; it returns the list (nil when absent).
 func checkNamedList(parent *yaml.Node, key, field string, sink problemSink) *yaml.Node {
-	l := mapGet(parent, key)
+	l := yamlnode.Get(parent, key)
 	if isAbsent(l) {
 		return nil
 	}
@@ -215,7 +216,7 @@ func checkNamedList(parent *yaml.Node, key, field string, sink problemSink) *yam
 			ok = false
 			continue
 		}
-		if n := mapGet(item, "name"); n == nil || n.Kind != yaml.ScalarNode || n.Value == "" || n.ShortTag() != "!!str" {
+		if n := yamlnode.Get(item, "name"); n == nil || n.Kind != yaml.ScalarNode || n.Value == "" || n.ShortTag() != "!!str" {
 			sink.errorf(fi+".name", "must be a non-empty string")
 			ok = false
 		}
@@ -238,7 +239,7 @@ func findNamed(list *yaml.Node, name string) (int, *yaml.Node) {
 		return -1, nil
 	}
 	for i, item := range list.Content {
-		if n := mapGet(item, "name"); n != nil && n.Value == name {
+		if n := yamlnode.Get(item, "name"); n != nil && n.Value == name {
 			return i, item
 		}
 	}
@@ -248,13 +249,13 @@ func findNamed(list *yaml.Node, name string) (int, *yaml.Node) {
 // compatibleVolume: a user's aws-iam-token volume that projects a token for
 // the binding's audience at path "token" is as good as iambind's.
 func compatibleVolume(v *yaml.Node, inj *injection) bool {
-	sources := mapGet(mapGet(v, "projected"), "sources")
+	sources := yamlnode.Get(yamlnode.Get(v, "projected"), "sources")
 	if sources == nil || sources.Kind != yaml.SequenceNode {
 		return false
 	}
 	for _, s := range sources.Content {
-		t := mapGet(s, "serviceAccountToken")
-		aud, p := mapGet(t, "audience"), mapGet(t, "path")
+		t := yamlnode.Get(s, "serviceAccountToken")
+		aud, p := yamlnode.Get(t, "audience"), yamlnode.Get(t, "path")
 		if aud != nil && p != nil && aud.Value == inj.audience && p.Value == TokenFileName {
 			return true
 		}
@@ -330,8 +331,8 @@ func (cc *containerChange) apply() {
 // with its name when iambind owns that entry (only if it differs, so a
 // re-run writes nothing), else appended.
 func upsertNamed(parent *yaml.Node, key string, item *yaml.Node, owned bool) {
-	name := mapGet(item, "name").Value
-	l := mapGet(parent, key)
+	name := yamlnode.Get(item, "name").Value
+	l := yamlnode.Get(parent, key)
 	if isAbsent(l) {
 		mapSet(parent, key, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{item}})
 		return
@@ -350,13 +351,13 @@ func upsertNamed(parent *yaml.Node, key string, item *yaml.Node, owned bool) {
 // removeNamed removes the entries named name from the list parent.key, and
 // the list itself when that emptied it.
 func removeNamed(parent *yaml.Node, key, name string) {
-	l := mapGet(parent, key)
+	l := yamlnode.Get(parent, key)
 	if isAbsent(l) || l.Kind != yaml.SequenceNode {
 		return
 	}
 	kept := l.Content[:0]
 	for _, item := range l.Content {
-		if n := mapGet(item, "name"); n == nil || n.Value != name {
+		if n := yamlnode.Get(item, "name"); n == nil || n.Value != name {
 			kept = append(kept, item)
 		}
 	}
@@ -368,13 +369,13 @@ func removeNamed(parent *yaml.Node, key, name string) {
 
 func setMarker(tmpl *yaml.Node, m marker) {
 	text := m.String()
-	meta := mapGet(tmpl, "metadata")
+	meta := yamlnode.Get(tmpl, "metadata")
 	if text == "" {
 		if isAbsent(meta) {
 			return
 		}
-		ann := mapGet(meta, "annotations")
-		if isAbsent(ann) || mapGet(ann, AnnotationInjected) == nil {
+		ann := yamlnode.Get(meta, "annotations")
+		if isAbsent(ann) || yamlnode.Get(ann, AnnotationInjected) == nil {
 			return
 		}
 		mapDelete(ann, AnnotationInjected)
@@ -388,19 +389,19 @@ func setMarker(tmpl *yaml.Node, m marker) {
 	}
 	if isAbsent(meta) {
 		meta = mapNode()
-		if mapGet(tmpl, "metadata") != nil {
+		if yamlnode.Get(tmpl, "metadata") != nil {
 			mapSet(tmpl, "metadata", meta)
 		} else {
 			// Before spec, where people write it.
 			tmpl.Content = append([]*yaml.Node{strNode("metadata"), meta}, tmpl.Content...)
 		}
 	}
-	ann := mapGet(meta, "annotations")
+	ann := yamlnode.Get(meta, "annotations")
 	if isAbsent(ann) {
 		ann = mapNode()
 		mapSet(meta, "annotations", ann)
 	}
-	if cur := mapGet(ann, AnnotationInjected); cur == nil || cur.Value != text {
+	if cur := yamlnode.Get(ann, AnnotationInjected); cur == nil || cur.Value != text {
 		mapSet(ann, AnnotationInjected, strNode(text))
 	}
 }

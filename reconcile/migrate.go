@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/yamlnode"
 	"github.com/iambind/iambind/reconcile/change"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -264,9 +265,9 @@ func parseMigrateText(path, text string) (*migrateFile, error) {
 		if migrateScalar(obj, "apiVersion") != generator.APIVersion {
 			continue
 		}
-		meta := mapValue(obj, "metadata")
+		meta := yamlnode.Get(obj, "metadata")
 		name, ns := migrateScalar(meta, "name"), migrateScalar(meta, "namespace")
-		spec := mapValue(obj, "spec")
+		spec := yamlnode.Get(obj, "spec")
 		if spec == nil || spec.Kind != yaml.MappingNode || spec.Style&yaml.FlowStyle != 0 || len(spec.Content) == 0 {
 			return nil, fmt.Errorf("%s: line %d: %s %s: migrate edits a block-style, non-empty spec; edit this one by hand", path, obj.Line, migrateScalar(obj, "kind"), name)
 		}
@@ -279,12 +280,12 @@ func parseMigrateText(path, text string) (*migrateFile, error) {
 			if b.mode == "" {
 				b.mode = generator.ModeIRSA
 			}
-			if cl := mapValue(spec, "clusters"); cl != nil {
+			if cl := yamlnode.Get(spec, "clusters"); cl != nil {
 				for _, c := range cl.Content {
 					b.clusters = append(b.clusters, c.Value)
 				}
 			}
-			if sas := mapValue(spec, "serviceAccounts"); sas != nil {
+			if sas := yamlnode.Get(spec, "serviceAccounts"); sas != nil {
 				for _, sa := range sas.Content {
 					if n := migrateScalar(sa, "name") + migrateScalar(sa, "namespace"); generator.IsWildcard(n) {
 						b.wildcard = migrateScalar(sa, "name")
@@ -321,7 +322,7 @@ func clusterEdits(c *migrateCluster, eksName string) ([]lineEdit, string) {
 }
 
 func migrateScalar(m *yaml.Node, key string) string {
-	if n := mapValue(m, key); n != nil && n.Kind == yaml.ScalarNode {
+	if n := yamlnode.Get(m, key); n != nil && n.Kind == yaml.ScalarNode {
 		return n.Value
 	}
 	return ""

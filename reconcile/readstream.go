@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/iambind/iambind/internal/yamlnode"
 	"github.com/iambind/iambind/reconcile/discovery"
 )
 
@@ -323,10 +324,10 @@ func (d *docRead) endList() (err error, decoding, ok bool) {
 	if h.Kind != yaml.MappingNode {
 		return nil, false, false
 	}
-	if kind := scalar(mapValue(h, "kind")); kind != kio.ResourceListKind && kind != "List" {
+	if kind := scalar(yamlnode.Get(h, "kind")); kind != kio.ResourceListKind && kind != "List" {
 		return nil, false, false
 	}
-	if items := mapValue(h, "items"); items == nil || items.Kind != yaml.ScalarNode || items.Tag != "!!null" {
+	if items := yamlnode.Get(h, "items"); items == nil || items.Kind != yaml.ScalarNode || items.Tag != "!!null" {
 		return nil, false, false
 	}
 	failed := d.items

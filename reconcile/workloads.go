@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/yamlnode"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -32,32 +33,32 @@ func injectedWorkload(file string, n *yaml.RNode, fields []string) ([]WorkloadRe
 	where := fmt.Sprintf("%s: %s %s/%s", file, kind, ns, n.GetName())
 	tmpl := n.YNode()
 	for _, f := range fields {
-		if tmpl = mapValue(tmpl, f); tmpl == nil {
+		if tmpl = yamlnode.Get(tmpl, f); tmpl == nil {
 			return nil, nil
 		}
 	}
-	ann := mapValue(mapValue(tmpl, "metadata"), "annotations")
-	if mapValue(ann, generator.AnnotationInjected) == nil {
+	ann := yamlnode.Get(yamlnode.Get(tmpl, "metadata"), "annotations")
+	if yamlnode.Get(ann, generator.AnnotationInjected) == nil {
 		return nil, nil
 	}
-	spec := mapValue(tmpl, "spec")
+	spec := yamlnode.Get(tmpl, "spec")
 	if spec == nil {
 		return nil, fmt.Errorf("%s: injected by iambind-fn but its pod template has no spec", where)
 	}
 	sa := "default"
 	for _, f := range []string{"serviceAccountName", "serviceAccount"} {
-		if v := mapValue(spec, f); v != nil && v.Kind == yaml.ScalarNode && v.Value != "" {
+		if v := yamlnode.Get(spec, f); v != nil && v.Kind == yaml.ScalarNode && v.Value != "" {
 			sa = v.Value
 			break
 		}
 	}
 	audience := generator.DefaultAudience
 	for _, vol := range listValue(spec, "volumes") {
-		if scalar(mapValue(vol, "name")) != generator.TokenVolumeName {
+		if scalar(yamlnode.Get(vol, "name")) != generator.TokenVolumeName {
 			continue
 		}
-		for _, src := range listValue(mapValue(vol, "projected"), "sources") {
-			if a := scalar(mapValue(mapValue(src, "serviceAccountToken"), "audience")); a != "" {
+		for _, src := range listValue(yamlnode.Get(vol, "projected"), "sources") {
+			if a := scalar(yamlnode.Get(yamlnode.Get(src, "serviceAccountToken"), "audience")); a != "" {
 				audience = a
 			}
 		}
@@ -66,16 +67,16 @@ func injectedWorkload(file string, n *yaml.RNode, fields []string) ([]WorkloadRe
 	for _, list := range []string{"initContainers", "containers"} {
 		for _, c := range listValue(spec, list) {
 			for _, e := range listValue(c, "env") {
-				if scalar(mapValue(e, "name")) != generator.EnvRoleARN {
+				if scalar(yamlnode.Get(e, "name")) != generator.EnvRoleARN {
 					continue
 				}
-				arn := scalar(mapValue(e, "value"))
+				arn := scalar(yamlnode.Get(e, "value"))
 				if arn == "" {
 					continue
 				}
 				out = append(out, WorkloadRef{
 					Namespace: ns, ServiceAccount: sa, RoleARN: arn, Audience: audience,
-					Source: fmt.Sprintf("%s, container %s (runs as ServiceAccount %s/%s)", where, scalar(mapValue(c, "name")), ns, sa),
+					Source: fmt.Sprintf("%s, container %s (runs as ServiceAccount %s/%s)", where, scalar(yamlnode.Get(c, "name")), ns, sa),
 				})
 			}
 		}
@@ -83,20 +84,8 @@ func injectedWorkload(file string, n *yaml.RNode, fields []string) ([]WorkloadRe
 	return out, nil
 }
 
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func listValue(m *yaml.Node, key string) []*yaml.Node {
-	if l := mapValue(m, key); l != nil && l.Kind == yaml.SequenceNode {
+	if l := yamlnode.Get(m, key); l != nil && l.Kind == yaml.SequenceNode {
 		return l.Content
 	}
 	return nil
