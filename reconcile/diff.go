@@ -142,13 +142,7 @@ func (p *Plan) HasChanges() bool {
 
 // Count returns how many roles get each kind of change.
 func (p *Plan) Count(kind ChangeKind) int {
-	n := 0
-	for _, rc := range p.Roles {
-		if rc.Kind == kind {
-			n++
-		}
-	}
-	return n
+	return change.Count(p.Roles, func(rc *RoleChange) ChangeKind { return rc.Kind }, kind)
 }
 
 // Options change what Diff may do.

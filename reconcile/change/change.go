@@ -37,6 +37,19 @@ func (k Kind) Verb() string {
 	return string(k)
 }
 
+// Count returns how many of items have the kind k; kindOf reads an item's
+// kind. Every room's plan counts its changes by kind for the summary line
+// and the JSON summary, each over its own item type.
+func Count[T any](items []T, kindOf func(*T) Kind, k Kind) int {
+	n := 0
+	for i := range items {
+		if kindOf(&items[i]) == k {
+			n++
+		}
+	}
+	return n
+}
+
 // Field is one field that differs. Documents carry a line diff instead of
 // before and after.
 type Field struct {

@@ -49,3 +49,17 @@ func TestLCS(t *testing.T) {
 		t.Fatalf("empty side: %v", got)
 	}
 }
+
+func TestCount(t *testing.T) {
+	type item struct{ kind Kind }
+	items := []item{{Create}, {NoChange}, {Create}, {Delete}}
+	kindOf := func(it *item) Kind { return it.kind }
+	for k, want := range map[Kind]int{Create: 2, Update: 0, Delete: 1, NoChange: 1} {
+		if got := Count(items, kindOf, k); got != want {
+			t.Errorf("Count(%s) = %d, want %d", k, got, want)
+		}
+	}
+	if got := Count(nil, kindOf, Create); got != 0 {
+		t.Errorf("Count of no items = %d, want 0", got)
+	}
+}

@@ -86,15 +86,10 @@ func (p *Plan) HasChanges() bool {
 
 // Count returns how many buckets get each kind of change.
 func (p *Plan) Count(kind change.Kind) int {
-	n := 0
-	if p != nil {
-		for _, b := range p.Buckets {
-			if b.Kind == kind {
-				n++
-			}
-		}
+	if p == nil {
+		return 0
 	}
-	return n
+	return change.Count(p.Buckets, func(b *BucketChange) change.Kind { return b.Kind }, kind)
 }
 
 // Options change what Diff may do.

@@ -66,15 +66,10 @@ func (p *Plan) HasChanges() bool {
 
 // Count returns how many associations get each kind of change.
 func (p *Plan) Count(kind Kind) int {
-	n := 0
-	if p != nil {
-		for _, c := range p.Changes {
-			if c.Kind == kind {
-				n++
-			}
-		}
+	if p == nil {
+		return 0
 	}
-	return n
+	return change.Count(p.Changes, func(c *Change) Kind { return c.Kind }, kind)
 }
 
 // Options change what Diff may do (the same flags as for roles).
