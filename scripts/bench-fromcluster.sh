@@ -17,22 +17,18 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 GO=${GO:-go}
 BIN=${BIN:-$PWD/bin}
 PLANS=${PLANS:-200}
 RUNS=${RUNS:-3}
 
-for tool in moto_server curl python3; do
-	command -v "$tool" >/dev/null || {
-		echo "bench-fromcluster: $tool is not on PATH" >&2
-		exit 1
-	}
-done
+require_tools bench-fromcluster moto_server curl python3
 
 MOTO_PID=
 WORK=$(mktemp -d)
 cleanup() {
-	[[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+	stop_moto
 	rm -rf "$WORK"
 	return 0
 }
@@ -45,18 +41,6 @@ $GO build -o "$BIN/bench-fromcluster" ./bench/fromcluster
 echo "== machine: $(nproc) cores, $($GO env GOVERSION), load average$(uptime | sed 's/.*load average//')"
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-EP=http://127.0.0.1:$PORT
-MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$PORT" >"$WORK/moto.log" 2>&1 &
-MOTO_PID=$!
-for _ in $(seq 1 150); do
-	curl -s -o /dev/null "$EP/moto-api/" && break
-	kill -0 "$MOTO_PID" 2>/dev/null || {
-		echo "bench-fromcluster: moto_server exited:" >&2
-		cat "$WORK/moto.log" >&2
-		exit 1
-	}
-	sleep 0.2
-done
+start_moto bench-fromcluster "$WORK/moto.log"
 echo "== moto on $EP; $PLANS plans, $RUNS runs each"
 "$BIN/bench-fromcluster" -n "$PLANS" -runs "$RUNS" -endpoint "$EP" -iambind "$BIN/iambind"

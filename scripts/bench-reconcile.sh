@@ -27,6 +27,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 GO=${GO:-go}
 BIN=${BIN:-$PWD/bin}
 ROLES=${ROLES:-200}
@@ -40,12 +41,7 @@ CROSSOVER=${CROSSOVER:-1}
 SPEED_GOAL=20 # the aws CLI loop takes ≥ 20 × iambind's create-from-empty wall time
 ((CLI_ROLES > ROLES)) && CLI_ROLES=$ROLES
 
-for tool in moto_server aws curl python3; do
-	command -v "$tool" >/dev/null || {
-		echo "bench-reconcile: $tool is not on PATH" >&2
-		exit 1
-	}
-done
+require_tools bench-reconcile moto_server aws curl python3
 
 MOTO_PID=
 own_dir=
@@ -54,7 +50,7 @@ if [[ -z ${BENCH_DIR:-} ]]; then
 	own_dir=1
 fi
 cleanup() {
-	[[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+	stop_moto
 	[[ -n $own_dir ]] && rm -rf "$BENCH_DIR"
 	return 0
 }
@@ -70,29 +66,9 @@ $GO build -o "$BIN/bench-crossover" ./bench/reconcile/crossover
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $($GO env GOVERSION), load average$(uptime | sed 's/.*load average//')"
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); $(aws --version 2>&1); moto $(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null || echo '?')"
 
-# moto's test credentials only; never the user's configuration.
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_SESSION_TOKEN
+use_moto_credentials
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-EP=http://127.0.0.1:$PORT
-MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$PORT" >"$BENCH_DIR/moto.log" 2>&1 &
-MOTO_PID=$!
-for _ in $(seq 1 150); do
-	curl -s -o /dev/null "$EP/moto-api/" && break
-	kill -0 "$MOTO_PID" 2>/dev/null || {
-		echo "bench-reconcile: moto_server exited:" >&2
-		cat "$BENCH_DIR/moto.log" >&2
-		exit 1
-	}
-	sleep 0.2
-done
-curl -s -o /dev/null "$EP/moto-api/" || {
-	echo "bench-reconcile: moto_server did not answer on $EP" >&2
-	exit 1
-}
+start_moto bench-reconcile "$BENCH_DIR/moto.log"
 echo "== moto on $EP (pid $MOTO_PID)"
 
 reset_moto() { curl -sf -X POST "$EP/moto-api/reset" >/dev/null; }

@@ -22,6 +22,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 GO=${GO:-go}
 BIN=${BIN:-$PWD/bin}
 if [[ ${SCALE_FULL:-0} == 1 ]]; then
@@ -40,22 +41,13 @@ READS_SIZES=${READS_SIZES:-10,200}
 READS_RUNS=${READS_RUNS:-3}
 READ_ROLES=${READ_ROLES:-10000}
 
-for tool in moto_server curl python3; do
-	command -v "$tool" >/dev/null || {
-		echo "bench-scale: $tool is not on PATH" >&2
-		exit 1
-	}
-done
-# moto's test credentials only; never the user's configuration.
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-unset AWS_PROFILE AWS_ENDPOINT_URL AWS_SESSION_TOKEN
+require_tools bench-scale moto_server curl python3
+use_moto_credentials
 
 work=$(mktemp -d)
 MOTO_PID=
 cleanup() {
-	[[ -n $MOTO_PID ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
+	stop_moto
 	rm -rf "$work"
 	return 0
 }
@@ -98,14 +90,7 @@ EOF
 
 echo
 echo "== b. reads: $READS_FOREIGN unrelated roles, no-op reads of $READS_SIZES planned roles ($READS_RUNS runs, medians)"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-EP=http://127.0.0.1:$PORT
-MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$PORT" >"$work/moto.log" 2>&1 &
-MOTO_PID=$!
-for _ in $(seq 1 150); do
-	curl -s -o /dev/null "$EP/moto-api/" && break
-	sleep 0.2
-done
+start_moto bench-scale "$work/moto.log"
 "$BIN/bench-crossover" -endpoint "$EP" -sizes "$READS_SIZES" -foreign "$READS_FOREIGN" -runs "$READS_RUNS" >"$work/reads.tsv"
 python3 - "$work/reads.tsv" <<'EOF'
 import collections, sys
