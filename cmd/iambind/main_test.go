@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,20 +18,9 @@ func TestEndToEndBinaries(t *testing.T) {
 		t.Skip("end-to-end: builds binaries and needs moto_server")
 	}
 	srv := mototest.Start(t)
-	dir := t.TempDir()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fnBin, cliBin := filepath.Join(dir, "iambind-fn"), filepath.Join(dir, "iambind")
-	for bin, pkg := range map[string]string{fnBin: "./fn", cliBin: "./cmd/iambind"} {
-		build := exec.Command("go", "build", "-ldflags", "-X github.com/iambind/iambind/reconcile.Version=v0.0.0-test", "-o", bin, pkg)
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	input := filepath.Join(dir, "in.yaml")
+	bins := buildBinaries(t, "-ldflags", "-X github.com/iambind/iambind/reconcile.Version=v0.0.0-test")
+	root, fnBin, cliBin := bins.root, bins.fn, bins.cli
+	input := filepath.Join(bins.dir, "in.yaml")
 	if err := os.WriteFile(input, []byte(resourceList), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -40,16 +28,7 @@ func TestEndToEndBinaries(t *testing.T) {
 	pipe := func(args string) (int, string, string) {
 		cmd := exec.Command("bash", "-o", "pipefail", "-c", `"$FN" < "$IN" | "$CLI" `+args)
 		cmd.Env = append(env, "FN="+fnBin, "CLI="+cliBin, "IN="+input)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return code, out.String(), errb.String()
+		return runExit(t, cmd)
 	}
 
 	code, out, errOut := pipe("plan --detailed-exitcode -f -")

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -73,19 +72,8 @@ func TestPreflightBinaries(t *testing.T) {
 		t.Skip("end-to-end: builds binaries and needs moto_server")
 	}
 	srv := mototest.Start(t)
-	dir := t.TempDir()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fnBin, cliBin := filepath.Join(dir, "iambind-fn"), filepath.Join(dir, "iambind")
-	for bin, pkg := range map[string]string{fnBin: "./fn", cliBin: "./cmd/iambind"} {
-		build := exec.Command("go", "build", "-o", bin, pkg)
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
+	bins := buildBinaries(t)
+	fnBin, cliBin := bins.fn, bins.cli
 	counter := &actionCounter{}
 	endpoint := counter.start(t, srv.Endpoint)
 	env := append(os.Environ(), srv.Env()...)
@@ -93,16 +81,7 @@ func TestPreflightBinaries(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env
 		cmd.Stdin = bytes.NewReader(stdin)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return code, out.String(), errb.String()
+		return runExit(t, cmd)
 	}
 
 	code, rendered, errOut := run([]byte(misspelt), fnBin)
