@@ -40,6 +40,25 @@ func TestMain(m *testing.M) {
 
 func fnBinary() string { return filepath.Join(repoRoot, "bin", "iambind-fn") }
 
+// execClusterYAML is the IdentityCluster c1 (account 111122223333) that runs
+// the built iambind-fn as a kustomize exec transformer, with extraSpec's
+// lines added under spec: the tests that build a kustomization in a
+// temporary directory share it.
+func execClusterYAML(extraSpec string) string {
+	return `apiVersion: iambind.dev/v1alpha1
+kind: IdentityCluster
+metadata:
+  name: c1
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ` + fnBinary() + `
+spec:
+  accountID: "111122223333"
+  issuer: https://oidc.example.com
+` + extraSpec
+}
+
 // kustomizeBinary returns bin/kustomize, installing the pinned version with
 // `go install` when it is missing (as `make tools` does).
 func kustomizeBinary(t *testing.T) string {
@@ -192,18 +211,7 @@ func TestKustomizeMultiCluster(t *testing.T) {
 func TestKustomizeReportsErrors(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "kustomization.yaml", "resources: [binding.yaml]\ntransformers: [cluster.yaml]\n")
-	write(t, dir, "cluster.yaml", `apiVersion: iambind.dev/v1alpha1
-kind: IdentityCluster
-metadata:
-  name: c1
-  annotations:
-    config.kubernetes.io/function: |
-      exec:
-        path: `+fnBinary()+`
-spec:
-  accountID: "111122223333"
-  issuer: https://oidc.example.com
-`)
+	write(t, dir, "cluster.yaml", execClusterYAML(""))
 	write(t, dir, "binding.yaml", `apiVersion: iambind.dev/v1alpha1
 kind: IdentityBinding
 metadata: {name: app, namespace: web}

@@ -14,19 +14,7 @@ func TestKustomizeGuardrails(t *testing.T) {
 	build := func(managed string) (string, string, error) {
 		dir := t.TempDir()
 		write(t, dir, "kustomization.yaml", "resources: [binding.yaml, guardrails.yaml]\ntransformers: [cluster.yaml]\n")
-		write(t, dir, "cluster.yaml", `apiVersion: iambind.dev/v1alpha1
-kind: IdentityCluster
-metadata:
-  name: c1
-  annotations:
-    config.kubernetes.io/function: |
-      exec:
-        path: `+fnBinary()+`
-spec:
-  accountID: "111122223333"
-  issuer: https://oidc.example.com
-  rolePath: /iambind/
-`)
+		write(t, dir, "cluster.yaml", execClusterYAML("  rolePath: /iambind/\n"))
 		write(t, dir, "guardrails.yaml", `apiVersion: iambind.dev/v1alpha1
 kind: Guardrails
 metadata: {name: platform}
