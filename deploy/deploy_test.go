@@ -114,7 +114,7 @@ func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 		Statement []struct {
 			Sid    string
 			Effect string
-			Action any
+			Action generator.StringList // a string or a list
 		}
 	}
 	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "iam-policy.json"))
@@ -129,7 +129,7 @@ func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 		if st.Effect != "Allow" {
 			continue
 		}
-		for _, a := range strings_(st.Action) {
+		for _, a := range st.Action {
 			name, ok := strings.CutPrefix(a, "iam:")
 			if !ok || strings.ContainsAny(name, "*?") {
 				t.Errorf("statement %s grants %q: only exact iam: actions", st.Sid, a)
@@ -145,20 +145,6 @@ func TestIAMPolicyIsLeastPrivilege(t *testing.T) {
 	if len(granted) != len(jobReads)+len(jobWrites) {
 		t.Errorf("the policy grants %d actions, want exactly the %d the reconcile job calls", len(granted), len(jobReads)+len(jobWrites))
 	}
-}
-
-func strings_(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, s := range v {
-			out = append(out, s.(string))
-		}
-		return out
-	}
-	return nil
 }
 
 // buildLine matches the Dockerfile's build steps: RUN <env> go build <flags> -o /out/<bin> <pkg>.
