@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +42,23 @@ func planConfigMaps(t *testing.T, rendered string) []runtime.Object {
 	return out
 }
 
+// fixedClock is the time the clusterRun tests stamp on plan statuses.
+func fixedClock() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+// readPlans lists run's plan ConfigMaps and reads them, as a from-cluster
+// run starts: the clusterRun tests share it and differ only in what they
+// put in the cluster and in run.
+func readPlans(ctx context.Context, t *testing.T, run *clusterRun) {
+	t.Helper()
+	listed, err := kube.ListPlans(ctx, run.client, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.read(listed); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestClusterRunIsolation drives one from-cluster run over a fake API server
 // and moto: a malformed plan, a cross-namespace plan and a plan claiming
 // another namespace's role fail alone, the others converge, and a second run
@@ -50,10 +66,7 @@ func planConfigMaps(t *testing.T, rendered string) []runtime.Object {
 // API server with RBAC).
 func TestClusterRunIsolation(t *testing.T) {
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.SetEnv(t)
 	ctx := context.Background()
 	cluster := clusterYAML("c", testIssuer)
 	objs := planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders"), bindingYAML("pay", "api")))
@@ -65,21 +78,14 @@ func TestClusterRunIsolation(t *testing.T) {
 	broken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "evil", Name: "iambind-broken", Labels: map[string]string{generator.LabelPlan: generator.PlanRoleValue}},
 		Data: map[string]string{generator.PlanKeyRole: "{"}}
 	client := fake.NewClientset(append(objs, takeover, escalate, broken)...)
-	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	iamc := moto.AdminIAM()
 
 	runOnce := func(prune bool) (int, string) {
 		t.Helper()
 		var out, errOut bytes.Buffer
 		code := ExitOK
-		listed, err := kube.ListPlans(ctx, client, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		run := &clusterRun{client: client, now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
-		if err := run.read(listed); err != nil {
-			t.Fatal(err)
-		}
+		run := &clusterRun{client: client, now: fixedClock}
+		readPlans(ctx, t, run)
 		f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, prune: prune}
 		res, err := run.reconcile(ctx, "apply", f, false, &out, &errOut)
 		if err := run.writeStatus(ctx, res, err); err != nil {

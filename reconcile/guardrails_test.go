@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,15 +80,11 @@ func TestGuardrailViolationsPerRole(t *testing.T) {
 // added.
 func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.SetEnv(t)
 	ctx := context.Background()
 	const b = "arn:aws:iam::" + testAccount + ":policy/iambind-boundary"
 	// The boundary must exist: the preflight refuses a plan naming a missing one.
-	admin := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	admin := moto.AdminIAM()
 	if _, err := admin.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
 		t.Fatal(err)
@@ -98,15 +93,9 @@ func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
 	good := planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders")))
 	adminPlan := planConfigMaps(t, render(t, cluster, strings.Replace(bindingYAML("evil", "admin"), "[AmazonS3ReadOnlyAccess]", "[AdministratorAccess]", 1)))
 	client := fake.NewClientset(append(good, adminPlan...)...)
-	listed, err := kube.ListPlans(ctx, client, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	run := &clusterRun{client: client, now: time.Now,
 		guardrails: testGuardrails(t, "  permissionsBoundary: "+b+"\n  deniedManagedPolicies: [arn:aws:iam::aws:policy/AdministratorAccess]\n")}
-	if err := run.read(listed); err != nil {
-		t.Fatal(err)
-	}
+	readPlans(ctx, t, run)
 	var out bytes.Buffer
 	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2}
 	res, err := run.reconcile(ctx, "apply", f, false, &out, &out)

@@ -5,10 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -21,22 +19,13 @@ import (
 // alone (its ConfigMap says why, with the suggestion); the other plans apply.
 func TestClusterPreflightFailsThatPlanAlone(t *testing.T) {
 	moto := mototest.Start(t)
-	for _, kv := range moto.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	moto.SetEnv(t)
 	ctx := context.Background()
 	cluster := clusterYAML("c", testIssuer)
 	typo := strings.Replace(bindingYAML("pay", "api"), "AmazonS3ReadOnlyAccess", "AmazonS3ReadOnly", 1)
 	client := fake.NewClientset(planConfigMaps(t, render(t, cluster, bindingYAML("shop", "orders"), typo))...)
-	listed, err := kube.ListPlans(ctx, client, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := &clusterRun{client: client, now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
-	if err := run.read(listed); err != nil {
-		t.Fatal(err)
-	}
+	run := &clusterRun{client: client, now: fixedClock}
+	readPlans(ctx, t, run)
 	var out, errOut bytes.Buffer
 	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2}
 	res, err := run.reconcile(ctx, "apply", f, false, &out, &errOut)
@@ -54,8 +43,7 @@ func TestClusterPreflightFailsThatPlanAlone(t *testing.T) {
 		!strings.Contains(msg, "spec.policies.managed: arn:aws:iam::aws:policy/AmazonS3ReadOnly does not exist; did you mean AmazonS3ReadOnlyAccess?") {
 		t.Fatalf("pay/iambind-api: status %q message %q", cm.Annotations[kube.StatusAnnotation], msg)
 	}
-	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	iamc := moto.AdminIAM()
 	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("pay-api")}); err == nil {
 		t.Error("the refused plan's role was created")
 	}

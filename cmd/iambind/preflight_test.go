@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/iambind/iambind/internal/mototest"
@@ -116,8 +115,7 @@ func TestPreflightBinaries(t *testing.T) {
 
 	// Fix the names: the AWS policy's spelling, and create the customer policies.
 	ctx := context.Background()
-	client := iam.New(iam.Options{Region: mototest.Region, BaseEndpoint: aws.String(srv.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider(mototest.AccessKeyID, mototest.SecretAccessKey, "")})
+	client := srv.AdminIAM()
 	for _, name := range []string{"orders-extra", "orders-boundary"} {
 		if _, err := client.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name),
 			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
