@@ -32,25 +32,37 @@ var fuzzSeeds = []string{
 // the items are the input; on success the trust policy parses as JSON and
 // names only subjects the bindings declared, and the output is a fixed point.
 func FuzzDecodeBinding(f *testing.F) {
-	for _, s := range fuzzSeeds {
-		f.Add([]byte(s))
-	}
 	// The golden cases' bindings are seeds too.
-	files, _ := filepath.Glob("testdata/golden/*/binding*.yaml")
-	for _, file := range files {
-		if b, err := os.ReadFile(file); err == nil {
-			f.Add(b)
-		}
-	}
+	addFuzzSeeds(f, fuzzSeeds, "testdata/golden/*/binding*.yaml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, err := fn.ParseKubeObjects(data)
-		if err != nil || len(objs) == 0 || len(objs) > 8 {
+		if !fuzzableStream(data) {
 			return
 		}
 		checkFuzzRun(t, data, false)
 		// Whatever kind the bytes declared, also decode them as a binding.
 		checkFuzzRun(t, data, true)
 	})
+}
+
+// addFuzzSeeds adds seeds and the files matching glob (golden cases'
+// inputs) to f's corpus: every Generate fuzz target seeds itself this way.
+func addFuzzSeeds(f *testing.F, seeds []string, glob string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	files, _ := filepath.Glob(glob)
+	for _, file := range files {
+		if b, err := os.ReadFile(file); err == nil {
+			f.Add(b)
+		}
+	}
+}
+
+// fuzzableStream reports whether data parses as one to eight objects, the
+// inputs the Generate fuzz targets check.
+func fuzzableStream(data []byte) bool {
+	objs, err := fn.ParseKubeObjects(data)
+	return err == nil && len(objs) > 0 && len(objs) <= 8
 }
 
 func checkFuzzRun(t *testing.T, data []byte, forceBinding bool) {

@@ -1,12 +1,6 @@
 package generator
 
-import (
-	"os"
-	"path/filepath"
-	"testing"
-
-	"github.com/kptdev/krm-functions-sdk/go/fn"
-)
+import "testing"
 
 // FuzzInjectWorkloads feeds arbitrary workload YAML next to a binding with
 // injection on for shop/orders (and a wildcard binding) through Generate,
@@ -23,18 +17,9 @@ func FuzzInjectWorkloads(f *testing.F) {
 		"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop, annotations: {eks.amazonaws.com/skip-containers: 'a,b'}}\nspec: {containers: [{name: a}, {name: b}, {name: c, env: [{name: AWS_ROLE_ARN, valueFrom: {}}]}]}\n",
 		"apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r, namespace: shop}\nspec: {workloadRef: {name: d}}\n",
 	}
-	for _, s := range seeds {
-		f.Add([]byte(s))
-	}
-	files, _ := filepath.Glob("testdata/golden/*inject*/workloads.yaml")
-	for _, file := range files {
-		if b, err := os.ReadFile(file); err == nil {
-			f.Add(b)
-		}
-	}
+	addFuzzSeeds(f, seeds, "testdata/golden/*inject*/workloads.yaml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, err := fn.ParseKubeObjects(data)
-		if err != nil || len(objs) == 0 || len(objs) > 8 {
+		if !fuzzableStream(data) {
 			return
 		}
 		checkFuzzRun(t, append(data, []byte("\n---\n"+binding)...), false)
