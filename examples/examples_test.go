@@ -15,6 +15,8 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/iambind/iambind/internal/golden"
 )
 
 // kustomizeVersion is the standalone kustomize the Makefile installs; kubectl's
@@ -104,24 +106,6 @@ func kustomizeBuild(t *testing.T, dir string) string {
 	return out
 }
 
-// compareGolden compares got with a reviewed file; WRITE_GOLDEN_OUTPUT=1 refreshes it.
-func compareGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if os.Getenv("WRITE_GOLDEN_OUTPUT") != "" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file: %v", err)
-	}
-	if string(want) != got {
-		t.Errorf("output differs from %s (WRITE_GOLDEN_OUTPUT=1 to refresh after review)\n--- got ---\n%s", path, got)
-	}
-}
-
 func parse(t *testing.T, stream string) []*yaml.RNode {
 	t.Helper()
 	nodes, err := kio.FromBytes([]byte(stream))
@@ -146,7 +130,7 @@ func TestKustomizeTransformer(t *testing.T) {
 	if again := kustomizeBuild(t, dir); again != out {
 		t.Fatal("kustomize build is not byte-stable across runs")
 	}
-	compareGolden(t, filepath.Join(repoRoot, dir, "expected.yaml"), out)
+	golden.Check(t, filepath.Join(repoRoot, dir, "expected.yaml"), out)
 
 	nodes := parse(t, out)
 	counts := map[string]int{}
@@ -198,7 +182,7 @@ func TestKustomizeTransformer(t *testing.T) {
 func TestKustomizeMultiCluster(t *testing.T) {
 	dir := "examples/multi-cluster"
 	out := kustomizeBuild(t, dir)
-	compareGolden(t, filepath.Join(repoRoot, dir, "expected.yaml"), out)
+	golden.Check(t, filepath.Join(repoRoot, dir, "expected.yaml"), out)
 	for _, issuer := range []string{"oidc.eks.us-west-2.amazonaws.com", "oidc.eks.eu-west-1.amazonaws.com"} {
 		if c := strings.Count(out, "oidc-provider/"+issuer); c < 4 {
 			t.Errorf("issuer %s appears in %d trust statements/providers, want both roles trusting it", issuer, c)

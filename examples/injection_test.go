@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/golden"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/reconcile"
@@ -46,7 +47,7 @@ var injectedExample = map[string][]string{
 // TestInjectionCredentialChain has a real kube-apiserver create them.
 func TestInjection(t *testing.T) {
 	out := kustomizeBuild(t, injectionDir)
-	compareGolden(t, filepath.Join(repoRoot, injectionDir, "expected.yaml"), out)
+	golden.Check(t, filepath.Join(repoRoot, injectionDir, "expected.yaml"), out)
 	kustomized := podSpecs(t, out)
 	checkInjection(t, "kustomize", kustomized)
 

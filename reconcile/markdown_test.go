@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/iambind/iambind/reconcile/podidentity"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,9 @@ import (
 	"github.com/yuin/goldmark/extension"
 	extast "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
+
+	"github.com/iambind/iambind/internal/golden"
+	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 // markdownCases are plans of the committed examples' rendered output against
@@ -126,7 +128,7 @@ func TestRenderMarkdownGolden(t *testing.T) {
 			if again.String() != got {
 				t.Fatal("markdown is not deterministic")
 			}
-			golden(t, filepath.Join("testdata", "markdown", name+".md"), got)
+			golden.Check(t, filepath.Join("testdata", "markdown", name+".md"), got)
 			var textPlan bytes.Buffer
 			RenderText(&textPlan, plan)
 			checkMarkdownShowsTextPlan(t, textPlan.String(), got)
@@ -152,30 +154,11 @@ func TestRenderMarkdownRefusal(t *testing.T) {
 	var buf bytes.Buffer
 	RenderMarkdownRefusal(&buf, errors.New("refusing to plan, nothing was changed:\n  "+err.Error()), nil)
 	got := buf.String()
-	golden(t, filepath.Join("testdata", "markdown", "refusal-not-owned.md"), got)
+	golden.Check(t, filepath.Join("testdata", "markdown", "refusal-not-owned.md"), got)
 	if !strings.Contains(got, "⛔ refused") || !strings.Contains(got, `its iambind.dev/owner tag is "someone-else"`) {
 		t.Errorf("refusal report lacks the reason:\n%s", got)
 	}
 	checkCommonMark(t, got)
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if os.Getenv("WRITE_GOLDEN_OUTPUT") != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (WRITE_GOLDEN_OUTPUT=1 go test ./reconcile -run Markdown creates it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (WRITE_GOLDEN_OUTPUT=1 to refresh after review); got:\n%s", path, got)
-	}
 }
 
 var textRoleLine = regexp.MustCompile(`^\S+ (create|update|replace|delete|no change) role (\S+) \((\S+)\)( \[adopt\])?$`)

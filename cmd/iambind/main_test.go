@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/internal/golden"
 	"github.com/iambind/iambind/internal/mototest"
 )
 
@@ -40,7 +41,7 @@ func TestEndToEndBinaries(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("plan --output markdown: exit %d\n%s\n%s", code, out, errOut)
 	}
-	goldenFile(t, filepath.Join("testdata", "plan-create.md"), out)
+	golden.Check(t, filepath.Join("testdata", "plan-create.md"), out)
 
 	code, out, errOut = pipe("apply -f -")
 	if code != 0 || !regexp.MustCompile(`roles: 1 created, 0 updated, 0 deleted, 0 unchanged; IAM calls: \d+ reads, \d+ writes`).MatchString(out) {
@@ -140,22 +141,5 @@ func TestVersionFromMakeBuild(t *testing.T) {
 	out, err := fnCmd.Output()
 	if err != nil || !strings.Contains(string(out), "message: iambind-fn v1.2.3-test (go1.") || !strings.Contains(string(out), "commit 0123456789ab)") {
 		t.Errorf("iambind-fn results lack the version: %v\n%s", err, out)
-	}
-}
-
-// goldenFile compares got with a committed file (WRITE_GOLDEN_OUTPUT=1 refreshes it).
-func goldenFile(t *testing.T, path, got string) {
-	t.Helper()
-	if os.Getenv("WRITE_GOLDEN_OUTPUT") != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil || string(want) != got {
-		t.Errorf("%s differs (WRITE_GOLDEN_OUTPUT=1 to refresh after review); got:\n%s", path, got)
 	}
 }
