@@ -1,7 +1,6 @@
 package examples
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ed25519"
@@ -31,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/iambind/iambind/internal/cmdtest"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 )
@@ -68,16 +68,7 @@ func (h *selfHosted) iambind(args ...string) (int, string, string) {
 	h.t.Helper()
 	cmd := exec.Command(filepath.Join(repoRoot, "bin", "iambind"), args...)
 	cmd.Env = append(os.Environ(), h.moto.Env()...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		h.t.Fatal(err)
-	}
-	return code, o.String(), e.String()
+	return cmdtest.Run(h.t, cmd)
 }
 
 // keygen runs `iambind keygen` for a new key and returns its public PEM.

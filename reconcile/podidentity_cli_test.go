@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/cmdtest"
 	"github.com/iambind/iambind/internal/eksfake"
 	"github.com/iambind/iambind/internal/mototest"
 )
@@ -104,16 +105,8 @@ func (e *piEnv) run(rendered string, args ...string) runResult {
 	}
 	cmd := exec.Command(e.bin, args...)
 	cmd.Env = e.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatal(err)
-	}
-	return runResult{code, out.String(), errb.String()}
+	code, out, errOut := cmdtest.Run(e.t, cmd)
+	return runResult{code, out, errOut}
 }
 
 var piSummaryRE = regexp.MustCompile(`Pod Identity associations: (\d+) created, (\d+) updated, (\d+) deleted, (\d+) unchanged; EKS calls: (\d+) reads, (\d+) writes`)

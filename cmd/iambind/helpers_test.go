@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -36,21 +35,4 @@ func buildBinaries(t *testing.T, buildFlags ...string) builtBinaries {
 		}
 	}
 	return b
-}
-
-// runExit runs cmd and returns its exit code, stdout and stderr; a command
-// that cannot run at all fails the test. Shared by the end-to-end tests,
-// which judge each run by all three.
-func runExit(t *testing.T, cmd *exec.Cmd) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, out.String(), errb.String()
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/internal/cmdtest"
 	"github.com/iambind/iambind/internal/golden"
 	"github.com/iambind/iambind/internal/mototest"
 )
@@ -29,7 +30,7 @@ func TestEndToEndBinaries(t *testing.T) {
 	pipe := func(args string) (int, string, string) {
 		cmd := exec.Command("bash", "-o", "pipefail", "-c", `"$FN" < "$IN" | "$CLI" `+args)
 		cmd.Env = append(env, "FN="+fnBin, "CLI="+cliBin, "IN="+input)
-		return runExit(t, cmd)
+		return cmdtest.Run(t, cmd)
 	}
 
 	code, out, errOut := pipe("plan --detailed-exitcode -f -")

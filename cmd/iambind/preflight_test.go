@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/iambind/iambind/internal/cmdtest"
 	"github.com/iambind/iambind/internal/mototest"
 )
 
@@ -80,7 +81,7 @@ func TestPreflightBinaries(t *testing.T) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env
 		cmd.Stdin = bytes.NewReader(stdin)
-		return runExit(t, cmd)
+		return cmdtest.Run(t, cmd)
 	}
 
 	code, rendered, errOut := run([]byte(misspelt), fnBin)
