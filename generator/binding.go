@@ -38,14 +38,6 @@ type plannedBinding struct {
 // clusters in scope. It returns nil when any error was reported.
 func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink problemSink) *plannedBinding {
 	before := len(*sink.problems)
-	failed := func() bool {
-		for _, p := range (*sink.problems)[before:] {
-			if p.Severity == SeverityError {
-				return true
-			}
-		}
-		return false
-	}
 	s := &b.Spec
 	ns := b.Metadata.Namespace
 	if ns == "" {
@@ -153,7 +145,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 	if s.TokenExpiration != 0 && (s.TokenExpiration < MinTokenExpiration || s.TokenExpiration > MaxTokenExpiration) {
 		sink.errorf("spec.tokenExpiration", "%d is outside %d..%d seconds (0 leaves the cluster default)", s.TokenExpiration, MinTokenExpiration, MaxTokenExpiration)
 	}
-	if failed() {
+	if sink.erredSince(before) {
 		return nil
 	}
 

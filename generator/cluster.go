@@ -69,12 +69,7 @@ func defaultAndValidateCluster(c *IdentityCluster, sink problemSink) bool {
 	if s.MaxTrustPolicySize < 1 || s.MaxTrustPolicySize > 4096 {
 		sink.errorf("spec.maxTrustPolicySize", "%d is outside 1..4096 (AWS's default quota is 2048 and the highest it grants is 4096)", s.MaxTrustPolicySize)
 	}
-	for _, p := range (*sink.problems)[before:] {
-		if p.Severity == SeverityError {
-			return false
-		}
-	}
-	return true
+	return !sink.erredSince(before)
 }
 
 func regionInPartition(region, partition string, prefixes []string) bool {

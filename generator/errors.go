@@ -106,6 +106,13 @@ func (s problemSink) errorf(field, format string, args ...any) {
 	*s.problems = append(*s.problems, Problem{SeverityError, s.ref, field, fmt.Sprintf(format, args...)})
 }
 
+// erredSince reports whether an error was reported after the first n
+// problems: a step that validates several fields goes on only when none of
+// its own checks failed, whatever was reported before it.
+func (s problemSink) erredSince(n int) bool {
+	return (*s.problems)[n:].HasErrors()
+}
+
 func (s problemSink) warnf(field, format string, args ...any) {
 	*s.problems = append(*s.problems, Problem{SeverityWarning, s.ref, field, fmt.Sprintf(format, args...)})
 }

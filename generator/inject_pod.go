@@ -50,14 +50,6 @@ func wantedEnv(inj *injection) [][]envVar {
 func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old marker, sink problemSink) *podChange {
 	sf := prefix + "spec"
 	before := len(*sink.problems)
-	failed := func() bool {
-		for _, p := range (*sink.problems)[before:] {
-			if p.Severity == SeverityError {
-				return true
-			}
-		}
-		return false
-	}
 	volumes := checkNamedList(spec, "volumes", sf, sink)
 	type ctr struct {
 		node  *yaml.Node
@@ -78,7 +70,7 @@ func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old mar
 		}
 	}
 	skipText, _ := readAnnotation(meta, AnnotationSkipContainers, prefix+"metadata", sink, true)
-	if failed() {
+	if sink.erredSince(before) {
 		return nil
 	}
 	skip := map[string]bool{}
