@@ -1,6 +1,7 @@
 package generator_test
 
 import (
+	"maps"
 	"path/filepath"
 	"testing"
 
@@ -18,7 +19,7 @@ func TestInjectionReversible(t *testing.T) {
 			dir := filepath.Join(goldenDir, c)
 			original := workloadsOf(goldenInputs(t, dir))
 			injected := generateItems(t, goldenInputs(t, dir))
-			if same(original, workloadsOf(injected)) {
+			if maps.Equal(original, workloadsOf(injected)) {
 				t.Fatal("test setup: nothing was injected")
 			}
 			var withoutBindings, injectOff fn.KubeObjects
@@ -64,16 +65,4 @@ func workloadsOf(items fn.KubeObjects) map[string]string {
 		}
 	}
 	return out
-}
-
-func same(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

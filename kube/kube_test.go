@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -241,7 +242,7 @@ data:
 			t.Errorf("annotation %s = %q, want %q", k, got.Annotations[k], v)
 		}
 	}
-	if len(got.Annotations) != len(wantAnn) || !mapsEqual(got.Labels, before.Labels) || !mapsEqual(got.Data, before.Data) {
+	if len(got.Annotations) != len(wantAnn) || !maps.Equal(got.Labels, before.Labels) || !maps.Equal(got.Data, before.Data) {
 		t.Errorf("WriteStatus changed more than the status annotations: %+v", got.ObjectMeta)
 	}
 
@@ -277,18 +278,6 @@ func unwrapAll(err error) error {
 		}
 		err = u.Unwrap()
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func requestToken(t *testing.T, namespace, name string, audiences ...string) string {
