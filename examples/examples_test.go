@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/iambind/iambind/internal/golden"
+	"github.com/iambind/iambind/internal/tooltest"
 )
 
 // kustomizeVersion is the standalone kustomize the Makefile installs; kubectl's
@@ -64,17 +65,7 @@ spec:
 // kustomizeBinary returns bin/kustomize, installing the pinned version with
 // `go install` when it is missing (as `make tools` does).
 func kustomizeBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(repoRoot, "bin", "kustomize")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	cmd := exec.Command("go", "install", "sigs.k8s.io/kustomize/kustomize/v5@"+kustomizeVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(repoRoot, "bin"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("installing kustomize %s failed (run `make tools`): %v\n%s", kustomizeVersion, err, out)
-	}
-	return bin
+	return tooltest.Binary(t, "kustomize", "sigs.k8s.io/kustomize/kustomize/v5", kustomizeVersion)
 }
 
 // kptBinary requires kpt on PATH: it cannot be installed from the registries here.

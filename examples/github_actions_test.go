@@ -14,6 +14,7 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/mototest"
+	"github.com/iambind/iambind/internal/tooltest"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -22,18 +23,10 @@ const actionlintVersion = "v1.7.12"
 
 const workflowPath = "examples/github-actions/iambind.yaml"
 
+// actionlintBinary returns bin/actionlint, installing the pinned version
+// when it is missing.
 func actionlintBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(repoRoot, "bin", "actionlint")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	cmd := exec.Command("go", "install", "github.com/rhysd/actionlint/cmd/actionlint@"+actionlintVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(repoRoot, "bin"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("installing actionlint %s failed (run `make tools`): %v\n%s", actionlintVersion, err, out)
-	}
-	return bin
+	return tooltest.Binary(t, "actionlint", "github.com/rhysd/actionlint/cmd/actionlint", actionlintVersion)
 }
 
 // TestGitHubActionsWorkflowLints runs the real actionlint over the example

@@ -18,6 +18,8 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/iambind/iambind/internal/tooltest"
 )
 
 // kubeconformVersion is the kubeconform the Makefile installs into bin/.
@@ -31,17 +33,7 @@ var repoRoot = func() string {
 // kubeconform returns bin/kubeconform, installing the pinned version with
 // `go install` when it is missing (as `make tools` does).
 func kubeconform(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(repoRoot, "bin", "kubeconform")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	cmd := exec.Command("go", "install", "github.com/yannh/kubeconform/cmd/kubeconform@"+kubeconformVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+filepath.Join(repoRoot, "bin"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("installing kubeconform %s failed (run `make tools`): %v\n%s", kubeconformVersion, err, out)
-	}
-	return bin
+	return tooltest.Binary(t, "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform", kubeconformVersion)
 }
 
 type kcResult struct {
