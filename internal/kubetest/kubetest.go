@@ -86,6 +86,18 @@ type proc struct {
 	done chan struct{} // closed when the process has exited and been reaped
 }
 
+// stop asks the process to exit (SIGTERM), kills it after grace, and waits
+// until it is reaped: Stop and RestartAPIServer both end processes so.
+func (p *proc) stop(grace time.Duration) {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
 // AssetsDir is where the binaries are looked for: $KUBE_ASSETS, else
 // $KUBEBUILDER_ASSETS, else <repo>/.cache/kube-assets.
 func AssetsDir() string {
@@ -283,13 +295,7 @@ func (s *Server) RestartAPIServer(opts Options) error {
 		if p.cmd.Path != s.apiserverBin {
 			continue
 		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(20 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		p.stop(20 * time.Second)
 		s.procs = append(s.procs[:i], s.procs[i+1:]...)
 		break
 	}
@@ -320,14 +326,7 @@ func (s *Server) ForUser(user string) *rest.Config {
 // Stop kills the processes this server started and removes its files.
 func (s *Server) Stop() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
-		p := s.procs[i]
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		s.procs[i].stop(10 * time.Second)
 	}
 	s.procs = nil
 	if os.Getenv("KUBETEST_KEEP") == "" {
