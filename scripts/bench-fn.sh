@@ -25,11 +25,10 @@ TIME_GOAL=1.30   # iambind-fn wall time ≤ 1.3 × pass-through (10k resources)
 MEM_GOAL=1.50    # iambind-fn peak RSS ≤ 1.5 × pass-through (10k resources)
 LINEAR_GOAL=1.25 # marginal CPU time and RSS per resource 10k→50k ≤ 1.25 × that of 1k→10k
 
-if [[ -z ${BENCH_DIR:-} ]]; then
-	BENCH_DIR=$(mktemp -d)
-	trap 'rm -rf "$BENCH_DIR"' EXIT
-fi
-mkdir -p "$BIN" "$BENCH_DIR"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+scratch_dir BENCH_DIR
+mkdir -p "$BIN"
 
 echo "== building iambind-fn, passthrough, gen, measure"
 $GO build -o "$BIN/iambind-fn" ./fn

@@ -24,21 +24,17 @@ SIZES=${SIZES:-1000 2000 4000}
 PER_TEAM=${PER_TEAM:-1}
 GOAL=1.30 # iambind-fn build time <= 1.3 x the no-op function's, at every size
 
-if [[ -z ${BENCH_DIR:-} ]]; then
-	BENCH_DIR=$(mktemp -d)
-	trap 'rm -rf "$BENCH_DIR"' EXIT
-fi
-mkdir -p "$BIN" "$BENCH_DIR"
-BIN=$(cd "$BIN" && pwd)
-BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+scratch_dir BENCH_DIR
+scratch_dir BIN
 
 echo "== building iambind-fn, kustgen, measure; kustomize from make tools"
 $GO build -o "$BIN/iambind-fn" ./fn
 $GO build -o "$BIN/kustgen" ./bench/kustgen
 $GO build -o "$BIN/bench-measure" ./bench/measure
 [[ -x $BIN/kustomize ]] || make -s "$BIN/kustomize" BIN="$BIN"
-printf '#!/bin/sh\n# A no-op KRM function: the ResourceList back unchanged.\nexec cat\n' >"$BENCH_DIR/noop"
-chmod +x "$BENCH_DIR/noop"
+write_noop_function "$BENCH_DIR/noop"
 
 echo "== machine: $(nproc) cores, $($GO env GOVERSION), kustomize $("$BIN/kustomize" version), load average$(uptime | sed 's/.*load average//')"
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"

@@ -52,3 +52,25 @@ stop_moto() {
 	[[ -n ${MOTO_PID:-} ]] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
 	return 0
 }
+
+# scratch_dir VAR: makes the directory named by $VAR and sets VAR to its
+# absolute path; when VAR is empty, a new temporary directory, removed when the
+# script exits (this sets the EXIT trap: scripts that need one of their own
+# pass a directory instead).
+scratch_dir() {
+	local var=$1
+	if [[ -z ${!var:-} ]]; then
+		printf -v "$var" '%s' "$(mktemp -d)"
+		# shellcheck disable=SC2064 # the path is fixed now, on purpose
+		trap "rm -rf '${!var}'" EXIT
+	fi
+	mkdir -p "${!var}"
+	printf -v "$var" '%s' "$(cd "${!var}" && pwd)"
+}
+
+# write_noop_function PATH: an exec KRM function that hands the ResourceList
+# back unchanged, the baseline the kustomize benchmarks compare against.
+write_noop_function() {
+	printf '#!/bin/sh\n# A no-op KRM function: the ResourceList back unchanged.\nexec cat\n' >"$1"
+	chmod +x "$1"
+}
