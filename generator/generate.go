@@ -13,8 +13,9 @@ import (
 // Output is the result of one expansion.
 type Output struct {
 	// Items is the full output stream: every input item (clusters and
-	// bindings marked local-config, ServiceAccounts annotated in place), then
-	// the generated objects. On error it is the input, untouched.
+	// bindings marked local-config, or left out under kustomize;
+	// ServiceAccounts annotated in place), then the generated objects. On
+	// error it is the input, untouched.
 	Items fn.KubeObjects
 	// Problems holds every error and warning, each naming resource and field.
 	Problems Problems
@@ -39,6 +40,7 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Options) Output {
 	var problems Problems
 	in := classify(items, opts, &problems)
+	orphanedPlans(items, in.bindings, &problems)
 	clusters := decodeClusters(in.clusters, functionConfig, &problems)
 	policies := decodePolicies(in.policies, opts, &problems)
 
@@ -73,7 +75,7 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 	if problems.HasErrors() {
 		return Output{Items: items, Problems: problems.sorted()}
 	}
-	out := emit(in, planned, discovery, claims, problems)
+	out := emit(in, planned, discovery, claims, problems, leavesInputsOut(items, functionConfig))
 	injections.apply()
 	out.Summary += injections.summary()
 	return out
@@ -293,11 +295,12 @@ func checkPlanNames(planned []*plannedBinding, taken map[string]bool, problems *
 }
 
 // emit writes the output stream once every check has passed.
-func emit(in input, planned []*plannedBinding, discovery []*discoveryPlan, claims map[subjectRef]claim, problems Problems) Output {
+func emit(in input, planned []*plannedBinding, discovery []*discoveryPlan, claims map[subjectRef]claim, problems Problems, leaveInputsOut bool) Output {
 	out := make(fn.KubeObjects, 0, len(in.passThrough)+2*len(planned)+len(discovery))
-	annotated := 0
+	annotated, leftOut := 0, 0
 	// Pass-through in input order: ServiceAccounts get (or lose) iambind's
-	// annotations, clusters and bindings become local-config.
+	// annotations, clusters and bindings become local-config (or, under
+	// kustomize, which drops local-config anyway, are left out: kustomize.go).
 	for i, obj := range in.passThrough {
 		switch in.passKinds[i] {
 		case passServiceAccount:
@@ -309,6 +312,10 @@ func emit(in input, planned []*plannedBinding, discovery []*discoveryPlan, claim
 				setServiceAccountAnnotations(obj, nil) // a removed binding's annotations go
 			}
 		case passIambind:
+			if leaveInputsOut {
+				leftOut++
+				continue
+			}
 			if obj.GetAnnotation(AnnotationLocalConfig) != "true" {
 				dropNullAnnotations(obj)
 				mustSet(obj.SetAnnotation(AnnotationLocalConfig, "true"))
@@ -343,6 +350,10 @@ func emit(in input, planned []*plannedBinding, discovery []*discoveryPlan, claim
 		plural(created, "ServiceAccount"), annotated, plural(len(planned), "role"))
 	if len(discovery) > 0 {
 		summary += fmt.Sprintf(", %s to publish", plural(len(discovery), "OIDC issuer"))
+	}
+	if leftOut > 0 {
+		summary += fmt.Sprintf("; %s left out of the output (kustomize drops local-config resources; %s: \"true\" on the IdentityCluster keeps them)",
+			plural(leftOut, "input"), AnnotationKeepInputs)
 	}
 	return Output{Items: out, Problems: problems.sorted(), Summary: summary}
 }
