@@ -40,7 +40,7 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Options) Output {
 	var problems Problems
 	in := classify(items, opts, &problems)
-	orphanedPlans(items, in.bindings, &problems)
+	orphanedPlans(in, &problems)
 	clusters := decodeClusters(in.clusters, functionConfig, &problems)
 	policies := decodePolicies(in.policies, opts, &problems)
 
@@ -75,7 +75,7 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 	if problems.HasErrors() {
 		return Output{Items: items, Problems: problems.sorted()}
 	}
-	out := emit(in, planned, discovery, claims, problems, leavesInputsOut(items, functionConfig))
+	out := emit(in, planned, discovery, claims, problems, leavesInputsOut(in, functionConfig))
 	injections.apply()
 	out.Summary += injections.summary()
 	return out
@@ -92,6 +92,8 @@ type input struct {
 	serviceAccounts map[subjectRef]*fn.KubeObject // ServiceAccounts among others
 	configMaps      map[string]bool               // "<namespace>/<name>" of the ConfigMaps among others
 	workloads       fn.KubeObjects                // items that run pods (inject.go)
+	generatedPlans  fn.KubeObjects                // iambind's own plan ConfigMaps, regenerated from their bindings
+	underKustomize  bool                          // every item carries kustomize's id (kustomize.go)
 }
 
 // passKind is what emit does with a pass-through item. classify reads each
@@ -112,8 +114,11 @@ func (in *input) pass(obj *fn.KubeObject, k passKind) {
 }
 
 func classify(items fn.KubeObjects, opts Options, problems *Problems) input {
-	in := input{serviceAccounts: map[subjectRef]*fn.KubeObject{}, configMaps: map[string]bool{}}
+	in := input{serviceAccounts: map[subjectRef]*fn.KubeObject{}, configMaps: map[string]bool{}, underKustomize: len(items) > 0}
 	for _, obj := range items {
+		if in.underKustomize && obj.GetAnnotation(AnnotationKustomizeID) == "" {
+			in.underKustomize = false
+		}
 		apiVersion, kind := obj.GetAPIVersion(), obj.GetKind()
 		group, version, _ := strings.Cut(apiVersion, "/")
 		if apiVersion == "" || !strings.Contains(apiVersion, "/") {
@@ -132,8 +137,13 @@ func classify(items fn.KubeObjects, opts Options, problems *Problems) input {
 		case group == Group:
 			sink := problemSink{ref: refOf(obj), problems: problems}
 			sink.errorf("apiVersion", "%s %s is not supported: this function understands %s %s", apiVersion, kind, APIVersion, opts.kindList())
-		case isGenerated(obj, apiVersion, kind), isGeneratedDiscovery(obj, apiVersion, kind):
+		case isGenerated(obj, apiVersion, kind):
 			// Regenerated below; dropping it here is what makes a removed binding's output disappear.
+			if kind == "ConfigMap" {
+				in.generatedPlans = append(in.generatedPlans, obj)
+			}
+		case isGeneratedDiscovery(obj, apiVersion, kind):
+			// Regenerated below, like the binding plans.
 		default:
 			in.others = append(in.others, obj)
 			switch {

@@ -36,26 +36,13 @@ const (
 )
 
 // leavesInputsOut tells whether this run is kustomize's and may leave the
-// local-config inputs out: every item carries kustomize's id annotation and
-// the function config does not ask to keep them.
-func leavesInputsOut(items fn.KubeObjects, functionConfig *fn.KubeObject) bool {
+// local-config inputs out: every item carries kustomize's id annotation
+// (classify checks) and the function config does not ask to keep them.
+func leavesInputsOut(in input, functionConfig *fn.KubeObject) bool {
 	if functionConfig != nil && functionConfig.GetAnnotation(AnnotationKeepInputs) == "true" {
 		return false
 	}
-	return underKustomize(items)
-}
-
-// underKustomize tells whether kustomize handed these items to the function.
-func underKustomize(items fn.KubeObjects) bool {
-	if len(items) == 0 {
-		return false
-	}
-	for _, obj := range items {
-		if obj.GetAnnotation(AnnotationKustomizeID) == "" {
-			return false
-		}
-	}
-	return true
+	return in.underKustomize
 }
 
 // orphanedPlans reports, under kustomize only, every plan ConfigMap in the
@@ -63,18 +50,17 @@ func underKustomize(items fn.KubeObjects) bool {
 // plan is what a removed binding left in a kpt package, and dropping it is
 // right; inside one build it can only come from an earlier iambind-fn that
 // left the bindings out.
-func orphanedPlans(items fn.KubeObjects, bindings fn.KubeObjects, problems *Problems) {
-	if !underKustomize(items) {
+func orphanedPlans(in input, problems *Problems) {
+	if !in.underKustomize {
 		return
 	}
 	present := map[string]bool{}
-	for _, b := range bindings {
+	for _, b := range in.bindings {
 		present[namespaceOf(b)+"/"+b.GetName()] = true
 	}
 	var orphans fn.KubeObjects
-	for _, obj := range items {
-		if obj.GetKind() == "ConfigMap" && isGenerated(obj, obj.GetAPIVersion(), obj.GetKind()) &&
-			!present[obj.GetAnnotation(AnnotationBinding)] {
+	for _, obj := range in.generatedPlans {
+		if !present[obj.GetAnnotation(AnnotationBinding)] {
 			orphans = append(orphans, obj)
 		}
 	}
