@@ -88,13 +88,21 @@ func run(t *testing.T, dir string, name string, args ...string) (stdout, stderr 
 	return o.String(), e.String(), err
 }
 
+// kustomizeBuild runs kustomize build over dir with exec functions on and
+// fails the test if it fails.
 func kustomizeBuild(t *testing.T, dir string) string {
 	t.Helper()
-	out, stderr, err := run(t, repoRoot, kustomizeBinary(t), "build", "--enable-alpha-plugins", "--enable-exec", dir)
+	out, stderr, err := tryKustomizeBuild(t, dir)
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v\n%s", dir, err, stderr)
 	}
 	return out
+}
+
+// tryKustomizeBuild runs kustomize build over dir with exec functions on.
+func tryKustomizeBuild(t *testing.T, dir string) (stdout, stderr string, err error) {
+	t.Helper()
+	return run(t, repoRoot, kustomizeBinary(t), "build", "--enable-alpha-plugins", "--enable-exec", dir)
 }
 
 func parse(t *testing.T, stream string) []*yaml.RNode {
@@ -193,7 +201,7 @@ metadata: {name: app, namespace: web}
 spec:
   role: {maxSessionDuration: 60}
 `)
-	out, stderr, err := run(t, repoRoot, kustomizeBinary(t), "build", "--enable-alpha-plugins", "--enable-exec", dir)
+	out, stderr, err := tryKustomizeBuild(t, dir)
 	if err == nil {
 		t.Fatalf("kustomize build succeeded on an invalid binding:\n%s", out)
 	}
@@ -207,7 +215,11 @@ spec:
 
 func write(t *testing.T, dir, name, content string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

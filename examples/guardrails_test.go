@@ -28,7 +28,7 @@ metadata: {name: app, namespace: web}
 spec:
   policies: {managed: [`+managed+`]}
 `)
-		return run(t, repoRoot, kustomizeBinary(t), "build", "--enable-alpha-plugins", "--enable-exec", dir)
+		return tryKustomizeBuild(t, dir)
 	}
 
 	out, stderr, err := build("AdministratorAccess")
