@@ -67,7 +67,7 @@ type IdentityCluster struct {
 	Spec       IdentityClusterSpec `json:"spec"`
 }
 
-// IdentityClusterSpec is the spec of an IdentityCluster (SPEC §2.1).
+// IdentityClusterSpec is the spec of an IdentityCluster.
 type IdentityClusterSpec struct {
 	AccountID           string            `json:"accountID"`
 	Partition           string            `json:"partition,omitempty"`
@@ -83,7 +83,7 @@ type IdentityClusterSpec struct {
 	// podIdentity or both (generator/podidentity.go).
 	EKSClusterName string `json:"eksClusterName,omitempty"`
 	// Discovery makes iambind publish the OIDC issuer of a cluster that is
-	// not EKS (SPEC §7.1); see discovery.go.
+	// not EKS; see discovery.go.
 	Discovery *Discovery `json:"discovery,omitempty"`
 	// Inject is the default of spec.inject for bindings using this cluster
 	// (render-time token and env injection, docs/injection.md).
@@ -114,7 +114,7 @@ type S3Location struct {
 func (c *IdentityCluster) HasDiscovery() bool { return c.Spec.Discovery != nil }
 
 // IdentityBinding is one workload identity: a set of ServiceAccounts that
-// assume one IAM role (SPEC §2.2).
+// assume one IAM role.
 type IdentityBinding struct {
 	APIVersion string              `json:"apiVersion"`
 	Kind       string              `json:"kind"`

@@ -220,7 +220,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations}
 	}
 	annotations[AnnotationRoleARN] = role.ARN
-	// "per spec" (SPEC §3.1): an explicit false is written as "false", since
+	// "per spec": an explicit false is written as "false", since
 	// the pod identity webhook's own default may be regional, and leaving
 	// the annotation out would silently ignore the user's choice.
 	annotations[AnnotationRegionalSTS] = strconv.FormatBool(s.STSRegionalEndpoints == nil || *s.STSRegionalEndpoints)

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// defaultAndValidateCluster fills the defaults of SPEC §2.1 and reports
+// defaultAndValidateCluster fills the defaults of docs/api.md and reports
 // every invalid field. It returns false when the cluster cannot be used.
 func defaultAndValidateCluster(c *IdentityCluster, sink problemSink) bool {
 	before := len(*sink.problems)

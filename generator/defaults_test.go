@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// A minimal cluster and a binding with no spec at all: every default of SPEC §2.
+// A minimal cluster and a binding with no spec at all: every default of docs/api.md
 func TestDefaults(t *testing.T) {
 	out := generate(t, "", validCluster(""), bindingDoc("", "orders", ""))
 	mustNoErrors(t, out)

@@ -22,8 +22,8 @@ import (
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 )
 
-// The discovery plan: one ConfigMap per IdentityCluster with spec.discovery
-// (SPEC §7.1). The function writes it and `iambind plan|apply` reads it; the
+// The discovery plan: one ConfigMap per IdentityCluster with spec.discovery.
+// The function writes it and `iambind plan|apply` reads it; the
 // names below are shared by both sides.
 const (
 	PlanOIDCNamePrefix  = "iambind-oidc-"
@@ -393,7 +393,7 @@ func clusterRef(c *IdentityCluster) ResourceRef {
 	return ResourceRef{APIVersion: APIVersion, Kind: KindCluster, Namespace: c.Metadata.Namespace, Name: c.Metadata.Name}
 }
 
-// discoveryConfigMap is the discovery plan of one cluster (SPEC §7.1).
+// discoveryConfigMap is the discovery plan of one cluster.
 func discoveryConfigMap(dp *discoveryPlan) *fn.KubeObject {
 	c := dp.cluster
 	s3 := c.Spec.Discovery.S3

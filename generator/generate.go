@@ -179,7 +179,7 @@ func isGenerated(obj *fn.KubeObject, apiVersion, kind string) bool {
 	return kind == "ServiceAccount" || obj.GetLabel(LabelPlan) == PlanRoleValue
 }
 
-// isGeneratedDiscovery tells a discovery plan iambind wrote (SPEC §7.1).
+// isGeneratedDiscovery tells a discovery plan iambind wrote.
 func isGeneratedDiscovery(obj *fn.KubeObject, apiVersion, kind string) bool {
 	return apiVersion == "v1" && kind == "ConfigMap" && obj.GetLabel(LabelManagedBy) == ManagedByValue &&
 		obj.GetLabel(LabelPlan) == PlanOIDCValue && obj.GetAnnotation(AnnotationCluster) != ""

@@ -20,13 +20,13 @@ const goldenDir = "testdata/golden"
 
 // TestGolden runs every testdata/golden/<case>/ through Process: the input
 // files (and _fnconfig.yaml when present) give _expected.yaml. Refresh with
-// WRITE_GOLDEN_OUTPUT=1, then read every changed file against SPEC §3.
+// WRITE_GOLDEN_OUTPUT=1, then read every changed file against docs/api.md.
 func TestGolden(t *testing.T) {
 	testhelpers.RunGoldenTests(t, goldenDir, process)
 }
 
 // TestGoldenFixedPoint re-runs each successful case's expected output through
-// Process and checks it is unchanged (SPEC §3.5: a fixed point).
+// Process and checks it is unchanged (a fixed point).
 func TestGoldenFixedPoint(t *testing.T) {
 	if os.Getenv("WRITE_GOLDEN_OUTPUT") != "" {
 		t.Skip("golden files are being rewritten")

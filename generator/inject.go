@@ -1,6 +1,6 @@
 package generator
 
-// Render-time injection (SPEC §7.2, docs/injection.md): every workload that
+// Render-time injection (docs/injection.md): every workload that
 // runs as a ServiceAccount of a binding with spec.inject on gets what the EKS
 // pod identity webhook would add at admission (the projected token volume,
 // its mount and the AWS_* env), written into the manifests themselves.

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// IAM limits that the AWS SDK does not check (see SPEC §5).
+// IAM limits that the AWS SDK does not check.
 const (
 	MaxRoleNameLength       = 64
 	MaxRolePathLength       = 512

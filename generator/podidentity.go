@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Binding modes (SPEC §7.4): which mechanism gives pods the role's credentials.
+// Binding modes: which mechanism gives pods the role's credentials.
 const (
 	ModeIRSA        = "irsa"        // web identity: OIDC provider + annotated ServiceAccount
 	ModePodIdentity = "podIdentity" // EKS Pod Identity: service principal + association

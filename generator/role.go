@@ -3,7 +3,7 @@ package generator
 import "encoding/json"
 
 // Role is the complete desired state of one IAM role: the schema of
-// role.json in a plan ConfigMap (SPEC §3.4). The function writes it and the
+// role.json in a plan ConfigMap. The function writes it and the
 // reconcile job reads it; both use this one type.
 type Role struct {
 	Name                string                     `json:"name"`

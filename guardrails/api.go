@@ -1,5 +1,5 @@
 // Package guardrails is the operator's policy over every role iambind plans
-// (SPEC §7.3, docs/guardrails.md): allowed and denied managed policies,
+// (docs/guardrails.md): allowed and denied managed policies,
 // inline actions refused as privilege escalation, a required permissions
 // boundary, a ceiling on maxSessionDuration and the allowed role paths. It is
 // pure: the function (iambind-fn) checks rendered bindings with it and the

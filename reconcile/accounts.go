@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// scaleFlags are the organisation-scale flags of plan and apply (SPEC §7.5).
+// scaleFlags are the organisation-scale flags of plan and apply.
 type scaleFlags struct {
 	assumeRole string
 	shard      string

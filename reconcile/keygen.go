@@ -20,7 +20,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Files `iambind keygen` writes (SPEC §7.1).
+// Files `iambind keygen` writes.
 const (
 	SignerKeyFile = "sa-signer.key"
 	SignerPubFile = "sa-signer.pub"

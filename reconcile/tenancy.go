@@ -15,7 +15,7 @@ import (
 // next to the owner tag, so a role never exists without it.
 const TagNamespace = "iambind.dev/namespace"
 
-// Tenancy is the namespace boundary of `--from-cluster` (SPEC §7.3): whoever
+// Tenancy is the namespace boundary of `--from-cluster`: whoever
 // may write a ConfigMap in namespace N may plan roles for the ServiceAccounts
 // of N only, and may change only roles that plans of N created. Plans of
 // Trusted namespaces (set by the operator, never by a tenant) may bind any

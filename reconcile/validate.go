@@ -137,8 +137,8 @@ func Validate(in *Input, trustQuota int) Problems {
 	return p
 }
 
-// validateTrust checks the trust policy has the only shape iambind writes
-// (SPEC §3.3): every statement allows sts:AssumeRoleWithWebIdentity to one
+// validateTrust checks the trust policy has the only shape iambind writes:
+// every statement allows sts:AssumeRoleWithWebIdentity to one
 // of the role's own OIDC providers, conditioned on both <issuer>:aud and
 // <issuer>:sub. A hand edit that drops a condition would let any token of
 // the issuer (any ServiceAccount of the cluster) assume the role.

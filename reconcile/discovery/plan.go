@@ -1,4 +1,4 @@
-// Package discovery publishes self-hosted OIDC issuers on S3 (SPEC §7.1):
+// Package discovery publishes self-hosted OIDC issuers on S3:
 // the discovery document and JWKS of each discovery plan ConfigMap, in a
 // bucket iambind owns, readable anonymously through the bucket policy.
 //

@@ -80,7 +80,7 @@ var kindRules = map[string]map[string]*Schema{
 	},
 }
 
-// pendingRules are for fields this round adds in parallel branches (SPEC §7):
+// pendingRules are for fields this round adds in parallel branches:
 // applied when the field exists, and not an error while it does not. Move
 // them into kindRules once the fields are merged.
 var pendingRules = map[string]map[string]*Schema{}

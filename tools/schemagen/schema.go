@@ -252,8 +252,8 @@ func receiverName(e ast.Expr) string {
 }
 
 // devRef is a pointer for developers (the design documents, a source file),
-// meaningless in an editor's hover text: "(SPEC §2.2)", "(generator/x.go)", "; see x.go".
-var devRef = regexp.MustCompile(`\s*\((?:SPEC §[^)]*|[\w/.-]+\.go)\)|;? see [\w/.-]+\.go`)
+// meaningless in an editor's hover text: "(generator/x.go)", "; see x.go".
+var devRef = regexp.MustCompile(`\s*\([\w/.-]+\.go\)|;? see [\w/.-]+\.go`)
 
 func docText(cg *ast.CommentGroup) string {
 	if cg == nil {
