@@ -309,9 +309,10 @@ func TestInterruptApply(t *testing.T) {
 	converged(t, moto.Endpoint, fx) // verifyIAM, then plan --detailed-exitcode exits 0
 }
 
-// TestInterruptTwice: a second SIGTERM 100 ms after the first makes iambind
+// TestInterruptTwice: a second signal 100 ms after the first makes iambind
 // exit 3 at once, although its calls in flight would take 5 s more (IAM
-// slowed to 5 s per call right before the signals).
+// slowed to 5 s per call right before the signals). The first is SIGINT
+// (Ctrl-C at a terminal), the second SIGTERM: both count.
 func TestInterruptTwice(t *testing.T) {
 	moto := mototest.Start(t)
 	fx := buildPlan(t, 20, "interrupt-twice")
@@ -336,20 +337,20 @@ func TestInterruptTwice(t *testing.T) {
 		}
 		return false
 	})
-	first := p.signal(t, syscall.SIGTERM)
+	first := p.signal(t, syscall.SIGINT)
 	time.Sleep(100 * time.Millisecond)
 	second, secondSent := first, false
 	if !p.exited() {
 		second, secondSent = p.signal(t, syscall.SIGTERM), true
 	} // else the first signal alone stopped it (abandoning its calls): allowed
 	exited := p.wait(10 * time.Second)
-	t.Logf("%s; iambind: %s, %s after the first SIGTERM (second sent: %v)\nstdout:\n%s\nstderr:\n%s", interruptSummary(proxy.Requests(), first),
+	t.Logf("%s; iambind: %s, %s after SIGINT (SIGTERM sent 100 ms later: %v)\nstdout:\n%s\nstderr:\n%s", interruptSummary(proxy.Requests(), first),
 		p.state(), p.exitedAt.Sub(first).Round(time.Millisecond), secondSent, tail(p.stdout.String()), tail(p.stderr.String()))
 	if took := p.exitedAt.Sub(second); !exited || took > 3*time.Second {
-		t.Errorf("iambind took %s to exit after the second SIGTERM (killed: %v), want at once (< 3 s)", took.Round(time.Millisecond), !exited)
+		t.Errorf("iambind took %s to exit after the second signal (killed: %v), want at once (< 3 s)", took.Round(time.Millisecond), !exited)
 	}
 	if p.code != interruptExitCode {
-		t.Errorf("%s after two SIGTERMs, want exit code %d (interrupted)", p.state(), interruptExitCode)
+		t.Errorf("%s after SIGINT then SIGTERM, want exit code %d (interrupted)", p.state(), interruptExitCode)
 	}
 	if late := interruptLateRequests(proxy.Requests(), first); len(late) > 0 {
 		t.Errorf("AWS requests started after the signals: %v", late)
