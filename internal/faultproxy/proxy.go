@@ -29,11 +29,36 @@ type Rates struct {
 	DropAfter      float64 // forwarded (IAM did it) but the connection is cut mid-response
 	MaxLatency     time.Duration
 	LatencyPercent float64 // share of requests delayed by up to MaxLatency
+	// FixedLatency delays every request that is to be forwarded by exactly
+	// this much before the target sees it (on top of any MaxLatency delay):
+	// a deterministic slow IAM. It draws nothing from the seed, so a seed
+	// gives the same faults with or without it. A client that goes away
+	// during the delay is not forwarded (Counts.Abandoned). SetFixedLatency
+	// changes it while the proxy runs.
+	FixedLatency time.Duration
 }
 
 // Counts of what the proxy did, for reports.
 type Counts struct {
 	Requests, Forwarded, Throttled, ServerErrors, DroppedBefore, DroppedAfter, Delayed int64
+	// Abandoned: the client went away during FixedLatency; not forwarded.
+	Abandoned int64
+}
+
+// Request is one request the proxy received, recorded after Record.
+type Request struct {
+	Start time.Time // when the proxy received it
+	End   time.Time // when the proxy answered it or gave it up; zero while in flight
+	// Action is the query API's Action form field (IAM and STS: "CreateRole",
+	// "GetCallerIdentity"); RoleName its RoleName field. Empty when absent.
+	Action, RoleName string
+	// Status is the HTTP status sent to the client; 0 when no status was
+	// sent (connection dropped, client gone).
+	Status int
+	// Forwarded: the target saw the request (IAM may have done it).
+	Forwarded bool
+	// Abandoned: the client went away before it was answered.
+	Abandoned bool
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -48,6 +73,11 @@ type Proxy struct {
 	off    atomic.Bool
 	// accounts is the per-account rate limit and routing (accounts.go), or nil.
 	accounts atomic.Pointer[accountState]
+	fixed    atomic.Int64 // FixedLatency in nanoseconds
+	// The requests seen since Record, when recording.
+	recordMu  sync.Mutex
+	recording bool
+	records   []Request
 }
 
 // Start proxies to target (moto's endpoint) with faults drawn from seed.
@@ -57,6 +87,7 @@ func Start(target string, seed int64, rates Rates) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{target: u, rates: rates, rng: rand.New(rand.NewSource(seed))}
+	p.fixed.Store(int64(rates.FixedLatency))
 	p.server = httptest.NewServer(http.HandlerFunc(p.serve))
 	p.URL = p.server.URL
 	return p, nil
@@ -68,13 +99,56 @@ func (p *Proxy) Close() { p.server.Close() }
 // Disable turns faults off (the proxy then forwards everything).
 func (p *Proxy) Disable() { p.off.Store(true) }
 
+// SetFixedLatency changes Rates.FixedLatency for the requests that arrive
+// from now on.
+func (p *Proxy) SetFixedLatency(d time.Duration) { p.fixed.Store(int64(d)) }
+
+// Record starts recording every request (Requests); off by default, so
+// long benchmarks keep no list.
+func (p *Proxy) Record() {
+	p.recordMu.Lock()
+	p.recording = true
+	p.recordMu.Unlock()
+}
+
+// Requests returns a copy of the requests recorded so far, in the order
+// they arrived; those still in flight have a zero End.
+func (p *Proxy) Requests() []Request {
+	p.recordMu.Lock()
+	defer p.recordMu.Unlock()
+	return append([]Request(nil), p.records...)
+}
+
+// begin records a request's arrival; it returns its index, or -1 when not recording.
+func (p *Proxy) begin(at time.Time, body []byte) int {
+	p.recordMu.Lock()
+	defer p.recordMu.Unlock()
+	if !p.recording {
+		return -1
+	}
+	form, _ := url.ParseQuery(string(body))
+	p.records = append(p.records, Request{Start: at, Action: form.Get("Action"), RoleName: form.Get("RoleName")})
+	return len(p.records) - 1
+}
+
+// finish records how request i ended (no-op when i is -1).
+func (p *Proxy) finish(i int, status int, forwarded, abandoned bool) {
+	if i < 0 {
+		return
+	}
+	p.recordMu.Lock()
+	defer p.recordMu.Unlock()
+	r := &p.records[i]
+	r.End, r.Status, r.Forwarded, r.Abandoned = time.Now(), status, forwarded, abandoned
+}
+
 // Counts returns a snapshot of what was injected so far.
 func (p *Proxy) Counts() Counts {
 	return Counts{
 		Requests: atomic.LoadInt64(&p.counts.Requests), Forwarded: atomic.LoadInt64(&p.counts.Forwarded),
 		Throttled: atomic.LoadInt64(&p.counts.Throttled), ServerErrors: atomic.LoadInt64(&p.counts.ServerErrors),
 		DroppedBefore: atomic.LoadInt64(&p.counts.DroppedBefore), DroppedAfter: atomic.LoadInt64(&p.counts.DroppedAfter),
-		Delayed: atomic.LoadInt64(&p.counts.Delayed),
+		Delayed: atomic.LoadInt64(&p.counts.Delayed), Abandoned: atomic.LoadInt64(&p.counts.Abandoned),
 	}
 }
 
@@ -115,8 +189,13 @@ func (p *Proxy) draw() (fault, time.Duration, bool) {
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	atomic.AddInt64(&p.counts.Requests, 1)
 	body, _ := io.ReadAll(r.Body)
+	entry := p.begin(arrived, body)
+	// What the client got, for the record.
+	status, forwarded, abandoned := 0, false, false
+	defer func() { p.finish(entry, status, forwarded, abandoned) }()
 	target := p.target
 	accounts := p.accounts.Load()
 	var account, service string
@@ -125,7 +204,8 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		account, service = accounts.identify(r)
 		if !accounts.admit(account, service, admitted) {
 			atomic.AddInt64(&p.counts.Throttled, 1)
-			writeIAMError(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
+			status = http.StatusBadRequest
+			writeIAMError(w, status, "Sender", "Throttling", "Rate exceeded")
 			return
 		}
 		if u := accounts.backend(account); u != nil {
@@ -140,20 +220,35 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case throttle:
 		atomic.AddInt64(&p.counts.Throttled, 1)
-		writeIAMError(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
+		status = http.StatusBadRequest
+		writeIAMError(w, status, "Sender", "Throttling", "Rate exceeded")
 		return
 	case serverError:
 		atomic.AddInt64(&p.counts.ServerErrors, 1)
 		if is503 {
-			writeIAMError(w, http.StatusServiceUnavailable, "Receiver", "ServiceUnavailable", "Service is unavailable")
+			status = http.StatusServiceUnavailable
+			writeIAMError(w, status, "Receiver", "ServiceUnavailable", "Service is unavailable")
 		} else {
-			writeIAMError(w, http.StatusInternalServerError, "Receiver", "ServiceFailure", "Internal failure")
+			status = http.StatusInternalServerError
+			writeIAMError(w, status, "Receiver", "ServiceFailure", "Internal failure")
 		}
 		return
 	case dropBefore:
 		atomic.AddInt64(&p.counts.DroppedBefore, 1)
 		hijackAndClose(w, nil)
 		return
+	}
+	if d := time.Duration(p.fixed.Load()); d > 0 {
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			// The client gave up (or was killed) while waiting: IAM never sees it.
+			timer.Stop()
+			atomic.AddInt64(&p.counts.Abandoned, 1)
+			abandoned = true
+			return
+		}
 	}
 
 	rec := httptest.NewRecorder()
@@ -162,6 +257,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	r.Host = target.Host
 	t0 := time.Now()
 	proxy.ServeHTTP(rec, r)
+	forwarded, abandoned = true, r.Context().Err() != nil
 	if accounts != nil {
 		accounts.took(account, service, admitted, time.Since(t0))
 	}
@@ -185,6 +281,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add(k, v)
 		}
 	}
+	status = rec.Code
 	w.WriteHeader(rec.Code)
 	w.Write(rec.Body.Bytes())
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func backend(t *testing.T) (*httptest.Server, *int64) {
@@ -169,5 +170,127 @@ func TestPerAccountRateLimit(t *testing.T) {
 		if code, _ := signed(t, p.URL, "testing", "sts", "Action=GetCallerIdentity"); code != 200 {
 			t.Errorf("STS throttled")
 		}
+	}
+}
+
+// faultSequence sends n IAM-shaped requests and returns one letter per
+// answer (the status text's first letter, x for a dropped connection).
+func faultSequence(t *testing.T, seed int64, rates Rates, n int) (string, Counts) {
+	t.Helper()
+	srv, _ := backend(t)
+	p, err := Start(srv.URL, seed, rates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Record()
+	var s strings.Builder
+	for range n {
+		status, _, err := get(p.URL)
+		if err != nil {
+			s.WriteString("x")
+			continue
+		}
+		s.WriteString(http.StatusText(status)[:1])
+	}
+	return s.String(), p.Counts()
+}
+
+// The seeds' fault sequences are pinned (recorded before FixedLatency and
+// recording existed): adding FixedLatency, or recording, changes no
+// decision the seed makes.
+func TestFixedLatencyKeepsSeedSequence(t *testing.T) {
+	rates := Rates{Throttle: 0.2, ServerError: 0.05, DropBefore: 0.025, DropAfter: 0.025, MaxLatency: 2 * time.Millisecond, LatencyPercent: 0.2}
+	pinned := map[int64]struct {
+		seq    string
+		counts Counts
+	}{
+		7:    {"IOOOBOOOOOOOOSOOOOBOBOOOOOOOBOOOBOBOBOOIOIOxOOOOOBOOOBBOOOOO", Counts{Requests: 60, Forwarded: 46, Throttled: 10, ServerErrors: 4, DroppedAfter: 1, Delayed: 13}},
+		1000: {"xBOOOOBOOOOOOOSOOOBOBxOOOOIOBOBOOIOOIBOOOOOOOBOOOOSOOOOOBOOO", Counts{Requests: 60, Forwarded: 45, Throttled: 9, ServerErrors: 5, DroppedBefore: 1, DroppedAfter: 1, Delayed: 16}},
+	}
+	for seed, want := range pinned {
+		for _, fixed := range []time.Duration{0, time.Millisecond} {
+			r := rates
+			r.FixedLatency = fixed
+			seq, counts := faultSequence(t, seed, r, 60)
+			if seq != want.seq || counts != want.counts {
+				t.Errorf("seed %d, FixedLatency %s: %s %+v\nwant %s %+v", seed, fixed, seq, counts, want.seq, want.counts)
+			}
+		}
+	}
+}
+
+// FixedLatency delays every forwarded request by at least its value, can be
+// changed while the proxy runs, and Record lists each request's action,
+// role, times and outcome.
+func TestFixedLatencyAndRecord(t *testing.T) {
+	srv, hits := backend(t)
+	const d = 150 * time.Millisecond
+	p, err := Start(srv.URL, 1, Rates{FixedLatency: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Record()
+	post := func(body string) {
+		resp, err := http.Post(p.URL, "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	began := time.Now()
+	post("Action=CreateRole&RoleName=app-1&Version=2010-05-08")
+	if took := time.Since(began); took < d {
+		t.Errorf("a request took %s through a proxy with FixedLatency %s", took, d)
+	}
+	p.SetFixedLatency(0)
+	began = time.Now()
+	post("Action=GetCallerIdentity&Version=2011-06-15")
+	if took := time.Since(began); took >= d {
+		t.Errorf("after SetFixedLatency(0) a request still took %s", took)
+	}
+	got := p.Requests()
+	if len(got) != 2 {
+		t.Fatalf("recorded %d requests, want 2: %+v", len(got), got)
+	}
+	if r := got[0]; r.Action != "CreateRole" || r.RoleName != "app-1" || r.Status != 200 || !r.Forwarded || r.Abandoned || r.End.Sub(r.Start) < d {
+		t.Errorf("first request recorded as %+v", r)
+	}
+	if r := got[1]; r.Action != "GetCallerIdentity" || r.RoleName != "" || r.Status != 200 || !r.Start.After(got[0].Start) {
+		t.Errorf("second request recorded as %+v", r)
+	}
+	if atomic.LoadInt64(hits) != 2 {
+		t.Errorf("backend saw %d requests, want 2", atomic.LoadInt64(hits))
+	}
+}
+
+// A client that gives up during FixedLatency is never forwarded: IAM does
+// not see a call its caller abandoned before it was sent on.
+func TestFixedLatencyAbandoned(t *testing.T) {
+	srv, hits := backend(t)
+	p, err := Start(srv.URL, 1, Rates{FixedLatency: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Record()
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	if _, err := client.Post(p.URL, "application/x-www-form-urlencoded", strings.NewReader("Action=AttachRolePolicy&RoleName=app-2")); err == nil {
+		t.Fatal("the request did not time out")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for p.Counts().Abandoned == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c := p.Counts(); c.Abandoned != 1 || c.Forwarded != 0 {
+		t.Errorf("counts %+v, want 1 abandoned, none forwarded", c)
+	}
+	if got := p.Requests(); len(got) != 1 || !got[0].Abandoned || got[0].Forwarded || got[0].Status != 0 || got[0].End.IsZero() || got[0].Action != "AttachRolePolicy" {
+		t.Errorf("recorded %+v", got)
+	}
+	if atomic.LoadInt64(hits) != 0 {
+		t.Errorf("backend saw %d requests, want 0", atomic.LoadInt64(hits))
 	}
 }
