@@ -476,7 +476,7 @@ func interruptPendingRoles(t *testing.T, endpoint, kubeconfig string) map[string
 	}
 	pending := map[string]bool{}
 	for _, role := range doc.Roles {
-		pending[role.Name] = role.Action != "noChange"
+		pending[role.Name] = role.Action != "no-change"
 	}
 	return pending
 }
