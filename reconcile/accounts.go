@@ -133,10 +133,10 @@ func planOrApply(ctx context.Context, f *runner, in *Input, stdout, stderr io.Wr
 
 // accountRun is the outcome of one account's pipeline.
 type accountRun struct {
-	target         *accountTarget
-	res            *Result
-	err            error
-	stdout, stderr bytes.Buffer
+	target *accountTarget
+	res    *Result
+	err    error
+	stdout bytes.Buffer
 }
 
 func planOrApplyAccounts(ctx context.Context, f *runner, groups []accountGroup, stdout, stderr io.Writer) (*Result, error) {

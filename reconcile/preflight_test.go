@@ -24,11 +24,10 @@ const (
 
 // fakePolicies answers GetPolicy from a set and counts the calls.
 type fakePolicies struct {
-	exist        map[string]bool
-	notAttach    map[string]bool
-	denied       bool
-	calls        atomic.Int64
-	requestedARN []string
+	exist     map[string]bool
+	notAttach map[string]bool
+	denied    bool
+	calls     atomic.Int64
 }
 
 func (f *fakePolicies) GetPolicy(_ context.Context, in *iam.GetPolicyInput, _ ...func(*iam.Options)) (*iam.GetPolicyOutput, error) {

@@ -281,7 +281,7 @@ func (d *docRead) abandonList() {
 func (d *docRead) end(ra io.ReaderAt, wrap func(error) error) (err error, decoding bool, rerr error) {
 	if l := d.list; l != nil {
 		if item, ok := l.finish(); ok && (item == nil || d.addItem(item)) {
-			if err, decoding, ok := d.endList(); ok {
+			if decoding, ok, err := d.endList(); ok {
 				return err, decoding, nil
 			}
 		}
@@ -317,23 +317,23 @@ func (d *docRead) end(ra io.ReaderAt, wrap func(error) error) (err error, decodi
 
 // endList judges the list's header once the whole document is read; ok is
 // false when it is not a ResourceList or List whose items the layout gave.
-func (d *docRead) endList() (err error, decoding, ok bool) {
+func (d *docRead) endList() (decoding, ok bool, err error) {
 	header := &yaml.Node{}
 	if yaml.NewDecoder(bytes.NewReader(d.list.header)).Decode(header) != nil {
-		return nil, false, false
+		return false, false, nil
 	}
 	h := header
 	if h.Kind == yaml.DocumentNode && len(h.Content) == 1 {
 		h = h.Content[0]
 	}
 	if h.Kind != yaml.MappingNode {
-		return nil, false, false
+		return false, false, nil
 	}
 	if kind := scalar(yamlnode.Get(h, "kind")); kind != kio.ResourceListKind && kind != "List" {
-		return nil, false, false
+		return false, false, nil
 	}
 	if items := yamlnode.Get(h, "items"); items == nil || items.Kind != yaml.ScalarNode || items.Tag != "!!null" {
-		return nil, false, false
+		return false, false, nil
 	}
 	failed := d.items
 	if _, bad := failed.err.(malformedItem); bad {
@@ -341,7 +341,7 @@ func (d *docRead) endList() (err error, decoding, ok bool) {
 		failed.err = malformedObject(d.file, h.Line)
 	}
 	failed.set(checkMeta(d.file, yaml.NewRNode(header), d.index), true)
-	return failed.err, failed.decoding, true
+	return failed.decoding, true, failed.err
 }
 
 // decodeDocument decodes a document's first YAML document as kio.ByteReader
