@@ -3,7 +3,6 @@ package examples
 import (
 	"bytes"
 	"context"
-	"github.com/iambind/iambind/reconcile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/kube"
 	corev1 "k8s.io/api/core/v1"
@@ -372,7 +372,7 @@ var cliFlags = func() map[string][]string {
 	out := map[string][]string{}
 	for _, cmd := range []string{"plan", "apply", "check", "version"} {
 		var help bytes.Buffer
-		reconcile.Run(context.Background(), []string{cmd, "--help"}, strings.NewReader(""), &help, &help)
+		clitest.Run(context.Background(), []string{cmd, "--help"}, strings.NewReader(""), &help, &help)
 		flags := []string{}
 		for _, m := range flagRE.FindAllStringSubmatch(help.String(), -1) {
 			if m[1] != "" {

@@ -17,10 +17,10 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/golden"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
-	"github.com/iambind/iambind/reconcile"
 )
 
 const injectionDir = "examples/injection"
@@ -136,7 +136,7 @@ func TestInjectionCredentialChain(t *testing.T) {
 	createRendered(t, srv, kptRenderInjection(t), "shop-kpt")
 
 	var stdout, stderr bytes.Buffer
-	if code := reconcile.Run(context.Background(), []string{"apply", "-f", renderedFile, "--endpoint-url", moto.Endpoint}, nil, &stdout, &stderr); code != 0 {
+	if code := clitest.Run(context.Background(), []string{"apply", "-f", renderedFile, "--endpoint-url", moto.Endpoint}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("iambind apply: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 
@@ -200,7 +200,7 @@ func TestInjectionCredentialChain(t *testing.T) {
 	// The rendered trust policy admits this very token.
 	stdout.Reset()
 	stderr.Reset()
-	if code := reconcile.Run(context.Background(), []string{"check", "-f", renderedFile, "--token", "@" + env[generator.EnvTokenFile]}, nil, &stdout, &stderr); code != 0 {
+	if code := clitest.Run(context.Background(), []string{"check", "-f", renderedFile, "--token", "@" + env[generator.EnvTokenFile]}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("iambind check --token: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 

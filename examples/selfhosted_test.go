@@ -220,7 +220,7 @@ func (h *selfHosted) token() string {
 
 // verify checks a token's signature against a JWKS with go-jose.
 func verify(token string, set jose.JSONWebKeySet) error {
-	sig, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.ES384, jose.ES512})
+	sig, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.ES384, jose.ES512})
 	if err != nil {
 		return err
 	}
@@ -368,7 +368,7 @@ func TestSelfHosted(t *testing.T) {
 		t.Errorf("JSON plan does not show the repair:\n%s", planJSON)
 	}
 	h.applyConverges(rendered)
-	set = h.publishedJWKS(data)
+	h.publishedJWKS(data)
 
 	// Rotation, change 1: publish key B next to A. B is an ECDSA key, so
 	// the ES256 kid and a mixed algorithm list are checked against the server too.

@@ -430,7 +430,9 @@ func newObject(kind, namespace, name string) *fn.KubeObject {
 func setPathAnnotations(obj *fn.KubeObject, file string, index int) {
 	mustSet(obj.SetAnnotation(kioutil.PathAnnotation, file))
 	mustSet(obj.SetAnnotation(kioutil.IndexAnnotation, strconv.Itoa(index)))
+	//lint:ignore SA1019 the legacy annotations are written on purpose, for readers that know only them
 	mustSet(obj.SetAnnotation(kioutil.LegacyPathAnnotation, file))
+	//lint:ignore SA1019 as above
 	mustSet(obj.SetAnnotation(kioutil.LegacyIndexAnnotation, strconv.Itoa(index)))
 }
 

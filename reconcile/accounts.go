@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,44 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/spf13/cobra"
+	"github.com/iambind/iambind/internal/awsapi"
 )
-
-// scaleFlags are the organisation-scale flags of plan and apply.
-type scaleFlags struct {
-	assumeRole string
-	shard      string
-	rate       float64
-	limiter    string
-}
-
-func (s *scaleFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.assumeRole, "assume-role", "", "reconcile each account of the plan through this role, a template: {account} and {partition} are filled per account, e.g. 'arn:{partition}:iam::{account}:role/iambind' (the credentials' own account uses them directly); needed when the plan spans several accounts")
-	cmd.Flags().StringVar(&s.shard, "shard", "", "reconcile only shard I of N (I/N, 0-based): the roles (or, for a plan spanning several accounts, the accounts) whose stable hash falls in it; prune deletes only that shard's share")
-	cmd.Flags().Float64Var(&s.rate, "rate", 0, "ceiling of IAM calls per second per account (0: none); either way the pace adapts down on throttling")
-	cmd.Flags().StringVar(&s.limiter, "limiter", "aimd", "client-side rate limiter: aimd, sdk-adaptive or none (for benchmarks)")
-	_ = cmd.Flags().MarkHidden("limiter")
-}
-
-func (s *scaleFlags) validate() error {
-	if s.rate < 0 || math.IsNaN(s.rate) || math.IsInf(s.rate, 0) {
-		return fmt.Errorf("--rate %v must be a number of calls per second >= 0", s.rate)
-	}
-	switch s.limiter {
-	case "aimd", "sdk-adaptive", "none":
-	default:
-		return fmt.Errorf("--limiter must be aimd, sdk-adaptive or none, not %q", s.limiter)
-	}
-	if s.assumeRole != "" {
-		t := strings.NewReplacer("{account}", "111122223333", "{partition}", "aws").Replace(s.assumeRole)
-		a, err := arn.Parse(t)
-		if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") || !strings.Contains(s.assumeRole, "{account}") {
-			return fmt.Errorf("--assume-role %q must be a role ARN template containing {account}, e.g. 'arn:{partition}:iam::{account}:role/iambind'", s.assumeRole)
-		}
-	}
-	_, err := ParseShard(s.shard)
-	return err
-}
 
 // accountTarget is one account of the plan and the credentials that reach it.
 type accountTarget struct {
@@ -62,21 +25,21 @@ type accountTarget struct {
 	// credentials' own account is used directly.
 	AssumedRole string
 	cfg         aws.Config
-	made        *Clients // the clients its run built, for the totals
+	made        *awsapi.Clients // the clients its run built, for the totals
 }
 
 // clients builds the account's clients; a nil target is the single-account
 // run with the default credential chain.
-func (a *accountTarget) clients(ctx context.Context, f *commonFlags) (*Clients, error) {
-	opts := ClientOptions{EndpointURL: f.endpointURL, Rate: f.scale.rate, Limiter: f.scale.limiter}
+func (a *accountTarget) clients(ctx context.Context, f *runner) (*awsapi.Clients, error) {
+	opts := awsapi.ClientOptions{EndpointURL: f.EndpointURL, Rate: f.Scale.Rate, Limiter: f.Scale.Limiter}
 	if a == nil {
-		cfg, err := LoadConfig(ctx)
+		cfg, err := awsapi.LoadConfig(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return NewClientsFromConfig(cfg, opts), nil
+		return awsapi.NewClientsFromConfig(cfg, opts), nil
 	}
-	a.made = NewClientsFromConfig(a.cfg, opts)
+	a.made = awsapi.NewClientsFromConfig(a.cfg, opts)
 	return a.made, nil
 }
 
@@ -142,16 +105,16 @@ func groupByAccount(in *Input) []accountGroup {
 
 // planOrApply runs plan or apply: the plan's part in each account through
 // planOrApplyAccount, concurrently when there are several accounts.
-func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input, detailed bool, stdout, stderr io.Writer) (*Result, error) {
-	if err := f.scale.validate(); err != nil {
-		return nil, fail(err)
+func planOrApply(ctx context.Context, f *runner, in *Input, stdout, stderr io.Writer) (*Result, error) {
+	if err := f.Scale.validate(); err != nil {
+		return nil, err
 	}
-	shard, _ := ParseShard(f.scale.shard)
+	shard, _ := ParseShard(f.Scale.Shard)
 	if shard.Enabled() {
 		// The guard judges the whole plan: one shard must not write while
 		// another part of the same plan is inconsistent.
 		if violations := Guard(in); len(violations) > 0 {
-			return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+			return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 		}
 		whole := len(in.Roles)
 		in = shard.Filter(in)
@@ -161,11 +124,11 @@ func planOrApply(ctx context.Context, command string, f *commonFlags, in *Input,
 		}
 	}
 	groups := groupByAccount(in)
-	if f.scale.assumeRole == "" || len(groups) == 0 {
+	if f.Scale.AssumeRole == "" || len(groups) == 0 {
 		// One account (or a refusal Validate words): the credentials' own.
-		return planOrApplyAccount(ctx, command, f, in, detailed, stdout, stderr, nil)
+		return planOrApplyAccount(ctx, f, in, stdout, stderr, nil)
 	}
-	return planOrApplyAccounts(ctx, command, f, groups, detailed, stdout, stderr)
+	return planOrApplyAccounts(ctx, f, groups, stdout, stderr)
 }
 
 // accountRun is the outcome of one account's pipeline.
@@ -176,7 +139,7 @@ type accountRun struct {
 	stdout, stderr bytes.Buffer
 }
 
-func planOrApplyAccounts(ctx context.Context, command string, f *commonFlags, groups []accountGroup, detailed bool, stdout, stderr io.Writer) (*Result, error) {
+func planOrApplyAccounts(ctx context.Context, f *runner, groups []accountGroup, stdout, stderr io.Writer) (*Result, error) {
 	// Bad input is refused in every account before any account is touched.
 	var problems []string
 	for _, g := range groups {
@@ -184,20 +147,20 @@ func planOrApplyAccounts(ctx context.Context, command string, f *commonFlags, gr
 		problems = append(problems, Validate(g.In, math.MaxInt).Errors...)
 	}
 	if len(problems) > 0 {
-		return nil, fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems, "\n  ")))
+		return nil, fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems, "\n  "))
 	}
 	if violations := Guard(&Input{Roles: allRoles(groups), ServiceAccounts: groups[0].In.ServiceAccounts}); len(violations) > 0 {
-		return nil, fail(fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  ")))
+		return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 	}
 
-	cfg, err := LoadConfig(ctx)
+	cfg, err := awsapi.LoadConfig(ctx)
 	if err != nil {
-		return nil, fail(err)
+		return nil, err
 	}
-	base := NewClientsFromConfig(cfg, ClientOptions{EndpointURL: f.endpointURL, Limiter: "none"})
+	base := awsapi.NewClientsFromConfig(cfg, awsapi.ClientOptions{EndpointURL: f.EndpointURL, Limiter: "none"})
 	id, err := base.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return nil, fail(fmt.Errorf("reading the credentials' own account (sts GetCallerIdentity): %w", err))
+		return nil, fmt.Errorf("reading the credentials' own account (sts GetCallerIdentity): %w", err)
 	}
 	callerAccount, callerPartition := aws.ToString(id.Account), "aws"
 	if a, err := arn.Parse(aws.ToString(id.Arn)); err == nil {
@@ -205,11 +168,12 @@ func planOrApplyAccounts(ctx context.Context, command string, f *commonFlags, gr
 	}
 
 	runs := make([]*accountRun, len(groups))
+	var stderrMu sync.Mutex // the accounts' warnings share stderr
 	var wg sync.WaitGroup
 	for i, g := range groups {
 		t := &accountTarget{Partition: g.Partition, Account: g.Account, cfg: cfg}
 		if g.Account != callerAccount || g.Partition != callerPartition {
-			t.AssumedRole = strings.NewReplacer("{account}", g.Account, "{partition}", g.Partition).Replace(f.scale.assumeRole)
+			t.AssumedRole = strings.NewReplacer("{account}", g.Account, "{partition}", g.Partition).Replace(f.Scale.AssumeRole)
 			t.cfg = cfg.Copy()
 			// The cache refreshes the session before it expires, so an
 			// apply longer than the session's hour keeps going.
@@ -223,12 +187,12 @@ func planOrApplyAccounts(ctx context.Context, command string, f *commonFlags, gr
 			defer wg.Done()
 			// Each account has its own clients: its own concurrency, call
 			// counts and rate limiter (IAM throttles per account).
-			run.res, run.err = planOrApplyAccount(ctx, command, f, g.In, detailed, &run.stdout,
-				&prefixWriter{w: stderr, prefix: "account " + g.Account + ": "}, t)
+			run.res, run.err = planOrApplyAccount(ctx, f, g.In, &run.stdout,
+				&prefixWriter{w: stderr, prefix: "account " + g.Account + ": ", mu: &stderrMu}, t)
 		}(g)
 	}
 	wg.Wait()
-	return mergeAccountRuns(command, f, runs, stdout, stderr)
+	return mergeAccountRuns(f, runs, stdout, stderr)
 }
 
 func allRoles(groups []accountGroup) []*DesiredRole {
@@ -248,11 +212,10 @@ func (a *accountTarget) via() string {
 }
 
 // mergeAccountRuns writes every account's report, in account order, and
-// the totals; the exit code is the worst of the accounts'.
-func mergeAccountRuns(command string, f *commonFlags, runs []*accountRun, stdout, stderr io.Writer) (*Result, error) {
+// the totals; the run fails when any account failed.
+func mergeAccountRuns(f *runner, runs []*accountRun, stdout, stderr io.Writer) (*Result, error) {
 	total := &Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}}
 	applied := false
-	code := ExitOK
 	var failures []string
 	for _, r := range runs {
 		if r.res != nil {
@@ -271,25 +234,19 @@ func mergeAccountRuns(command string, f *commonFlags, runs []*accountRun, stdout
 				total.ProviderErrors[k] = v
 			}
 		}
-		var ee *exitError
-		switch {
-		case r.err == nil:
-		case errors.As(r.err, &ee) && ee.code == ExitChanges && ee.err == nil:
-			code = max(code, ExitChanges)
-		default:
-			code = ExitError
+		if r.err != nil {
 			failures = append(failures, fmt.Sprintf("account %s: %s", r.target.Account, strings.ReplaceAll(r.err.Error(), "\n", "\n  ")))
 		}
 	}
-	if f.output == "json" {
-		if err := writeAccountsJSON(command, runs, stdout); err != nil {
-			return nil, fail(err)
+	if f.Output == "json" {
+		if err := writeAccountsJSON(string(f.Command), runs, stdout); err != nil {
+			return nil, err
 		}
 	} else {
 		for _, r := range runs {
 			fmt.Fprintf(stdout, "== account %s (%s), %s\n", r.target.Account, r.target.Partition, r.target.via())
 			stdout.Write(r.stdout.Bytes())
-			if r.err != nil && code == ExitError && !(isChanges(r.err)) {
+			if r.err != nil {
 				fmt.Fprintf(stdout, "account %s: failed (see stderr)\n", r.target.Account)
 			}
 		}
@@ -313,18 +270,10 @@ func mergeAccountRuns(command string, f *commonFlags, runs []*accountRun, stdout
 	if !applied {
 		total = nil
 	}
-	switch code {
-	case ExitError:
-		return total, fail(fmt.Errorf("%d of %d account(s) failed:\n  %s", len(failures), len(runs), strings.Join(failures, "\n  ")))
-	case ExitChanges:
-		return total, &exitError{code: ExitChanges}
+	if len(failures) > 0 {
+		return total, fmt.Errorf("%d of %d account(s) failed:\n  %s", len(failures), len(runs), strings.Join(failures, "\n  "))
 	}
 	return total, nil
-}
-
-func isChanges(err error) bool {
-	var ee *exitError
-	return errors.As(err, &ee) && ee.code == ExitChanges && ee.err == nil
 }
 
 // prefixWriter prefixes each line written to w (one account's warnings on
@@ -333,13 +282,13 @@ type prefixWriter struct {
 	w      io.Writer
 	prefix string
 	buf    []byte
+	// mu serialises the writers that share w.
+	mu *sync.Mutex
 }
 
-var prefixMu sync.Mutex
-
 func (p *prefixWriter) Write(b []byte) (int, error) {
-	prefixMu.Lock()
-	defer prefixMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.buf = append(p.buf, b...)
 	for {
 		i := bytes.IndexByte(p.buf, '\n')
@@ -401,7 +350,7 @@ func writeAccountsJSON(command string, runs []*accountRun, w io.Writer) error {
 				return fmt.Errorf("account %s: internal: its JSON document: %w", r.target.Account, err)
 			}
 		}
-		if r.err != nil && !isChanges(r.err) {
+		if r.err != nil {
 			d.Errors = append(d.Errors, r.err.Error())
 		}
 		a.HasChanges, a.Summary, a.IAMCalls, a.Result, a.Errors = d.HasChanges, d.Summary, d.IAMCalls, d.Result, append(a.Errors, d.Errors...)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/mototest"
 )
 
@@ -178,7 +179,7 @@ func TestScaleFlagsRefused(t *testing.T) {
 		{"--rate", "-1"},
 	} {
 		var out, errb strings.Builder
-		code := Run(context.Background(), append([]string{"plan", "-f", "-"}, args...), strings.NewReader(""), &out, &errb)
+		code := clitest.Run(context.Background(), append([]string{"plan", "-f", "-"}, args...), strings.NewReader(""), &out, &errb)
 		if code != 1 || !strings.Contains(errb.String(), args[0]) {
 			t.Errorf("%v: exit %d, stderr %s", args, code, errb.String())
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/reconcile/discovery"
 )
 
@@ -15,7 +16,7 @@ import (
 
 // planDiscovery observes and diffs the input's discovery plans; nil when
 // there are none.
-func planDiscovery(ctx context.Context, c *Clients, in *Input, opts Options) (*discovery.Plan, error) {
+func planDiscovery(ctx context.Context, c *awsapi.Clients, in *Input, opts Options) (*discovery.Plan, error) {
 	if len(in.Discovery) == 0 {
 		return nil, nil
 	}
@@ -27,11 +28,11 @@ func planDiscovery(ctx context.Context, c *Clients, in *Input, opts Options) (*d
 }
 
 // applyDiscovery publishes the discovery plan (a no-op without one).
-func applyDiscovery(ctx context.Context, c *Clients, plan *Plan, log io.Writer) *discovery.Result {
+func applyDiscovery(ctx context.Context, c *awsapi.Clients, plan *Plan, log io.Writer) *discovery.Result {
 	return discovery.Apply(ctx, c.S3, plan.Discovery, log)
 }
 
-func s3Calls(c *Clients, plan *Plan) *JSONCalls {
+func s3Calls(c *awsapi.Clients, plan *Plan) *JSONCalls {
 	if plan.Discovery == nil {
 		return nil
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
+	"github.com/iambind/iambind/internal/awsapi"
 )
 
 // placeholderThumbprint is sent as the OIDC provider's thumbprint list. IAM
@@ -142,7 +143,7 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 				break
 			}
 		}
-		_ = forEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
+		_ = awsapi.ForEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
 			rc := batch[i]
 			kind, made, left, err := e.applyRole(ctx, rc)
 			mu.Lock()

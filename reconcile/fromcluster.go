@@ -16,32 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/guardrails"
+	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/kube"
 )
-
-// clusterFlags select plan ConfigMaps in a Kubernetes cluster instead of files
-// (the in-cluster reconcile Job).
-type clusterFlags struct {
-	enabled    bool
-	selector   string
-	namespace  string
-	kubeconfig string
-	trusted    []string
-}
-
-func (c *clusterFlags) register(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&c.enabled, "from-cluster", false, "read the plan ConfigMaps from the Kubernetes cluster (in-cluster config, else kubeconfig) instead of -f; each plan succeeds or fails alone (namespace tenancy applies), and apply records iambind.dev/status on each when its outcome changed")
-	cmd.Flags().StringVar(&c.selector, "selector", kube.PlanSelector, "with --from-cluster: label selector of the plan ConfigMaps")
-	cmd.Flags().StringVar(&c.namespace, "namespace", "", "with --from-cluster: only this namespace (default: all namespaces)")
-	cmd.Flags().StringSliceVar(&c.trusted, "trusted-namespaces", nil, "with --from-cluster: namespaces whose plans may bind ServiceAccounts of other namespaces and change any role iambind manages (operator-set: tenants must not be able to write ConfigMaps there); every other plan may bind only its own namespace's ServiceAccounts and roles")
-	cmd.Flags().StringVar(&c.kubeconfig, "kubeconfig", "", "with --from-cluster outside a pod: kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
-}
 
 // clusterPlan is one plan ConfigMap of the cluster and what became of it.
 type clusterPlan struct {
@@ -99,42 +81,54 @@ func (r *clusterRun) refused() []string {
 	return out
 }
 
+// StopStatusTimeout bounds the status writes of a run that is stopping
+// (SIGTERM): the plans it did not finish are marked Error, "interrupted".
+const StopStatusTimeout = 10 * time.Second
+
 // runFromCluster is `plan|apply --from-cluster`.
-func runFromCluster(ctx context.Context, command string, f *commonFlags, detailed bool, stdout, stderr io.Writer) error {
-	c := &f.cluster
-	if f.prune && c.namespace != "" {
-		return fail(errors.New("--prune with --namespace would delete the owner's roles planned in other namespaces: prune from-cluster considers every namespace, so drop --namespace"))
+func runFromCluster(ctx context.Context, f *runner, stdout, stderr io.Writer) error {
+	c := &f.Cluster
+	if f.Prune && c.Namespace != "" {
+		return errors.New("--prune with --namespace would delete the owner's roles planned in other namespaces: prune from-cluster considers every namespace, so drop --namespace")
 	}
-	tenancy, err := NewTenancy(c.trusted)
+	tenancy, err := NewTenancy(c.Trusted)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	cfg, err := kube.Config(c.kubeconfig)
+	cfg, err := kube.Config(c.Kubeconfig)
 	if err != nil {
-		return fail(fmt.Errorf("connecting to Kubernetes: %w", err))
+		return fmt.Errorf("connecting to Kubernetes: %w", err)
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return fail(fmt.Errorf("connecting to Kubernetes: %w", err))
+		return fmt.Errorf("connecting to Kubernetes: %w", err)
 	}
-	listed, err := kube.ListPlans(ctx, client, c.selector, c.namespace)
+	listed, err := kube.ListPlans(ctx, client, c.Selector, c.Namespace)
 	if err != nil {
-		return fail(fmt.Errorf("listing plan ConfigMaps: %w", err))
+		return fmt.Errorf("listing plan ConfigMaps: %w", err)
 	}
-	rails, err := loadGuardrails(f.guardrails)
+	rails, err := loadGuardrails(f.Guardrails)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	run := &clusterRun{tenancy: tenancy, guardrails: rails, client: client, now: time.Now}
 	if err := run.read(listed); err != nil {
-		return fail(err)
+		return err
 	}
 	if err := run.shard(f); err != nil {
-		return fail(err)
+		return err
 	}
-	res, err := run.reconcile(ctx, command, f, detailed, stdout, stderr)
-	if command == "apply" {
-		if serr := run.writeStatus(ctx, res, err); serr != nil {
+	res, err := run.reconcile(ctx, f, stdout, stderr)
+	if f.Command == CommandApply {
+		statusCtx := ctx
+		if awsapi.StopRequested(ctx) {
+			// Stopping: the run's context is about to be cancelled, but
+			// the plans must still say what was not finished.
+			var cancel context.CancelFunc
+			statusCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), StopStatusTimeout)
+			defer cancel()
+		}
+		if serr := run.writeStatus(statusCtx, res, err); serr != nil {
 			fmt.Fprintf(stderr, "iambind: warning: writing status onto the plan ConfigMaps: %v\n", serr)
 		}
 	}
@@ -143,16 +137,11 @@ func runFromCluster(ctx context.Context, command string, f *commonFlags, detaile
 		return err
 	}
 	failed := fmt.Errorf("%d of %d plan(s) failed and were left alone (no IAM write for their roles); the others were %s:\n  %s",
-		len(refused), len(run.plans), map[string]string{"plan": "planned", "apply": "applied"}[command], strings.Join(refused, "\n  "))
-	var ee *exitError
-	switch {
-	case err == nil || errors.As(err, &ee) && ee.code == ExitChanges:
-		return fail(failed)
-	case ee != nil && ee.err != nil:
-		return fail(fmt.Errorf("%w\n%w", ee.err, failed))
-	default:
-		return fail(fmt.Errorf("%w\n%w", err, failed))
+		len(refused), len(run.plans), map[string]string{"plan": "planned", "apply": "applied"}[string(f.Command)], strings.Join(refused, "\n  "))
+	if err == nil {
+		return failed
 	}
+	return fmt.Errorf("%w\n%w", err, failed)
 }
 
 // read parses each plan ConfigMap on its own, exactly as `-f` would read it,
@@ -267,10 +256,10 @@ func (r *clusterRun) settleClaims() {
 // reconcile checks every plan on its own, observes IAM once for the plans
 // left, decides role ownership per role, then plans or applies the rest.
 // The Result is nil when nothing was applied.
-func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFlags, detailed bool, stdout, stderr io.Writer) (*Result, error) {
+func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io.Writer) (*Result, error) {
 	if len(r.plans) == 0 {
-		if f.prune {
-			return nil, fail(errors.New("--prune given but the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner"))
+		if f.Prune {
+			return nil, errors.New("--prune given but the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner")
 		}
 		fmt.Fprintln(stderr, "iambind: warning: the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
@@ -295,14 +284,14 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 	var own *accountTarget // the credentials' own account (--rate applies)
 	clients, err := own.clients(ctx, f)
 	if err != nil {
-		return nil, fail(err)
+		return nil, err
 	}
 	quota := generator.DefaultMaxTrustPolicySize
 	summary := NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
 	if TrustPolicyOverDefault(r.input()) {
 		sum, err := summary.Get(ctx)
 		if err != nil {
-			return nil, fail(fmt.Errorf("reading the trust policy size quota: %w", err))
+			return nil, fmt.Errorf("reading the trust policy size quota: %w", err)
 		}
 		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
 			quota = int(q)
@@ -318,7 +307,7 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 	if len(r.live()) > 0 {
 		partition, account, err := callerAccount(ctx, clients.STS)
 		if err != nil {
-			return nil, fail(err)
+			return nil, err
 		}
 		for _, p := range r.live() {
 			if pp, pa := PlanAccount(&Input{Roles: []*DesiredRole{p.role}}); pp != partition || pa != account {
@@ -328,39 +317,39 @@ func (r *clusterRun) reconcile(ctx context.Context, command string, f *commonFla
 	}
 	r.settleClaims()
 
-	opts := Options{Prune: f.prune, Adopt: f.adopt, NoDocumentDiffs: f.output == "json"}
-	observer := &Observer{IAM: clients.IAM, Concurrency: f.concurrency, Summary: summary}
+	opts := Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
+	observer := &Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Summary: summary}
 	state := NewState()
 	if len(r.live()) > 0 {
-		if state, err = observer.Observe(ctx, r.input(), f.prune); err != nil {
-			return nil, fail(fmt.Errorf("observing IAM: %w", err))
+		if state, err = observer.Observe(ctx, r.input(), f.Prune); err != nil {
+			return nil, fmt.Errorf("observing IAM: %w", err)
 		}
 	}
 	r.decideOwnership(state, opts)
 	if len(r.live()) > 0 {
-		if err := r.preflightPlans(ctx, &Preflighter{IAM: clients.IAM, Concurrency: f.concurrency}, state); err != nil {
-			return nil, fail(err)
+		if err := r.preflightPlans(ctx, &Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}, state); err != nil {
+			return nil, err
 		}
 	}
 
 	accepted := r.input()
-	opts.Prune = f.prune && len(accepted.Roles) > 0
+	opts.Prune = f.Prune && len(accepted.Roles) > 0
 	plan, err := Diff(accepted, state, opts)
 	if err != nil {
-		return nil, fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	r.limitPrune(plan, state)
-	if err := r.preflightQuotas(ctx, summary, state, plan, f.cluster.namespace != ""); err != nil {
-		return nil, fail(err)
+	if err := r.preflightQuotas(ctx, summary, state, plan, f.Cluster.Namespace != ""); err != nil {
+		return nil, err
 	}
-	if err := addPodIdentity(ctx, command, f, clients, accepted, state, plan, opts); err != nil {
+	if err := addPodIdentity(ctx, f, clients, accepted, state, plan, opts); err != nil {
 		return nil, err
 	}
 	for _, w := range r.warnings {
 		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
 	}
 	plan.Warnings = r.warnings
-	return renderOrApply(ctx, command, f, clients, observer, opts, plan, r.refused(), detailed, stdout, stderr)
+	return renderOrApply(ctx, f, clients, observer, opts, plan, r.refused(), stdout, stderr)
 }
 
 func (r *clusterRun) warn(ws ...string) {

@@ -83,16 +83,16 @@ func TestClusterRunIsolation(t *testing.T) {
 	runOnce := func(prune bool) (int, string) {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		code := ExitOK
+		code := 0
 		run := &clusterRun{client: client, now: fixedClock}
 		readPlans(ctx, t, run)
-		f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2, prune: prune}
-		res, err := run.reconcile(ctx, "apply", f, false, &out, &errOut)
+		f := &runner{Config: Config{Command: CommandApply, EndpointURL: moto.Endpoint, Output: "text", Concurrency: 2, Prune: prune}}
+		res, err := run.reconcile(ctx, f, &out, &errOut)
 		if err := run.writeStatus(ctx, res, err); err != nil {
 			t.Fatal(err)
 		}
 		if err != nil || len(run.refused()) > 0 {
-			code = ExitError
+			code = 1
 		}
 		return code, out.String() + errOut.String() + strings.Join(run.refused(), "\n")
 	}
@@ -104,7 +104,7 @@ func TestClusterRunIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out := runOnce(false)
-	if code != ExitError || !strings.Contains(out, "roles: 1 created, 1 updated") {
+	if code != 1 || !strings.Contains(out, "roles: 1 created, 1 updated") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	want := map[string]string{
@@ -140,7 +140,7 @@ func TestClusterRunIsolation(t *testing.T) {
 
 	client.ClearActions()
 	code, out = runOnce(true)
-	if code != ExitError || !strings.Contains(out, "0 created, 0 updated, 0 deleted, 2 unchanged") || !strings.Contains(out, " 0 writes") {
+	if code != 1 || !strings.Contains(out, "0 created, 0 updated, 0 deleted, 2 unchanged") || !strings.Contains(out, " 0 writes") {
 		t.Errorf("no-op run: exit %d\n%s", code, out)
 	}
 	for _, a := range client.Actions() {

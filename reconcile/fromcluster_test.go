@@ -21,10 +21,10 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/kube"
-	"github.com/iambind/iambind/reconcile"
 )
 
 // exampleAccount is the account of the committed examples.
@@ -58,7 +58,7 @@ func writeKubeconfig(t *testing.T, s *kubetest.Server) string {
 func iamCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := reconcile.Run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	code := clitest.Run(context.Background(), args, strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

@@ -97,8 +97,8 @@ func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
 		guardrails: testGuardrails(t, "  permissionsBoundary: "+b+"\n  deniedManagedPolicies: [arn:aws:iam::aws:policy/AdministratorAccess]\n")}
 	readPlans(ctx, t, run)
 	var out bytes.Buffer
-	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2}
-	res, err := run.reconcile(ctx, "apply", f, false, &out, &out)
+	f := &runner{Config: Config{Command: CommandApply, EndpointURL: moto.Endpoint, Output: "text", Concurrency: 2}}
+	res, err := run.reconcile(ctx, f, &out, &out)
 	if err := run.writeStatus(ctx, res, err); err != nil {
 		t.Fatal(err)
 	}

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/iambind/iambind/reconcile"
+	"github.com/iambind/iambind/internal/clitest"
 )
 
 // TestEveryCommandHelpHasExample: users learn the CLI from --help.
 func TestEveryCommandHelpHasExample(t *testing.T) {
 	for _, cmd := range [][]string{{"--help"}, {"plan", "--help"}, {"apply", "--help"}, {"check", "--help"}, {"version", "--help"}} {
 		var out bytes.Buffer
-		if code := reconcile.Run(context.Background(), cmd, strings.NewReader(""), &out, &out); code != 0 {
+		if code := clitest.Run(context.Background(), cmd, strings.NewReader(""), &out, &out); code != 0 {
 			t.Errorf("%v: exit %d", cmd, code)
 		}
 		if !strings.Contains(out.String(), "Examples:\n  iambind") && !strings.Contains(out.String(), "Examples:\n  kustomize") && !strings.Contains(out.String(), "Examples:\n  kubectl") {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/mototest"
 )
 
@@ -54,7 +55,7 @@ func (e *env) run(stdin string, args ...string) runResult {
 		args = append(args, "--endpoint-url", e.srv.Endpoint)
 	}
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	code := clitest.Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return runResult{code, out.String(), errb.String()}
 }
 

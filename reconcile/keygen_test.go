@@ -13,11 +13,13 @@ import (
 	"testing"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/clitest"
+	"github.com/iambind/iambind/keygen"
 )
 
 func runKeygenCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), append([]string{"keygen"}, args...), strings.NewReader(""), &out, &errb)
+	code := clitest.Run(context.Background(), append([]string{"keygen"}, args...), strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -29,9 +31,9 @@ func TestKeygen(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			keyPEM, _ := os.ReadFile(filepath.Join(dir, SignerKeyFile))
-			pubPEM, _ := os.ReadFile(filepath.Join(dir, SignerPubFile))
-			st, err := os.Stat(filepath.Join(dir, SignerKeyFile))
+			keyPEM, _ := os.ReadFile(filepath.Join(dir, keygen.SignerKeyFile))
+			pubPEM, _ := os.ReadFile(filepath.Join(dir, keygen.SignerPubFile))
+			st, err := os.Stat(filepath.Join(dir, keygen.SignerKeyFile))
 			if err != nil || st.Mode().Perm() != 0o600 {
 				t.Fatalf("private key mode: %v %v", st, err)
 			}
@@ -66,7 +68,7 @@ func TestKeygen(t *testing.T) {
 			}
 			// Never overwrite: both files stay as they were.
 			code, _, errOut = runKeygenCLI("--out", dir, "--type", kt)
-			after, _ := os.ReadFile(filepath.Join(dir, SignerKeyFile))
+			after, _ := os.ReadFile(filepath.Join(dir, keygen.SignerKeyFile))
 			if code != 1 || !strings.Contains(errOut, "already exists") || !bytes.Equal(after, keyPEM) {
 				t.Errorf("second keygen: exit %d %s", code, errOut)
 			}

@@ -17,6 +17,7 @@ import (
 	extast "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
+	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/golden"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
@@ -327,7 +328,7 @@ func checkMermaid(t *testing.T, diagrams ...string) {
 func TestMarkdownOutputFlag(t *testing.T) {
 	var out, errb bytes.Buffer
 	// apply has no markdown form.
-	if code := Run(t.Context(), []string{"apply", "--output", "markdown", "-f", "x.yaml"}, nil, &out, &errb); code != ExitError ||
+	if code := clitest.Run(t.Context(), []string{"apply", "--output", "markdown", "-f", "x.yaml"}, nil, &out, &errb); code != 1 ||
 		!strings.Contains(errb.String(), "--output must be text or json") {
 		t.Errorf("apply --output markdown: exit %d, %s", code, errb.String())
 	}
@@ -335,8 +336,8 @@ func TestMarkdownOutputFlag(t *testing.T) {
 	out.Reset()
 	errb.Reset()
 	missing := filepath.Join(t.TempDir(), "missing.yaml")
-	code := Run(t.Context(), []string{"plan", "--output", "markdown", "-f", missing}, nil, &out, &errb)
-	if code != ExitError || !strings.HasPrefix(out.String(), "## iambind plan: ⛔ refused\n") || !strings.Contains(out.String(), "missing.yaml") {
+	code := clitest.Run(t.Context(), []string{"plan", "--output", "markdown", "-f", missing}, nil, &out, &errb)
+	if code != 1 || !strings.HasPrefix(out.String(), "## iambind plan: ⛔ refused\n") || !strings.Contains(out.String(), "missing.yaml") {
 		t.Errorf("plan --output markdown of a missing file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	checkCommonMark(t, out.String())

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/clitest"
 )
 
 const migrateClusterYAML = `apiVersion: iambind.dev/v1alpha1
@@ -56,7 +57,7 @@ func migrateDir(t *testing.T) string {
 
 func runCLI(args ...string) runResult {
 	var out, errb bytes.Buffer
-	code := Run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	code := clitest.Run(context.Background(), args, strings.NewReader(""), &out, &errb)
 	return runResult{code, out.String(), errb.String()}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/iambind/iambind/internal/awsapi"
 )
 
 // bulkPageSize is the MaxItems asked of the paged bulk reads (IAM's maximum).
@@ -137,7 +138,7 @@ func roleFromDetail(d types.RoleDetail) (*ObservedRole, error) {
 func (ob *Observer) observePerRole(ctx context.Context, in *Input) (*State, error) {
 	state := NewState()
 	var mu sync.Mutex
-	err := forEach(ctx, ob.Concurrency, len(in.Roles), func(ctx context.Context, i int) error {
+	err := awsapi.ForEach(ctx, ob.Concurrency, len(in.Roles), func(ctx context.Context, i int) error {
 		r := in.Roles[i]
 		o, err := ob.ObserveRole(ctx, r.Name)
 		if err != nil || o == nil {
@@ -208,7 +209,7 @@ func (ob *Observer) observeOrphans(ctx context.Context, in *Input, state *State)
 		return nil
 	}
 	found := make([]*ObservedRole, len(cands))
-	err := forEach(ctx, ob.Concurrency, len(cands), func(ctx context.Context, i int) error {
+	err := awsapi.ForEach(ctx, ob.Concurrency, len(cands), func(ctx context.Context, i int) error {
 		r := cands[i]
 		o := &ObservedRole{Name: aws.ToString(r.RoleName), Path: aws.ToString(r.Path), ARN: aws.ToString(r.Arn), Tags: map[string]string{}}
 		tags := iam.NewListRoleTagsPaginator(ob.IAM, &iam.ListRoleTagsInput{RoleName: r.RoleName})
@@ -350,26 +351,4 @@ func tagMap(tags []types.Tag) map[string]string {
 		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
 	return m
-}
-
-// forEach runs fn(i) for i in [0,n) with at most limit at a time and
-// returns the errors joined.
-func forEach(ctx context.Context, limit, n int, fn func(context.Context, int) error) error {
-	if limit < 1 {
-		limit = 1
-	}
-	sem := make(chan struct{}, limit)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = fn(ctx, i)
-		}(i)
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
@@ -18,14 +18,14 @@ import (
 // their role is pruned.
 type podIdentityRoom struct {
 	eks         *eks.Client
-	calls       *CallCounter
+	calls       *awsapi.CallCounter
 	desired     []*podidentity.Desired
 	concurrency int
 }
 
 // newPodIdentityRoom returns nil when the plan has no associations: then
 // EKS is never called.
-func newPodIdentityRoom(in *Input, clients *Clients, endpointURL string, concurrency int) (*podIdentityRoom, error) {
+func newPodIdentityRoom(in *Input, clients *awsapi.Clients, endpointURL string, concurrency int) (*podIdentityRoom, error) {
 	roles := make([]podidentity.Role, 0, len(in.Roles))
 	for _, r := range in.Roles {
 		roles = append(roles, podidentity.Role{Role: r.Role, Source: r.Source})
@@ -37,34 +37,28 @@ func newPodIdentityRoom(in *Input, clients *Clients, endpointURL string, concurr
 	if len(desired) == 0 {
 		return nil, nil
 	}
-	counter := &CallCounter{}
-	client := eks.NewFromConfig(clients.cfg, func(o *eks.Options) {
-		if endpointURL != "" {
-			o.BaseEndpoint = aws.String(endpointURL)
-		}
-		o.APIOptions = append(o.APIOptions, counter.addMiddleware)
-	})
+	client, counter := awsapi.NewEKS(clients.Config, endpointURL)
 	return &podIdentityRoom{eks: client, calls: counter, desired: desired, concurrency: concurrency}, nil
 }
 
 // addPodIdentity is the hook plan and apply call after the IAM diff: it
 // adds the EKS Pod Identity part to the plan (nothing when the plan has no
 // associations, and then EKS is never called).
-func addPodIdentity(ctx context.Context, command string, f *commonFlags, clients *Clients, in *Input, state *State, plan *Plan, opts Options) error {
-	endpoint := f.eksEndpoint
+func addPodIdentity(ctx context.Context, f *runner, clients *awsapi.Clients, in *Input, state *State, plan *Plan, opts Options) error {
+	endpoint := f.EKSEndpointURL
 	if endpoint == "" {
-		endpoint = f.endpointURL
+		endpoint = f.EndpointURL
 	}
-	room, err := newPodIdentityRoom(in, clients, endpoint, f.concurrency)
+	room, err := newPodIdentityRoom(in, clients, endpoint, f.Concurrency)
 	if err != nil {
-		return fail(fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+		return fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	if room == nil {
 		return nil
 	}
 	// After IAM: whether a role's IRSA trust may go depends on the observed roles.
 	if plan.PodIdentity, err = room.plan(ctx, in, state, plan.Owners, opts); err != nil {
-		return fail(fmt.Errorf("refusing to %s, nothing was changed:\n  %s", command, strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+		return fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	plan.podIdentityRoom = room
 	return nil
@@ -119,37 +113,4 @@ func (r *podIdentityRoom) applier(plan *podidentity.Plan, log io.Writer, result 
 		*result = res
 		return res.Errors
 	}
-}
-
-// runPodIdentityCheck is `check --sub ... --eks-cluster NAME`: which planned
-// roles EKS Pod Identity gives the ServiceAccount in that cluster.
-func runPodIdentityCheck(files []string, sub, cluster string, stdin io.Reader, stdout io.Writer) error {
-	rest, ok := strings.CutPrefix(sub, "system:serviceaccount:")
-	ns, name, _ := strings.Cut(rest, ":")
-	if !ok || strings.Count(sub, ":") != 3 || ns == "" || name == "" {
-		return fail(fmt.Errorf("--sub %q must be system:serviceaccount:NAMESPACE:NAME", sub))
-	}
-	in, err := ReadInputs(files, stdin)
-	if err != nil {
-		return fail(err)
-	}
-	if len(in.Roles) == 0 {
-		return fail(fmt.Errorf("the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)"))
-	}
-	subject := podidentity.Subject{Namespace: ns, ServiceAccount: name, Cluster: cluster}
-	results := make([]CheckResult, 0, len(in.Roles))
-	n := 0
-	for _, r := range in.Roles {
-		v := podidentity.Check(r.Role, subject)
-		if v.Admitted {
-			n++
-		}
-		results = append(results, CheckResult{Role: r.Name, ARN: r.ARN, Source: r.Source, Admitted: v.Admitted, Reasons: v.Reasons})
-	}
-	fmt.Fprintf(stdout, "ServiceAccount %s/%s, EKS Pod Identity in cluster %s\n", ns, name, cluster)
-	renderVerdicts(stdout, results, n)
-	if n == 0 {
-		return &exitError{code: ExitError}
-	}
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/generator/managedpolicies"
+	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/internal/suggest"
 )
 
@@ -194,7 +195,7 @@ func (p *Preflighter) CheckPolicies(ctx context.Context, in *Input, state *State
 		distinct[r.ARN] = true
 	}
 	checks := make([]PolicyCheck, len(toRead))
-	err := forEach(ctx, p.Concurrency, len(toRead), func(ctx context.Context, i int) error {
+	err := awsapi.ForEach(ctx, p.Concurrency, len(toRead), func(ctx context.Context, i int) error {
 		c, err := p.check(ctx, toRead[i])
 		checks[i] = c
 		return err

@@ -27,8 +27,8 @@ func TestClusterPreflightFailsThatPlanAlone(t *testing.T) {
 	run := &clusterRun{client: client, now: fixedClock}
 	readPlans(ctx, t, run)
 	var out, errOut bytes.Buffer
-	f := &commonFlags{endpointURL: moto.Endpoint, output: "text", concurrency: 2}
-	res, err := run.reconcile(ctx, "apply", f, false, &out, &errOut)
+	f := &runner{Config: Config{Command: CommandApply, EndpointURL: moto.Endpoint, Output: "text", Concurrency: 2}}
+	res, err := run.reconcile(ctx, f, &out, &errOut)
 	if err != nil || res == nil || res.Created != 1 {
 		t.Fatalf("apply: %v %+v\n%s\n%s", err, res, out.String(), errOut.String())
 	}

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/manifests"
 	"github.com/iambind/iambind/reconcile/discovery"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -44,6 +43,9 @@ type Input struct {
 	Workloads []WorkloadRef // injected containers (workloads.go)
 	// whole is set when this input is a shard of a larger plan (shard.go).
 	whole *wholePlan
+	// keepText overrides defaultKeepText when not 0; negative keeps no
+	// text (the tests of both read paths).
+	keepText int
 }
 
 // Owners returns the distinct owner tags of the planned roles, sorted.
@@ -82,10 +84,14 @@ func (in *Input) OIDCProviders() []generator.OIDCProvider {
 // same role planned twice with the same role.json is kept once; planned
 // twice differently it is an error.
 func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
+	return readInputs(paths, stdin, 0)
+}
+
+func readInputs(paths []string, stdin io.Reader, keepText int) (*Input, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no input: give -f FILE, -f DIR or -f - (stdin)")
 	}
-	in := &Input{}
+	in := &Input{keepText: keepText}
 	byName := map[string]*DesiredRole{}
 	stdinRead := false
 	for _, p := range paths {
@@ -101,7 +107,7 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 			}
 			continue
 		}
-		files, err := manifestFiles(p)
+		files, err := manifests.Files(p)
 		if err != nil {
 			return nil, err
 		}
@@ -115,6 +121,7 @@ func ReadInputs(paths []string, stdin io.Reader) (*Input, error) {
 		a, b := in.Roles[i], in.Roles[j]
 		return a.Name < b.Name || a.Name == b.Name && a.ARN < b.ARN
 	})
+	in.keepText = 0 // a setting of this read, not part of what was read
 	return in, nil
 }
 
@@ -126,32 +133,6 @@ func (in *Input) readFile(name string, byName map[string]*DesiredRole) error {
 	}
 	defer f.Close()
 	return in.readStream(name, f, nil, byName)
-}
-
-// manifestFiles expands a path into the manifest files it names.
-func manifestFiles(p string) ([]string, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	var out []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		switch strings.ToLower(filepath.Ext(path)) {
-		case ".yaml", ".yml", ".json":
-			out = append(out, path)
-		}
-		return nil
-	})
-	return out, err // WalkDir visits in lexical order: deterministic
 }
 
 // addNodeSafely turns a panic inside kyaml's accessors (they index mapping

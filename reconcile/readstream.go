@@ -63,10 +63,10 @@ func (in *Input) addDocuments(file string, data []byte, byName map[string]*Desir
 	return in.readStream(file, bytes.NewReader(data), nil, byName)
 }
 
-// keepText is how much of a document's text is kept for its whole decode
-// when the input can be read again: small documents (a kustomize stream)
-// are not read twice.
-var keepText = 1 << 20 // a variable for the tests
+// defaultKeepText is how much of a document's text is kept for its whole
+// decode when the input can be read again: small documents (a kustomize
+// stream) are not read twice. Input.keepText overrides it (tests).
+const defaultKeepText = 1 << 20
 
 // readStream reads a multi-document YAML (or JSON) stream. A ResourceList
 // or List document contributes its items. readErr wraps an error of r
@@ -86,7 +86,11 @@ func (in *Input) readStream(file string, r io.Reader, readErr func(error) error,
 		prevSep bool   // the previous line was a separator (its newline is spent)
 		failed  streamErr
 	)
-	d := &docRead{in: in, file: file, byName: byName, reread: ra != nil}
+	keep := in.keepText
+	if keep == 0 {
+		keep = defaultKeepText
+	}
+	d := &docRead{in: in, file: file, byName: byName, reread: ra != nil, keepText: keep}
 	defer d.dropSpool()
 	startDoc := func() {
 		keep := failed.err == nil
@@ -162,10 +166,11 @@ func (in *Input) readStream(file string, r io.Reader, readErr func(error) error,
 // docRead is the document being read: its text (while kept), and its
 // items as they arrive when it is a list (listScan).
 type docRead struct {
-	in     *Input
-	file   string
-	byName map[string]*DesiredRole
-	index  int // among the documents, as kio.ByteReader counts them
+	keepText int // see defaultKeepText
+	in       *Input
+	file     string
+	byName   map[string]*DesiredRole
+	index    int // among the documents, as kio.ByteReader counts them
 
 	active      bool  // false: the document is skipped (an earlier YAML error decides)
 	keep        bool  // add what is read (false: only decode, for errors)
@@ -228,7 +233,7 @@ func (d *docRead) line(line []byte) {
 	switch {
 	case d.textKept:
 		d.text = append(d.text, line...)
-		if len(d.text) > keepText && (d.reread || d.startSpool()) {
+		if len(d.text) > d.keepText && (d.reread || d.startSpool()) {
 			d.text, d.textKept = d.text[:0], false
 		}
 	case d.spool != nil && d.spoolErr == nil:

@@ -50,18 +50,16 @@ func sameRead(t *testing.T, data []byte) {
 	}
 	spool := t.TempDir() // stdin's spool files go here, to be counted
 	t.Setenv("TMPDIR", spool)
-	defer func(k int) { keepText = k }(keepText)
 	for _, mode := range []struct {
 		name, file string
 		read       func() (*Input, error)
 		keep       int
 	}{
-		{"stdin", "<stdin>", func() (*Input, error) { return ReadInputs([]string{"-"}, bytes.NewReader(data)) }, keepText},
-		{"stdin spooled", "<stdin>", func() (*Input, error) { return ReadInputs([]string{"-"}, bytes.NewReader(data)) }, 0},
-		{"file read again", file, func() (*Input, error) { return ReadInputs([]string{file}, nil) }, 0},
-		{"file", file, func() (*Input, error) { return ReadInputs([]string{file}, nil) }, keepText},
+		{"stdin", "<stdin>", func() (*Input, error) { return ReadInputs([]string{"-"}, bytes.NewReader(data)) }, 0},
+		{"stdin spooled", "<stdin>", func() (*Input, error) { return readInputs([]string{"-"}, bytes.NewReader(data), -1) }, -1},
+		{"file read again", file, func() (*Input, error) { return readInputs([]string{file}, nil, -1) }, -1},
+		{"file", file, func() (*Input, error) { return ReadInputs([]string{file}, nil) }, 0},
 	} {
-		keepText = mode.keep
 		want, wantErr := readWhole(mode.file, data)
 		got, err := mode.read()
 		if left, _ := filepath.Glob(filepath.Join(spool, "*")); len(left) > 0 {
@@ -203,8 +201,6 @@ func (c *countingFile) ReadAt(p []byte, off int64) (int, error) {
 // TestReadStreamsListItems: a rendered ResourceList is read item by item,
 // never decoded whole; a layout the cut cannot judge is decoded whole.
 func TestReadStreamsListItems(t *testing.T) {
-	defer func(k int) { keepText = k }(keepText)
-	keepText = 0
 	good := render(t, clusterYAML("prod", testIssuer), bindingYAML("shop", "orders"), bindingYAML("shop", "cart"))
 	for _, tc := range []struct {
 		name    string
@@ -220,7 +216,7 @@ func TestReadStreamsListItems(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &countingFile{Reader: bytes.NewReader([]byte(tc.input))}
-			in := &Input{}
+			in := &Input{keepText: -1}
 			if err := in.readStream("plan.yaml", f, nil, map[string]*DesiredRole{}); err != nil {
 				t.Fatal(err)
 			}

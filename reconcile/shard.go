@@ -118,14 +118,14 @@ func (in *Input) mayPrune(o *ObservedRole) bool {
 // the other parts' plans are neither reconciled nor given a status by this
 // run, and prune deletes only this part's share. --assume-role is refused
 // there (one account per in-cluster run, its pod's credentials).
-func (r *clusterRun) shard(f *commonFlags) error {
-	if err := f.scale.validate(); err != nil {
+func (r *clusterRun) shard(f *runner) error {
+	if err := f.Scale.validate(); err != nil {
 		return err
 	}
-	if f.scale.assumeRole != "" {
+	if f.Scale.AssumeRole != "" {
 		return fmt.Errorf("--assume-role is not supported with --from-cluster: run one reconcile per account, each with that account's credentials")
 	}
-	s, _ := ParseShard(f.scale.shard)
+	s, _ := ParseShard(f.Scale.Shard)
 	if !s.Enabled() {
 		return nil
 	}

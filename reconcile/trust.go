@@ -2,9 +2,10 @@ package reconcile
 
 import (
 	"fmt"
-	"github.com/iambind/iambind/internal/iamglob"
 	"sort"
 	"strings"
+
+	"github.com/iambind/iambind/internal/iamglob"
 
 	"github.com/iambind/iambind/generator"
 )

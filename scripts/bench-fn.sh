@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-fn.sh — whole-process figures of the iambind-fn KRM function (issue 5, function half).
+# bench-fn.sh — whole-process figures of the iambind-fn KRM function.
 #
 # Builds iambind-fn, a bare pass-through KRM function on the same SDK (bench/passthrough: the
 # floor for any function), the synthetic-input writer (bench/gen) and a Go measurer (bench/measure:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-fromcluster.sh — `iambind apply --from-cluster` against `iambind apply -f` on the same
-# rendered plans (issue 11). Prints a table with PASS/MISS per goal; a miss never fails the script.
+# rendered plans. Prints a table with PASS/MISS per goal; a miss never fails the script.
 #
 # Starts its own moto_server on a free 127.0.0.1 port (stopped on exit); bench/fromcluster starts a
 # real etcd + kube-apiserver (internal/kubetest, KUBE_ASSETS), renders PLANS plans with the real

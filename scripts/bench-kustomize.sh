@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-kustomize.sh — `kustomize build` of big repositories with iambind-fn as an exec
-# transformer (issue 15, item 5).
+# transformer.
 #
 # For 1k, 2k and 4k resources (one IdentityBinding in ten; bench/synth via bench/kustgen) it
 # times, interleaved, the median of RUNS whole-process runs of bin/kustomize (v5.8.2):

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# bench-reconcile.sh — reconcile figures of `iambind apply` against a local moto IAM (issue 5,
-# items 4-5). Prints a table with PASS/MISS per goal; a miss never fails the script.
+# bench-reconcile.sh — reconcile figures of `iambind apply` against a local moto IAM. Prints a table with PASS/MISS per goal; a miss never fails the script.
 #
 # Starts its own moto_server on a free 127.0.0.1 port (stopped on exit), renders a plan of ROLES
 # roles through the real generator (bench/reconcile/genplan: one cluster, each role 1 AWS managed

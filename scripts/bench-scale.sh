@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-scale.sh — organisation-scale figures of `iambind apply` (issue 15). Prints tables with
+# bench-scale.sh — organisation-scale figures of `iambind apply`. Prints tables with
 # PASS/MISS per goal; a miss never fails the script.
 #
 #   a. many accounts under IAM's per-account rate limit (bench/scale): one moto per account behind
@@ -14,10 +14,10 @@
 #
 #   c. reading the plan alone: `iambind check` (no AWS call) on the READ_ROLES-role plan of
 #      bench/reconcile/genplan (one ResourceList, ≈ 5.2 KB per role; default 10,000): wall, CPU
-#      and peak RSS (issue 15: the reader is where apply's memory went).
+#      and peak RSS (the reader is where apply's memory went).
 #
 # Defaults are small (500 roles over 5 accounts, 1,000 foreign roles; ≈ 3-4 min).
-# SCALE_FULL=1 runs the issue's sizes: 10,000 roles over 10 accounts (each run ≥ 150 s) and
+# SCALE_FULL=1 runs the full sizes: 10,000 roles over 10 accounts (each run ≥ 150 s) and
 # 5,000 foreign roles with 10 and 1,000 planned (≈ 20-30 min in all).
 set -euo pipefail
 

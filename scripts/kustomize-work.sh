@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# kustomize-work.sh — how much work `kustomize build` does with iambind-fn, counted instead of timed
-# (issue 15, item 5).
+# kustomize-work.sh — how much work `kustomize build` does with iambind-fn, counted instead of timed.
 #
 # Wall time of a big kustomize build varies 2-4x between identical runs on a shared VM (the time goes
 # into pointer-chasing scans whose cost depends on the memory system), so ratios of single timings

@@ -20,7 +20,7 @@ func TestEndToEndBinaries(t *testing.T) {
 		t.Skip("end-to-end: builds binaries and needs moto_server")
 	}
 	srv := mototest.Start(t)
-	bins := buildBinaries(t, "-ldflags", "-X github.com/iambind/iambind/reconcile.Version=v0.0.0-test")
+	bins := buildBinaries(t, "-ldflags", "-X github.com/iambind/iambind/internal/buildinfo.Version=v0.0.0-test")
 	root, fnBin, cliBin := bins.root, bins.fn, bins.cli
 	input := filepath.Join(bins.dir, "in.yaml")
 	if err := os.WriteFile(input, []byte(resourceList), 0o644); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/smithy-go"
+	"github.com/iambind/iambind/internal/awsapi"
 )
 
 // Result is what an apply did to associations.
@@ -39,7 +40,7 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan, failedRoles map[string
 		return res
 	}
 	var mu sync.Mutex
-	_ = forEach(ctx, e.Concurrency, len(plan.Changes), func(ctx context.Context, i int) error {
+	_ = awsapi.ForEach(ctx, e.Concurrency, len(plan.Changes), func(ctx context.Context, i int) error {
 		c := plan.Changes[i]
 		var err error
 		if ferr, failed := failedRoles[c.Role]; failed && c.Role != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/iambind/iambind/internal/awsapi"
 )
 
 // API is the part of the EKS client this room calls (*eks.Client has it).
@@ -81,7 +82,7 @@ func (ob *Observer) Observe(ctx context.Context, desired []*Desired, prune bool)
 		}
 	}
 	var mu sync.Mutex
-	err := forEach(ctx, ob.Concurrency, len(toDescribe), func(ctx context.Context, i int) error {
+	err := awsapi.ForEach(ctx, ob.Concurrency, len(toDescribe), func(ctx context.Context, i int) error {
 		s := toDescribe[i]
 		cluster := aws.ToString(s.ClusterName)
 		out, err := ob.EKS.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{
@@ -111,34 +112,4 @@ func (ob *Observer) Observe(ctx context.Context, desired []*Desired, prune bool)
 		return nil, err
 	}
 	return state, nil
-}
-
-// forEach runs fn for 0..n-1 with at most limit at a time and returns the first error.
-func forEach(ctx context.Context, limit, n int, fn func(context.Context, int) error) error {
-	if limit < 1 {
-		limit = 1
-	}
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	sem := make(chan struct{}, limit)
-	for i := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				once.Do(func() { first = err })
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
 }

@@ -2,9 +2,10 @@ package podidentity
 
 import (
 	"fmt"
-	"github.com/iambind/iambind/internal/iamglob"
 	"slices"
 	"strings"
+
+	"github.com/iambind/iambind/internal/iamglob"
 
 	"github.com/iambind/iambind/generator"
 )

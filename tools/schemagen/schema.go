@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -139,19 +140,17 @@ func generate(dirs []string, rules map[string]map[string]*Schema) (map[string][]
 			continue
 		}
 		fset := token.NewFileSet()
-		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool {
-			return !strings.HasSuffix(fi.Name(), "_test.go")
-		}, parser.ParseComments)
+		pkgs, err := parsePackages(fset, dir)
 		if err != nil {
 			return nil, nil, err
 		}
-		for name, pkg := range pkgs {
+		for name, files := range pkgs {
 			types := g.pkgs[name]
 			if types == nil {
 				types = map[string]*typeInfo{}
 				g.pkgs[name] = types
 			}
-			for _, f := range pkg.Files {
+			for _, f := range files {
 				collectTypes(f, types)
 			}
 			for tname, ti := range types {
@@ -188,6 +187,29 @@ func generate(dirs []string, rules map[string]map[string]*Schema) (map[string][]
 		files[FileName(k.name)] = append(data.Bytes(), '\n')
 	}
 	return files, skipped, nil
+}
+
+// parsePackages parses the non-test .go files of dir, with comments, and
+// groups them by package name. Like parser.ParseDir (deprecated), which it
+// replaces, it ignores build tags.
+func parsePackages(fset *token.FileSet, dir string) (map[string][]*ast.File, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	pkgs := map[string][]*ast.File{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		pkgs[f.Name.Name] = append(pkgs[f.Name.Name], f)
+	}
+	return pkgs, nil
 }
 
 // FileName is kubeconform's default name for a kind's schema,

@@ -41,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/iambind/iambind/bench/reconcile/benchplan"
+	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/reconcile"
 )
 
@@ -95,7 +96,7 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 		if err := reset(endpoint); err != nil {
 			return err
 		}
-		clients, err := reconcile.NewClients(ctx, endpoint)
+		clients, err := awsapi.NewClients(ctx, endpoint)
 		if err != nil {
 			return err
 		}

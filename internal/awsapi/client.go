@@ -1,4 +1,9 @@
-package reconcile
+// Package awsapi builds the AWS clients of one reconcile run: the standard
+// credential chain, iambind's retryer, the per-account rate limiter, call
+// counting, the graceful-stop gate, and one bounded ForEach for concurrent
+// calls. Every service room (IAM, S3, EKS) gets its clients here, so a
+// cross-cutting concern is added once, as middleware on the SDK stack.
+package awsapi
 
 import (
 	"context"
@@ -13,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -58,7 +64,9 @@ func IsReadOperation(op string) bool {
 	return false
 }
 
-func (c *CallCounter) addMiddleware(stack *middleware.Stack) error {
+// AddTo puts the counter on an SDK client's middleware stack
+// (Options.APIOptions).
+func (c *CallCounter) AddTo(stack *middleware.Stack) error {
 	// Finalize after the retry middleware runs once per HTTP attempt.
 	attempts := middleware.FinalizeMiddlewareFunc("iambindAttemptCounter",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
@@ -88,9 +96,9 @@ type Clients struct {
 	// S3 publishes self-hosted OIDC issuers; its calls are counted apart.
 	S3      *s3.Client
 	S3Calls *CallCounter
-	// cfg is the loaded configuration, for the clients of other services
-	// (EKS: reconcile/podidentity.go).
-	cfg aws.Config
+	// Config is the loaded configuration, for the clients of other
+	// services (NewEKS).
+	Config aws.Config
 	// Limiter paces the IAM calls (nil with --limiter none or sdk-adaptive).
 	Limiter *Limiter
 }
@@ -128,6 +136,8 @@ func LoadConfig(ctx context.Context) (aws.Config, error) {
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}
+	// Every client made from cfg starts no call once the run is stopping.
+	cfg.APIOptions = append(cfg.APIOptions, stopGate)
 	return cfg, nil
 }
 
@@ -148,7 +158,7 @@ func NewClientsFromConfig(cfg aws.Config, o ClientOptions) *Clients {
 		if o.EndpointURL != "" {
 			o2.BaseEndpoint = aws.String(o.EndpointURL)
 		}
-		o2.APIOptions = append(o2.APIOptions, counter.addMiddleware)
+		o2.APIOptions = append(o2.APIOptions, counter.AddTo)
 		if c.Limiter != nil {
 			o2.APIOptions = append(o2.APIOptions, c.Limiter.addMiddleware)
 		}
@@ -166,11 +176,11 @@ func NewClientsFromConfig(cfg aws.Config, o ClientOptions) *Clients {
 		// An emulator (or any endpoint override) has no per-bucket DNS
 		// names: address buckets by path there.
 		o2.UsePathStyle = o.EndpointURL != "" || os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
-		o2.APIOptions = append(o2.APIOptions, c.S3Calls.addMiddleware)
+		o2.APIOptions = append(o2.APIOptions, c.S3Calls.AddTo)
 		// Emulators send no checksums; do not log about every response.
 		o2.DisableLogOutputChecksumValidationSkipped = true
 	})
-	c.cfg = cfg
+	c.Config = cfg
 	return c
 }
 
@@ -195,4 +205,18 @@ func standardOptions(o *retry.StandardOptions) {
 		"ConcurrentModificationException": {},
 		"ServiceFailure":                  {},
 	}})
+}
+
+// NewEKS builds an EKS client (Pod Identity associations) from the
+// account's configuration, with its own call counter. endpointURL, when
+// set, overrides the endpoint.
+func NewEKS(cfg aws.Config, endpointURL string) (*eks.Client, *CallCounter) {
+	counter := &CallCounter{}
+	client := eks.NewFromConfig(cfg, func(o *eks.Options) {
+		if endpointURL != "" {
+			o.BaseEndpoint = aws.String(endpointURL)
+		}
+		o.APIOptions = append(o.APIOptions, counter.AddTo)
+	})
+	return client, counter
 }

@@ -1,4 +1,7 @@
-package reconcile
+// Package keygen writes a ServiceAccount signing key pair for a self-hosted
+// issuer (`iambind keygen`) and prints the IdentityCluster and the
+// kube-apiserver flags that go with it.
+package keygen
 
 import (
 	"crypto"
@@ -17,7 +20,6 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
-	"github.com/spf13/cobra"
 )
 
 // Files `iambind keygen` writes.
@@ -26,66 +28,47 @@ const (
 	SignerPubFile = "sa-signer.pub"
 )
 
-type keygenFlags struct {
-	out, keyType                                       string
-	cluster, accountID, bucket, region, prefix, issuer string
+// Options are what keygen writes and prints.
+type Options struct {
+	// Out is the directory the key pair is written to (created if missing).
+	Out string
+	// KeyType is rsa (2048-bit, RS256) or ec (P-256, ES256).
+	KeyType string
+	// Cluster, AccountID, Bucket, Region, Prefix and Issuer fill the
+	// printed IdentityCluster.
+	Cluster, AccountID, Bucket, Region, Prefix, Issuer string
 }
 
-func newKeygenCommand(stdout io.Writer) *cobra.Command {
-	var f keygenFlags
-	cmd := &cobra.Command{
-		Use:   "keygen --out DIR [--bucket B --region R [--prefix P]] [--cluster NAME]",
-		Short: "Write a ServiceAccount signing key pair for a self-hosted issuer and print the IdentityCluster and kube-apiserver flags",
-		Long: `keygen writes DIR/sa-signer.key (the private key, mode 0600: it stays on the
-control plane, never in Git) and DIR/sa-signer.pub (the public key, PEM), and prints
-the IdentityCluster with the public key filled in and the kube-apiserver flags that
-make the cluster sign its ServiceAccount tokens for the issuer iambind publishes.
-It never overwrites an existing file.`,
-		Example: `  iambind keygen --out /etc/kubernetes/pki/iambind --cluster lab \
-      --bucket acme-oidc --region eu-west-1 --prefix clusters/lab
-  iambind keygen --out keys --type ec`,
-		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return runKeygen(&f, stdout) },
+// Run writes the key pair and prints the snippet; it never overwrites a file.
+func Run(o Options, stdout io.Writer) error {
+	f := &o
+	if f.Out == "" {
+		return errors.New("keygen: --out DIR is required")
 	}
-	cmd.Flags().StringVar(&f.out, "out", "", "directory to write sa-signer.key and sa-signer.pub to (created if missing)")
-	cmd.Flags().StringVar(&f.keyType, "type", "rsa", "key type: rsa (2048-bit, RS256) or ec (P-256, ES256)")
-	cmd.Flags().StringVar(&f.cluster, "cluster", "my-cluster", "IdentityCluster name for the snippet")
-	cmd.Flags().StringVar(&f.accountID, "account-id", "111122223333", "AWS account ID for the snippet")
-	cmd.Flags().StringVar(&f.bucket, "bucket", "", "S3 bucket the issuer is published in")
-	cmd.Flags().StringVar(&f.region, "region", "", "the bucket's region")
-	cmd.Flags().StringVar(&f.prefix, "prefix", "", "key prefix in the bucket, without leading or trailing /")
-	cmd.Flags().StringVar(&f.issuer, "issuer", "", "issuer URL when it is not the bucket's own (a CDN in front of it)")
-	return cmd
-}
-
-func runKeygen(f *keygenFlags, stdout io.Writer) error {
-	if f.out == "" {
-		return fail(errors.New("keygen: --out DIR is required"))
-	}
-	if f.bucket != "" {
-		if p := generator.BucketNameProblem(f.bucket); p != "" {
-			return fail(fmt.Errorf("keygen: --bucket: %s", p))
+	if f.Bucket != "" {
+		if p := generator.BucketNameProblem(f.Bucket); p != "" {
+			return fmt.Errorf("keygen: --bucket: %s", p)
 		}
 	}
-	if p := generator.S3PrefixProblem(f.prefix); p != "" {
-		return fail(fmt.Errorf("keygen: --prefix: %s", p))
+	if p := generator.S3PrefixProblem(f.Prefix); p != "" {
+		return fmt.Errorf("keygen: --prefix: %s", p)
 	}
-	key, err := newSigningKey(f.keyType)
+	key, err := newSigningKey(f.KeyType)
 	if err != nil {
-		return fail(fmt.Errorf("keygen: %w", err))
+		return fmt.Errorf("keygen: %w", err)
 	}
 	privDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(key.Public())
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	keyPath, pubPath := filepath.Join(f.out, SignerKeyFile), filepath.Join(f.out, SignerPubFile)
-	if err := writeKeyPair(f.out, keyPath, pubPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), pubPEM); err != nil {
-		return fail(fmt.Errorf("keygen: %w", err))
+	keyPath, pubPath := filepath.Join(f.Out, SignerKeyFile), filepath.Join(f.Out, SignerPubFile)
+	if err := writeKeyPair(f.Out, keyPath, pubPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), pubPEM); err != nil {
+		return fmt.Errorf("keygen: %w", err)
 	}
 	kid, _ := generator.KeyID(key.Public())
 	printKeygenSnippet(stdout, f, string(pubPEM), kid, keyPath, pubPath)
@@ -143,11 +126,11 @@ func writeExclusive(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-func printKeygenSnippet(w io.Writer, f *keygenFlags, pubPEM, kid, keyPath, pubPath string) {
-	bucket, region := or(f.bucket, "BUCKET"), or(f.region, "REGION")
-	issuer := f.issuer
+func printKeygenSnippet(w io.Writer, f *Options, pubPEM, kid, keyPath, pubPath string) {
+	bucket, region := or(f.Bucket, "BUCKET"), or(f.Region, "REGION")
+	issuer := f.Issuer
 	if issuer == "" {
-		issuer = generator.DeriveIssuer(bucket, region, f.prefix)
+		issuer = generator.DeriveIssuer(bucket, region, f.Prefix)
 	}
 	absKey, _ := filepath.Abs(keyPath)
 	absPub, _ := filepath.Abs(pubPath)
@@ -156,13 +139,13 @@ func printKeygenSnippet(w io.Writer, f *keygenFlags, pubPEM, kid, keyPath, pubPa
 	fmt.Fprintln(w, "#")
 	fmt.Fprintln(w, "# 1. The IdentityCluster (commit it; during a rotation list both public keys):")
 	fmt.Fprintln(w, "---")
-	fmt.Fprintf(w, "apiVersion: %s\nkind: %s\nmetadata:\n  name: %s\nspec:\n  accountID: %q\n", generator.APIVersion, generator.KindCluster, f.cluster, f.accountID)
-	if f.issuer != "" {
-		fmt.Fprintf(w, "  issuer: %s\n", f.issuer)
+	fmt.Fprintf(w, "apiVersion: %s\nkind: %s\nmetadata:\n  name: %s\nspec:\n  accountID: %q\n", generator.APIVersion, generator.KindCluster, f.Cluster, f.AccountID)
+	if f.Issuer != "" {
+		fmt.Fprintf(w, "  issuer: %s\n", f.Issuer)
 	}
 	fmt.Fprintf(w, "  discovery:\n    s3:\n      bucket: %s\n      region: %s\n", bucket, region)
-	if f.prefix != "" {
-		fmt.Fprintf(w, "      prefix: %s\n", f.prefix)
+	if f.Prefix != "" {
+		fmt.Fprintf(w, "      prefix: %s\n", f.Prefix)
 	}
 	fmt.Fprintln(w, "    publicKeys:\n      - |")
 	for _, line := range strings.Split(strings.TrimSpace(pubPEM), "\n") {

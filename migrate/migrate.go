@@ -1,4 +1,7 @@
-package reconcile
+// Package migrate moves IdentityBindings from IRSA to EKS Pod Identity
+// through mode both, in the order that keeps pods' credentials working
+// (`iambind migrate`): it prints the edits as diffs, or makes the next one.
+package migrate
 
 import (
 	"bytes"
@@ -11,9 +14,9 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/manifests"
 	"github.com/iambind/iambind/internal/yamlnode"
 	"github.com/iambind/iambind/reconcile/change"
-	"github.com/spf13/cobra"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -21,33 +24,6 @@ import (
 // mode both, printing the exact edits of the binding files as unified diffs
 // (docs/pod-identity.md explains the order). It edits lines, not a
 // re-encoded document, so comments and layout stay as the user wrote them.
-
-func newMigrateCommand(stdout io.Writer) *cobra.Command {
-	var files, names []string
-	var write bool
-	cmd := &cobra.Command{
-		Use:   "migrate -f FILE|DIR ... [--eks-cluster-name IDENTITYCLUSTER=NAME]... [--write]",
-		Short: "Print the edits that move IdentityBindings from irsa to podIdentity through both, in the safe order",
-		Example: `  iambind migrate -f bindings/ --eks-cluster-name prod-usw2=prod      # print both steps as diffs
-  iambind migrate -f bindings/ --eks-cluster-name prod-usw2=prod --write   # make the next step's edit`,
-		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			eksNames := map[string]string{}
-			for _, n := range names {
-				k, v, ok := strings.Cut(n, "=")
-				if !ok || k == "" || v == "" {
-					return fail(fmt.Errorf("--eks-cluster-name %q must be IDENTITYCLUSTER=EKS_CLUSTER_NAME", n))
-				}
-				eksNames[k] = v
-			}
-			return runMigrate(files, eksNames, write, stdout)
-		},
-	}
-	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "binding sources (not rendered output): a file or a directory of *.yaml/*.yml; repeatable")
-	cmd.Flags().StringArrayVar(&names, "eks-cluster-name", nil, "EKS cluster name of an IdentityCluster that has no spec.eksClusterName yet: IDENTITYCLUSTER=NAME; repeatable")
-	cmd.Flags().BoolVar(&write, "write", false, "edit the files in place with the next step (instead of only printing)")
-	return cmd
-}
 
 // migrateFile is one source file and the iambind objects in it.
 type migrateFile struct {
@@ -74,24 +50,26 @@ type migrateCluster struct {
 // eksIssuerRegion reads the region out of an EKS OIDC issuer URL.
 var eksIssuerRegion = regexp.MustCompile(`^https://oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/`)
 
-func runMigrate(paths []string, eksNames map[string]string, write bool, stdout io.Writer) error {
+// Run prints the migration steps of the bindings in paths, or with write
+// makes the next step's edit in place.
+func Run(paths []string, eksNames map[string]string, write bool, stdout io.Writer) error {
 	if len(paths) == 0 {
-		return fail(errors.New("no input: give -f FILE or -f DIR with the IdentityBindings and IdentityClusters (the sources, not the rendered output)"))
+		return errors.New("no input: give -f FILE or -f DIR with the IdentityBindings and IdentityClusters (the sources, not the rendered output)")
 	}
 	var files []*migrateFile
 	clusters := map[string]*migrateCluster{}
 	for _, p := range paths {
 		if p == "-" {
-			return fail(errors.New("migrate edits files: give -f FILE or -f DIR, not stdin"))
+			return errors.New("migrate edits files: give -f FILE or -f DIR, not stdin")
 		}
-		names, err := manifestFiles(p)
+		names, err := manifests.Files(p)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		for _, name := range names {
 			f, err := readMigrateFile(name)
 			if err != nil {
-				return fail(err)
+				return err
 			}
 			for _, c := range f.clusters {
 				clusters[c.name] = c
@@ -148,7 +126,7 @@ func runMigrate(paths []string, eksNames map[string]string, write bool, stdout i
 		}
 	}
 	if len(problems) > 0 {
-		return fail(fmt.Errorf("cannot migrate, nothing was changed:\n  %s", strings.Join(problems, "\n  ")))
+		return fmt.Errorf("cannot migrate, nothing was changed:\n  %s", strings.Join(problems, "\n  "))
 	}
 	if todo == 0 {
 		fmt.Fprintln(stdout, "# nothing to migrate: every IdentityBinding is already in mode podIdentity")
@@ -159,7 +137,7 @@ func runMigrate(paths []string, eksNames map[string]string, write bool, stdout i
 	for _, f := range files {
 		text, err := applyLineEdits(f.text, step1[f])
 		if err != nil {
-			return fail(fmt.Errorf("%s: %w", f.path, err))
+			return fmt.Errorf("%s: %w", f.path, err)
 		}
 		after1[f] = text
 	}
@@ -168,7 +146,7 @@ func runMigrate(paths []string, eksNames map[string]string, write bool, stdout i
 		// Step 2 edits lines that step 1 may have shifted: re-read the file.
 		g, err := parseMigrateText(f.path, after1[f])
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		var edits []lineEdit
 		for _, b := range g.bindings {
@@ -178,7 +156,7 @@ func runMigrate(paths []string, eksNames map[string]string, write bool, stdout i
 		}
 		text, err := applyLineEdits(after1[f], edits)
 		if err != nil {
-			return fail(fmt.Errorf("%s: %w", f.path, err))
+			return fmt.Errorf("%s: %w", f.path, err)
 		}
 		after2[f] = text
 	}
@@ -203,7 +181,7 @@ func runMigrate(paths []string, eksNames map[string]string, write bool, stdout i
 		for _, f := range files {
 			if next[f] != f.text {
 				if err := os.WriteFile(f.path, []byte(next[f]), 0o644); err != nil {
-					return fail(err)
+					return err
 				}
 			}
 		}

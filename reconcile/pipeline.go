@@ -1,0 +1,268 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/awsapi"
+	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/podidentity"
+)
+
+// Run is one plan or apply, from the rendered files or from the cluster's
+// plan ConfigMaps: it reads, checks, observes, diffs, and prints the plan or
+// applies it. The error says why the run failed; the caller turns it, and
+// the Outcome, into an exit code.
+func Run(ctx context.Context, cfg Config, stdin io.Reader, stdout, stderr io.Writer) (Outcome, error) {
+	f := &runner{Config: cfg}
+	err := f.run(ctx, stdin, stdout, stderr)
+	return Outcome{HasChanges: f.changes.Load()}, err
+}
+
+// runner is a run in progress: its Config, and what it found so far.
+type runner struct {
+	Config
+	// changes is set when any account's plan has changes.
+	changes atomic.Bool
+}
+
+func (f *runner) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	switch {
+	case f.Output == "markdown" && f.Command == CommandPlan:
+		// A refused plan is a report too: the pull request shows why.
+		defer func() {
+			if err != nil {
+				RenderMarkdownRefusal(stdout, err, nil)
+			}
+		}()
+	case f.Output != "text" && f.Output != "json":
+		formats := "text or json"
+		if f.Command == CommandPlan {
+			formats = "text, json or markdown"
+		}
+		return fmt.Errorf("--output must be %s, not %q", formats, f.Output)
+	}
+	if !f.Cluster.Enabled && len(f.Cluster.Trusted) > 0 {
+		return errors.New("--trusted-namespaces applies to --from-cluster only (-f reads reviewed output, where every plan is trusted)")
+	}
+	if f.Cluster.Enabled {
+		if len(f.Files) > 0 {
+			return errors.New("give either -f or --from-cluster, not both")
+		}
+		return runFromCluster(ctx, f, stdout, stderr)
+	}
+	in, err := ReadInputs(f.Files, stdin)
+	if err != nil {
+		return err
+	}
+	_, err = planOrApply(ctx, f, in, stdout, stderr)
+	return err
+}
+
+// planOrApplyAccount runs plan or apply over the desired roles of one
+// account (acct nil: the credentials' own); the Result is nil when nothing
+// was applied (plan, or a refusal before any write).
+func planOrApplyAccount(ctx context.Context, f *runner, in *Input, stdout, stderr io.Writer, acct *accountTarget) (*Result, error) {
+	if !in.HasPlan() {
+		if f.Prune {
+			return nil, errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths")
+		}
+		if len(in.Discovery) == 0 {
+			fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
+		}
+	}
+	if violations := Guard(in); len(violations) > 0 {
+		return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
+	}
+	if err := enforceGuardrails(f.Guardrails, in); err != nil {
+		return nil, err
+	}
+
+	clients, err := acct.clients(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	quota := generator.DefaultMaxTrustPolicySize
+	summary := NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
+	if TrustPolicyOverDefault(in) {
+		// Only then does the account's real quota matter: read it.
+		sum, err := summary.Get(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the trust policy size quota: %w", err)
+		}
+		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
+			quota = int(q)
+		}
+	}
+	problems := Validate(in, quota)
+	for _, w := range problems.Warnings {
+		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
+	}
+	if len(problems.Errors) > 0 {
+		return nil, fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  "))
+	}
+	if in.HasPlan() {
+		if err := checkAccount(ctx, clients.STS, in); err != nil {
+			return nil, err
+		}
+	}
+
+	observer := &Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Rate: f.Scale.Rate, Summary: summary}
+	state, err := observer.Observe(ctx, in, f.Prune)
+	if err != nil {
+		return nil, fmt.Errorf("observing IAM: %w", err)
+	}
+	opts := Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
+	plan, err := Diff(in, state, opts)
+	if err == nil {
+		plan.Discovery, err = planDiscovery(ctx, clients, in, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
+	plan.Warnings = problems.Warnings
+	pf := &Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}
+	if err := preflight(ctx, pf, summary, in, state, plan, stderr); err != nil {
+		return nil, err
+	}
+	if err := addPodIdentity(ctx, f, clients, in, state, plan, opts); err != nil {
+		return nil, err
+	}
+	return renderOrApply(ctx, f, clients, observer, opts, plan, nil, stdout, stderr)
+}
+
+// renderOrApply prints the plan (plan) or executes it and prints the
+// summary (apply). refused are the plans that failed alone (--from-cluster),
+// listed among the JSON errors; the caller decides the exit code for them.
+func renderOrApply(ctx context.Context, f *runner, clients *awsapi.Clients, observer *Observer, opts Options,
+	plan *Plan, refused []string, stdout, stderr io.Writer) (*Result, error) {
+	podIdentity := plan.podIdentityRoom // nil when the plan has no EKS Pod Identity associations
+	if f.Command == CommandPlan {
+		switch f.Output {
+		case "markdown":
+			RenderMarkdown(stdout, plan)
+		case "json":
+			doc := NewJSONDocument("plan", plan)
+			doc.Errors = append(doc.Errors, refused...)
+			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
+			if podIdentity != nil {
+				doc.EKSCalls = &JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
+			}
+			doc.S3Calls = s3Calls(clients, plan)
+			if err := WriteJSON(stdout, doc); err != nil {
+				return nil, err
+			}
+		default:
+			RenderText(stdout, plan)
+		}
+		if plan.HasChanges() {
+			f.changes.Store(true)
+		}
+		return nil, nil
+	}
+
+	if f.Output == "text" {
+		RenderText(stdout, plan)
+	}
+	ex := &Executor{IAM: clients.IAM, Observer: observer, Options: opts, Concurrency: f.Concurrency}
+	if f.Output == "text" {
+		ex.Log = stdout
+		ex.Progress = progressReporter(stderr)
+	}
+	// Issuers first: IAM and token verifiers fetch them once the provider exists.
+	dres := applyDiscovery(ctx, clients, plan, ex.Log)
+	var piResult *podidentity.Result
+	if podIdentity != nil {
+		ex.AfterUpserts = podIdentity.applier(plan.PodIdentity, ex.Log, &piResult)
+	}
+	res := ex.Apply(ctx, plan)
+	res.Errors = append(dres.Errors, res.Errors...)
+	if piResult != nil {
+		for role, err := range piResult.RoleErrors {
+			if _, failed := res.RoleErrors[role]; !failed {
+				res.RoleErrors[role] = err // a plan's status says Error when its associations failed
+			}
+		}
+	}
+	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
+	if f.Output == "json" {
+		doc := NewJSONDocument("apply", plan)
+		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
+		doc.S3Calls = s3Calls(clients, plan)
+		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
+			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...), Discovery: discoveryResult(plan, dres)}
+		for _, e := range res.Errors {
+			doc.Result.Errors = append(doc.Result.Errors, e.Error())
+		}
+		doc.Errors = doc.Result.Errors
+		if podIdentity != nil {
+			calls := JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
+			doc.EKSCalls = &calls
+			pr := &JSONPodIdentityResult{EKSCalls: calls}
+			if piResult != nil {
+				pr.Created, pr.Updated, pr.Deleted, pr.Unchanged = piResult.Created, piResult.Updated, piResult.Deleted, piResult.Unchanged
+			}
+			doc.Result.PodIdentityAssociations = pr
+		}
+		if len(res.Unfinished) > 0 {
+			doc.Result.Unfinished, doc.Result.Rerun = res.Unfinished, f.Rerun
+		}
+		if err := WriteJSON(stdout, doc); err != nil {
+			return res, err
+		}
+	} else {
+		summary := ApplySummary(res, reads, writes)
+		if n := clients.Calls.Retries(); n > 0 {
+			summary += fmt.Sprintf(" (+%d retried attempts)", n)
+		}
+		if plan.Discovery != nil {
+			summary += "; " + discovery.ApplySummary(dres, clients.S3Calls.Reads(), clients.S3Calls.Writes())
+		}
+		fmt.Fprintln(stdout, summary)
+		if podIdentity != nil {
+			r := piResult
+			if r == nil {
+				r = &podidentity.Result{}
+			}
+			fmt.Fprintln(stdout, podidentity.ApplySummary(r, podIdentity.calls.Reads(), podIdentity.calls.Writes()))
+		}
+		fmt.Fprint(stdout, FailureReport(res, f.Rerun))
+	}
+	if len(res.Errors) > 0 {
+		msgs := make([]string, len(res.Errors))
+		for i, e := range res.Errors {
+			msgs[i] = e.Error()
+		}
+		return res, fmt.Errorf("apply failed for %d item(s); after fixing the cause, finish with: %s\n  %s",
+			len(res.Errors), f.Rerun, strings.Join(msgs, "\n  "))
+	}
+	return res, nil
+}
+
+// checkAccount refuses to run a plan made for another account or partition
+// than the credentials' (e.g. a prod plan with staging credentials).
+func checkAccount(ctx context.Context, c *sts.Client, in *Input) error {
+	partition, account := PlanAccount(in)
+	id, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("checking the AWS account (sts GetCallerIdentity): %w", err)
+	}
+	got := aws.ToString(id.Account)
+	gotPartition := partition
+	if a, err := arn.Parse(aws.ToString(id.Arn)); err == nil {
+		gotPartition = a.Partition
+	}
+	if got != account || gotPartition != partition {
+		return fmt.Errorf("the plan is for account %s (partition %s) but the credentials are for account %s (partition %s): nothing was changed",
+			account, partition, got, gotPartition)
+	}
+	return nil
+}
