@@ -458,7 +458,7 @@ func interruptStatuses(t *testing.T, client kubernetes.Interface) map[string][2]
 }
 
 // interruptPendingRoles runs `plan --from-cluster -o json` straight against
-// moto and returns the roles that still have changes.
+// moto and returns, per planned role, whether it still has changes.
 func interruptPendingRoles(t *testing.T, endpoint, kubeconfig string) map[string]bool {
 	t.Helper()
 	r := runCLI(t, context.Background(), endpoint, "plan", "--from-cluster", "--kubeconfig", kubeconfig, "-o", "json")
@@ -476,7 +476,14 @@ func interruptPendingRoles(t *testing.T, endpoint, kubeconfig string) map[string
 	}
 	pending := map[string]bool{}
 	for _, role := range doc.Roles {
-		pending[role.Name] = role.Action != "no-change"
+		switch role.Action {
+		case "no-change":
+			pending[role.Name] = false
+		case "create", "update":
+			pending[role.Name] = true
+		default:
+			t.Fatalf("plan --from-cluster -o json: role %s has action %q after an interrupted apply", role.Name, role.Action)
+		}
 	}
 	return pending
 }
@@ -505,8 +512,9 @@ func TestInterruptFromCluster(t *testing.T) {
 	defer proxy.Close()
 	proxy.Record()
 	p := interruptStart(t, proxy.URL, "apply", "--from-cluster", "--kubeconfig", kubeconfig)
-	interruptWaitFor(t, p, proxy, "4 CreateRole calls answered", 60*time.Second, func(reqs []faultproxy.Request) bool {
-		return interruptCompleted(reqs, "CreateRole") >= 4
+	// Some plans are finished by then, some half done, most not started.
+	interruptWaitFor(t, p, proxy, "8 CreateRole calls answered", 60*time.Second, func(reqs []faultproxy.Request) bool {
+		return interruptCompleted(reqs, "CreateRole") >= 8
 	})
 	signalled := p.signal(t, syscall.SIGTERM)
 	exited := p.wait(interruptExitWithin)
@@ -545,8 +553,11 @@ func TestInterruptFromCluster(t *testing.T) {
 	var unfinished, finished int
 	for cm, role := range plans {
 		st := statuses[cm]
+		isPending, planned := pending[role]
 		switch {
-		case pending[role]:
+		case !planned:
+			t.Errorf("ConfigMap %s: role %s is not in plan --from-cluster's output", cm, role)
+		case isPending:
 			unfinished++
 			if st[0] != string(kube.Error) || !strings.Contains(st[1], "interrupted") {
 				t.Errorf("ConfigMap %s (role %s, not finished): status %q message %q, want Error with a message saying interrupted", cm, role, st[0], st[1])
