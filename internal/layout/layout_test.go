@@ -162,6 +162,21 @@ var rules = []rule{
 	},
 }
 
+// violations are the imports of the package at path that rule r forbids.
+func (r rule) violations(path string, p pkg) []string {
+	imports := p.Imports
+	if r.deps {
+		imports = p.Deps
+	}
+	var out []string
+	for _, imp := range imports {
+		if why := r.forbidden(path, imp); why != "" {
+			out = append(out, fmt.Sprintf("%s imports %s (%s)", module+path, imp, why))
+		}
+	}
+	return out
+}
+
 func TestDependencyRules(t *testing.T) {
 	pkgs := listPackages(t)
 	for _, must := range []string{"/reconcile", "/cmd/iambind", "/generator", "/reconcile/discovery", "/reconcile/podidentity"} {
@@ -172,17 +187,8 @@ func TestDependencyRules(t *testing.T) {
 	for _, r := range rules {
 		var broken []string
 		for path, p := range pkgs {
-			if !r.applies(path) {
-				continue
-			}
-			imports := p.Imports
-			if r.deps {
-				imports = p.Deps
-			}
-			for _, imp := range imports {
-				if why := r.forbidden(path, imp); why != "" {
-					broken = append(broken, fmt.Sprintf("%s imports %s (%s)", module+path, imp, why))
-				}
+			if r.applies(path) {
+				broken = append(broken, r.violations(path, p)...)
 			}
 		}
 		slices.Sort(broken)
@@ -207,16 +213,7 @@ func TestDependencyRulesCatchViolations(t *testing.T) {
 	for path, p := range bad {
 		caught := false
 		for _, r := range rules {
-			if !r.applies(path) {
-				continue
-			}
-			imports := p.Imports
-			if r.deps {
-				imports = p.Deps
-			}
-			for _, imp := range imports {
-				caught = caught || r.forbidden(path, imp) != ""
-			}
+			caught = caught || r.applies(path) && len(r.violations(path, p)) > 0
 		}
 		if !caught {
 			t.Errorf("%s importing %v passes every rule", path, append(p.Imports, p.Deps...))
