@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/reconcile/input"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -16,7 +18,6 @@ import (
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/iameval"
 	"github.com/iambind/iambind/internal/mototest"
-	"github.com/iambind/iambind/reconcile"
 )
 
 // The rendered plans of the examples whose roles live under /iambind/ (the
@@ -56,7 +57,7 @@ func TestJobPolicyUnderMotoAuthorization(t *testing.T) {
 	for _, p := range examplePlans {
 		paths = append(paths, filepath.Join(repoRoot, p))
 	}
-	plans, err := reconcile.ReadInputs(paths, nil)
+	plans, err := input.ReadInputs(paths, nil)
 	if err != nil || len(plans.Roles) < 3 {
 		t.Fatalf("reading the example plans: %v (%d roles)", err, len(plans.Roles))
 	}

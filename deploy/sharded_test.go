@@ -10,10 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/reconcile/input"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-
-	"github.com/iambind/iambind/reconcile"
 )
 
 // TestShardedOverlayBuilds renders deploy/sharded with the real kustomize
@@ -90,7 +89,7 @@ func TestShardedOverlayBuilds(t *testing.T) {
 		for index := range completions {
 			// What the kubelet substitutes in pod `index`.
 			v := strings.ReplaceAll(args[i+1], "$(JOB_COMPLETION_INDEX)", strconv.Itoa(index))
-			s, err := reconcile.ParseShard(v)
+			s, err := input.ParseShard(v)
 			if err != nil || s.Count != completions {
 				t.Errorf("pod %d gets --shard %q: %v (want N = completions = %d)", index, v, err, completions)
 				continue

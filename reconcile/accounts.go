@@ -11,11 +11,14 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/internal/awsapi"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // accountTarget is one account of the plan and the credentials that reach it.
@@ -43,73 +46,13 @@ func (a *accountTarget) clients(ctx context.Context, f *runner) (*awsapi.Clients
 	return a.made, nil
 }
 
-// arnAccount returns the partition and account of a role ARN.
-func arnAccount(roleARN string) (partition, account string, ok bool) {
-	m := roleARNRE.FindStringSubmatch(roleARN)
-	if m == nil {
-		return "", "", false
-	}
-	return m[1], m[2], true
-}
-
-// accountGroup is the part of a plan in one account.
-type accountGroup struct {
-	Partition, Account string
-	In                 *Input
-}
-
-// groupByAccount splits the plan by the account in each role's ARN, sorted
-// by account. A role whose ARN names no account stays in a group of its own
-// ("" account), which validation then refuses.
-func groupByAccount(in *Input) []accountGroup {
-	byKey := map[string]*accountGroup{}
-	var keys []string
-	for _, r := range in.Roles {
-		p, a, _ := arnAccount(r.ARN)
-		k := a + "/" + p
-		g := byKey[k]
-		if g == nil {
-			g = &accountGroup{Partition: p, Account: a, In: &Input{whole: in.whole}}
-			byKey[k] = g
-			keys = append(keys, k)
-		}
-		g.In.Roles = append(g.In.Roles, r)
-	}
-	// A self-hosted issuer is published in its own account, with or without
-	// roles there.
-	for _, d := range in.Discovery {
-		k := d.AccountID + "/" + d.Partition
-		g := byKey[k]
-		if g == nil {
-			g = &accountGroup{Partition: d.Partition, Account: d.AccountID, In: &Input{whole: in.whole}}
-			byKey[k] = g
-			keys = append(keys, k)
-		}
-		g.In.Discovery = append(g.In.Discovery, d)
-	}
-	if len(keys) == 0 && in.whole != nil {
-		return []accountGroup{{Partition: in.whole.partition, Account: in.whole.account, In: in}}
-	}
-	sort.Strings(keys)
-	out := make([]accountGroup, len(keys))
-	for i, k := range keys {
-		g := byKey[k]
-		// Every ServiceAccount goes along: the guard judges only those
-		// carrying one of the group's role ARNs.
-		g.In.ServiceAccounts = in.ServiceAccounts
-		g.In.Workloads = in.Workloads
-		out[i] = *g
-	}
-	return out
-}
-
 // planOrApply runs plan or apply: the plan's part in each account through
 // planOrApplyAccount, concurrently when there are several accounts.
-func planOrApply(ctx context.Context, f *runner, in *Input, stdout, stderr io.Writer) (*Result, error) {
+func planOrApply(ctx context.Context, f *runner, in *input.Input, stdout, stderr io.Writer) (*iam.Result, error) {
 	if err := f.Scale.validate(); err != nil {
 		return nil, err
 	}
-	shard, _ := ParseShard(f.Scale.Shard)
+	shard, _ := input.ParseShard(f.Scale.Shard)
 	if shard.Enabled() {
 		// The guard judges the whole plan: one shard must not write while
 		// another part of the same plan is inconsistent.
@@ -123,7 +66,7 @@ func planOrApply(ctx context.Context, f *runner, in *Input, stdout, stderr io.Wr
 			return nil, nil
 		}
 	}
-	groups := groupByAccount(in)
+	groups := input.ByAccount(in)
 	if f.Scale.AssumeRole == "" || len(groups) == 0 {
 		// One account (or a refusal Validate words): the credentials' own.
 		return planOrApplyAccount(ctx, f, in, stdout, stderr, nil)
@@ -134,12 +77,12 @@ func planOrApply(ctx context.Context, f *runner, in *Input, stdout, stderr io.Wr
 // accountRun is the outcome of one account's pipeline.
 type accountRun struct {
 	target *accountTarget
-	res    *Result
+	res    *iam.Result
 	err    error
 	stdout bytes.Buffer
 }
 
-func planOrApplyAccounts(ctx context.Context, f *runner, groups []accountGroup, stdout, stderr io.Writer) (*Result, error) {
+func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountPart, stdout, stderr io.Writer) (*iam.Result, error) {
 	// Bad input is refused in every account before any account is touched.
 	var problems []string
 	for _, g := range groups {
@@ -149,7 +92,7 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []accountGroup, 
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems, "\n  "))
 	}
-	if violations := Guard(&Input{Roles: allRoles(groups), ServiceAccounts: groups[0].In.ServiceAccounts}); len(violations) > 0 {
+	if violations := Guard(&input.Input{Roles: allRoles(groups), ServiceAccounts: groups[0].In.ServiceAccounts}); len(violations) > 0 {
 		return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 	}
 
@@ -183,7 +126,7 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []accountGroup, 
 		run := &accountRun{target: t}
 		runs[i] = run
 		wg.Add(1)
-		go func(g accountGroup) {
+		go func(g input.AccountPart) {
 			defer wg.Done()
 			// Each account has its own clients: its own concurrency, call
 			// counts and rate limiter (IAM throttles per account).
@@ -195,8 +138,8 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []accountGroup, 
 	return mergeAccountRuns(f, runs, stdout, stderr)
 }
 
-func allRoles(groups []accountGroup) []*DesiredRole {
-	var out []*DesiredRole
+func allRoles(groups []input.AccountPart) []*input.DesiredRole {
+	var out []*input.DesiredRole
 	for _, g := range groups {
 		out = append(out, g.In.Roles...)
 	}
@@ -213,8 +156,8 @@ func (a *accountTarget) via() string {
 
 // mergeAccountRuns writes every account's report, in account order, and
 // the totals; the run fails when any account failed.
-func mergeAccountRuns(f *runner, runs []*accountRun, stdout, stderr io.Writer) (*Result, error) {
-	total := &Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}}
+func mergeAccountRuns(f *runner, runs []*accountRun, stdout, stderr io.Writer) (*iam.Result, error) {
+	total := &iam.Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}}
 	applied := false
 	var failures []string
 	for _, r := range runs {

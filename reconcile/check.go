@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/kube"
+	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
@@ -52,7 +53,7 @@ func CheckWebIdentity(files []string, tok Token, stdin io.Reader, stdout io.Writ
 	if !strings.HasPrefix(tok.Issuer, "https://") {
 		return false, fmt.Errorf("--issuer %q must be an https:// URL", tok.Issuer)
 	}
-	in, err := ReadInputs(files, stdin)
+	in, err := input.ReadInputs(files, stdin)
 	if err != nil {
 		return false, err
 	}
@@ -112,7 +113,7 @@ func CheckPodIdentity(files []string, sub, cluster string, stdin io.Reader, stdo
 	if !ok || strings.Count(sub, ":") != 3 || ns == "" || name == "" {
 		return false, fmt.Errorf("--sub %q must be system:serviceaccount:NAMESPACE:NAME", sub)
 	}
-	in, err := ReadInputs(files, stdin)
+	in, err := input.ReadInputs(files, stdin)
 	if err != nil {
 		return false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // Command is what a run does: Plan reads only, Apply writes.
@@ -85,7 +86,7 @@ func (s *Scale) validate() error {
 			return fmt.Errorf("--assume-role %q must be a role ARN template containing {account}, e.g. 'arn:{partition}:iam::{account}:role/iambind'", s.AssumeRole)
 		}
 	}
-	_, err := ParseShard(s.Shard)
+	_, err := input.ParseShard(s.Shard)
 	return err
 }
 

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // The S3 discovery room (reconcile/discovery) plugs into plan and apply
@@ -16,7 +19,7 @@ import (
 
 // planDiscovery observes and diffs the input's discovery plans; nil when
 // there are none.
-func planDiscovery(ctx context.Context, c *awsapi.Clients, in *Input, opts Options) (*discovery.Plan, error) {
+func planDiscovery(ctx context.Context, c *awsapi.Clients, in *input.Input, opts iam.Options) (*discovery.Plan, error) {
 	if len(in.Discovery) == 0 {
 		return nil, nil
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -23,13 +25,14 @@ import (
 	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/kube"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // clusterPlan is one plan ConfigMap of the cluster and what became of it.
 type clusterPlan struct {
 	cm   *corev1.ConfigMap
-	role *DesiredRole // nil when the ConfigMap did not read as a plan
-	err  error        // why the plan failed; nil while it may proceed
+	role *input.DesiredRole // nil when the ConfigMap did not read as a plan
+	err  error              // why the plan failed; nil while it may proceed
 }
 
 func (p *clusterPlan) namespace() string { return p.cm.Namespace }
@@ -51,11 +54,11 @@ type clusterRun struct {
 	guardrails *guardrails.Guardrails // nil without --guardrails
 	client     kubernetes.Interface
 	plans      []*clusterPlan
-	sas        []ServiceAccountRef
+	sas        []input.ServiceAccountRef
 	warnings   []string
-	preflight  *PreflightSummary // what the preflight checked (preflight.go)
+	preflight  *iam.PreflightSummary // what the preflight checked (preflight.go)
 	now        func() time.Time
-	whole      *wholePlan // set by --shard: the whole plan this run is a part of
+	whole      *input.WholePlan // set by --shard: the whole plan this run is a part of
 }
 
 // live returns the plans that have not failed, in ConfigMap order.
@@ -157,21 +160,21 @@ func (r *clusterRun) read(listed *kube.Plans) error {
 	if err != nil {
 		return err
 	}
-	in := &Input{}
-	if err := in.addDocuments("cluster", stream, map[string]*DesiredRole{}); err != nil {
+	in, err := input.ReadDocuments("cluster", stream)
+	if err != nil {
 		return err
 	}
 	r.sas = in.ServiceAccounts
 	return nil
 }
 
-func readClusterPlan(cm *corev1.ConfigMap) (*DesiredRole, error) {
+func readClusterPlan(cm *corev1.ConfigMap) (*input.DesiredRole, error) {
 	stream, err := (&kube.Plans{ConfigMaps: []corev1.ConfigMap{*cm}}).YAML()
 	if err != nil {
 		return nil, err
 	}
-	in := &Input{}
-	if err := in.addDocuments("cluster", stream, map[string]*DesiredRole{}); err != nil {
+	in, err := input.ReadDocuments("cluster", stream)
+	if err != nil {
 		return nil, err
 	}
 	if len(in.Roles) != 1 {
@@ -235,7 +238,7 @@ func (r *clusterRun) settleClaims() {
 		for _, ns := range g.namespaces {
 			members := g.byNS[ns]
 			for _, p := range members[1:] {
-				if !sameRole(&members[0].role.Role, &p.role.Role) {
+				if !input.SameRole(&members[0].role.Role, &p.role.Role) {
 					for _, q := range members {
 						q.refuse(fmt.Errorf("role %s is planned twice in namespace %s with different role.json: ConfigMaps %s and %s", g.name, ns, members[0].name(), p.name()))
 					}
@@ -256,7 +259,7 @@ func (r *clusterRun) settleClaims() {
 // reconcile checks every plan on its own, observes IAM once for the plans
 // left, decides role ownership per role, then plans or applies the rest.
 // The Result is nil when nothing was applied.
-func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io.Writer) (*Result, error) {
+func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io.Writer) (*iam.Result, error) {
 	if len(r.plans) == 0 {
 		if f.Prune {
 			return nil, errors.New("--prune given but the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner")
@@ -269,13 +272,13 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 			p.refuse(fmt.Errorf("tenancy: %w", err))
 			continue
 		}
-		if v := Guard(&Input{Roles: []*DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
+		if v := Guard(&input.Input{Roles: []*input.DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
 			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
 			continue
 		}
 		// The operator's guardrails; a compliant role gets the required boundary.
 		if r.guardrails != nil {
-			if vs := GuardrailViolations(r.guardrails, &Input{Roles: []*DesiredRole{p.role}})[p.role]; len(vs) > 0 {
+			if vs := GuardrailViolations(r.guardrails, &input.Input{Roles: []*input.DesiredRole{p.role}})[p.role]; len(vs) > 0 {
 				p.refuse(guardrailError(vs))
 			}
 		}
@@ -287,7 +290,7 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 		return nil, err
 	}
 	quota := generator.DefaultMaxTrustPolicySize
-	summary := NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
+	summary := iam.NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
 	if TrustPolicyOverDefault(r.input()) {
 		sum, err := summary.Get(ctx)
 		if err != nil {
@@ -298,7 +301,7 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 		}
 	}
 	for _, p := range r.live() {
-		problems := Validate(&Input{Roles: []*DesiredRole{p.role}}, quota)
+		problems := Validate(&input.Input{Roles: []*input.DesiredRole{p.role}}, quota)
 		r.warn(problems.Warnings...)
 		if len(problems.Errors) > 0 {
 			p.refuse(fmt.Errorf("invalid plan: %s", strings.Join(problems.Errors, "; ")))
@@ -310,16 +313,16 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 			return nil, err
 		}
 		for _, p := range r.live() {
-			if pp, pa := PlanAccount(&Input{Roles: []*DesiredRole{p.role}}); pp != partition || pa != account {
+			if pp, pa := input.PlanAccount(&input.Input{Roles: []*input.DesiredRole{p.role}}); pp != partition || pa != account {
 				p.refuse(fmt.Errorf("the plan is for account %s (partition %s) but the credentials are for account %s (partition %s)", pa, pp, account, partition))
 			}
 		}
 	}
 	r.settleClaims()
 
-	opts := Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
-	observer := &Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Summary: summary}
-	state := NewState()
+	opts := iam.Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
+	observer := &iam.Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Summary: summary}
+	state := iam.NewState()
 	if len(r.live()) > 0 {
 		if state, err = observer.Observe(ctx, r.input(), f.Prune); err != nil {
 			return nil, fmt.Errorf("observing IAM: %w", err)
@@ -327,14 +330,15 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 	}
 	r.decideOwnership(state, opts)
 	if len(r.live()) > 0 {
-		if err := r.preflightPlans(ctx, &Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}, state); err != nil {
+		if err := r.preflightPlans(ctx, &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}, state); err != nil {
 			return nil, err
 		}
 	}
 
 	accepted := r.input()
 	opts.Prune = f.Prune && len(accepted.Roles) > 0
-	plan, err := Diff(accepted, state, opts)
+	iamPlan, err := iam.Diff(accepted, state, opts)
+	plan := &Plan{Plan: iamPlan}
 	if err != nil {
 		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
@@ -342,14 +346,15 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 	if err := r.preflightQuotas(ctx, summary, state, plan, f.Cluster.Namespace != ""); err != nil {
 		return nil, err
 	}
-	if err := addPodIdentity(ctx, f, clients, accepted, state, plan, opts); err != nil {
+	podIdentity, err := addPodIdentity(ctx, f, clients, accepted, state, plan, opts)
+	if err != nil {
 		return nil, err
 	}
 	for _, w := range r.warnings {
 		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
 	}
 	plan.Warnings = r.warnings
-	return renderOrApply(ctx, f, clients, observer, opts, plan, r.refused(), stdout, stderr)
+	return renderOrApply(ctx, f, clients, podIdentity, observer, opts, plan, r.refused(), stdout, stderr)
 }
 
 func (r *clusterRun) warn(ws ...string) {
@@ -364,8 +369,8 @@ func (r *clusterRun) warn(ws ...string) {
 // of its own namespace (all of them for a trusted plan). A ServiceAccount of
 // another namespace that names the role cannot assume it (tenancy keeps the
 // trust policy to the plan's namespace) and must not be able to fail it.
-func (r *clusterRun) guardedAccounts(p *clusterPlan) []ServiceAccountRef {
-	var out []ServiceAccountRef
+func (r *clusterRun) guardedAccounts(p *clusterPlan) []input.ServiceAccountRef {
+	var out []input.ServiceAccountRef
 	for _, sa := range r.sas {
 		if sa.RoleARN == p.role.ARN && (sa.Namespace == p.namespace() || r.tenancy.Trusted[p.namespace()]) {
 			out = append(out, sa)
@@ -376,8 +381,8 @@ func (r *clusterRun) guardedAccounts(p *clusterPlan) []ServiceAccountRef {
 
 // input is the live plans as one Input, one role per name (the first
 // claimant's while a name is still contested: observation is by name).
-func (r *clusterRun) input() *Input {
-	in := &Input{whole: r.whole}
+func (r *clusterRun) input() *input.Input {
+	in := &input.Input{Whole: r.whole}
 	for _, g := range r.groups() {
 		in.Roles = append(in.Roles, g.byNS[g.namespaces[0]][0].role)
 	}
@@ -388,7 +393,7 @@ func (r *clusterRun) input() *Input {
 // claim (TagNamespace), a name contested by several namespaces, and the
 // ownership refusals of the diff (a foreign role without --adopt, a path
 // IAM cannot change) — each refusing its own plans only.
-func (r *clusterRun) decideOwnership(state *State, opts Options) {
+func (r *clusterRun) decideOwnership(state *iam.State, opts iam.Options) {
 	for _, g := range r.groups() {
 		o := state.Role(g.name)
 		errs := make([]error, len(g.namespaces))
@@ -402,7 +407,7 @@ func (r *clusterRun) decideOwnership(state *State, opts Options) {
 			err := errs[i]
 			if err != nil {
 				err = fmt.Errorf("tenancy: %w", err)
-			} else if _, derr := diffRole(g.byNS[ns][0].role, o, opts); derr != nil {
+			} else if _, derr := iam.DiffRole(g.byNS[ns][0].role, o, opts); derr != nil {
 				err = derr
 			}
 			for _, p := range g.byNS[ns] {
@@ -414,7 +419,7 @@ func (r *clusterRun) decideOwnership(state *State, opts Options) {
 
 // limitPrune keeps, of the deletions prune planned, only those tenancy allows
 // (MayPrune); the others become warnings.
-func (r *clusterRun) limitPrune(plan *Plan, state *State) {
+func (r *clusterRun) limitPrune(plan *Plan, state *iam.State) {
 	scope := PruneScope{Failed: map[string]bool{}, OwnerNamespaces: map[string]map[string]bool{}}
 	for _, p := range r.plans {
 		switch {
@@ -430,7 +435,7 @@ func (r *clusterRun) limitPrune(plan *Plan, state *State) {
 	}
 	kept := plan.Roles[:0]
 	for _, rc := range plan.Roles {
-		if rc.Kind == KindDelete {
+		if rc.Kind == iam.KindDelete {
 			if err := r.tenancy.MayPrune(state.Role(rc.Name), scope); err != nil {
 				r.warn("prune: " + err.Error())
 				continue
@@ -459,7 +464,7 @@ func callerAccount(ctx context.Context, c *sts.Client) (partition, account strin
 // (kube.Current), in parallel: a no-op run writes nothing. runErr without a
 // Result is a failure before any IAM write; it becomes the reason of every
 // plan that had not failed on its own.
-func (r *clusterRun) writeStatus(ctx context.Context, res *Result, runErr error) error {
+func (r *clusterRun) writeStatus(ctx context.Context, res *iam.Result, runErr error) error {
 	var updates []kube.Update
 	for _, p := range r.plans {
 		st := kube.Status{Phase: kube.Synced, RoleJSON: p.cm.Data[generator.PlanKeyRole], Time: r.now()}
@@ -511,4 +516,41 @@ func progressReporter(stderr io.Writer) func(done, total int) {
 			fmt.Fprint(f, "\r\033[K")
 		}
 	}
+}
+
+// shard narrows a --from-cluster run to its part of the plans (--shard):
+// the other parts' plans are neither reconciled nor given a status by this
+// run, and prune deletes only this part's share. --assume-role is refused
+// there (one account per in-cluster run, its pod's credentials).
+func (r *clusterRun) shard(f *runner) error {
+	if err := f.Scale.validate(); err != nil {
+		return err
+	}
+	if f.Scale.AssumeRole != "" {
+		return fmt.Errorf("--assume-role is not supported with --from-cluster: run one reconcile per account, each with that account's credentials")
+	}
+	s, _ := input.ParseShard(f.Scale.Shard)
+	if !s.Enabled() {
+		return nil
+	}
+	whole := &input.Input{}
+	for _, p := range r.plans {
+		if p.role != nil {
+			whole.Roles = append(whole.Roles, p.role)
+		}
+	}
+	part := s.Filter(whole)
+	mine := map[*input.DesiredRole]bool{}
+	for _, role := range part.Roles {
+		mine[role] = true
+	}
+	kept := r.plans[:0]
+	for _, p := range r.plans {
+		if p.role == nil || mine[p.role] {
+			kept = append(kept, p)
+		}
+	}
+	r.plans = kept
+	r.whole = part.Whole
+	return nil
 }

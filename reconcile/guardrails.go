@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/guardrails"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // GuardrailViolations checks every desired role against the operator's
@@ -13,8 +14,8 @@ import (
 // plan DeleteRolePermissionsBoundary for them) and returns the violations of
 // each refused role. It is pure: -f mode refuses the whole run on any
 // violation, --from-cluster can refuse just the offending plans.
-func GuardrailViolations(g *guardrails.Guardrails, in *Input) map[*DesiredRole][]guardrails.Violation {
-	out := map[*DesiredRole][]guardrails.Violation{}
+func GuardrailViolations(g *guardrails.Guardrails, in *input.Input) map[*input.DesiredRole][]guardrails.Violation {
+	out := map[*input.DesiredRole][]guardrails.Violation{}
 	for _, r := range in.Roles {
 		checked, vs := g.Violations(r.Role)
 		if len(vs) > 0 {
@@ -45,7 +46,7 @@ func guardrailError(vs []guardrails.Violation) error {
 
 // enforceGuardrails loads --guardrails FILE (when given) and refuses the
 // whole run (-f mode), before any AWS call, when a role breaks it.
-func enforceGuardrails(path string, in *Input) error {
+func enforceGuardrails(path string, in *input.Input) error {
 	g, err := loadGuardrails(path)
 	if err != nil || g == nil {
 		return err

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -17,6 +19,7 @@ import (
 	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/kube"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 func testGuardrails(t *testing.T, spec string) *guardrails.Guardrails {
@@ -41,19 +44,19 @@ func TestGuardrailsNeverPlanBoundaryRemoval(t *testing.T) {
 	desired := testRole("shop-orders", "prod")
 	observed := observedFrom(desired)
 	observed.PermissionsBoundary = b
-	state := &State{Roles: map[string]*ObservedRole{"shop-orders": observed}, Providers: map[string]*ObservedProvider{}}
+	state := &iam.State{Roles: map[string]*iam.ObservedRole{"shop-orders": observed}, Providers: map[string]*iam.ObservedProvider{}}
 
-	in := &Input{Roles: []*DesiredRole{desired}}
-	plan, err := Diff(in, state, Options{})
+	in := &input.Input{Roles: []*input.DesiredRole{desired}}
+	plan, err := iam.Diff(in, state, iam.Options{})
 	if err != nil || !slices.Contains(ops(plan.Roles[0].Actions), "DeleteRolePermissionsBoundary "+b) {
 		t.Fatalf("without guardrails the diff should remove the boundary (else this test proves nothing): %v %v", err, ops(plan.Roles[0].Actions))
 	}
 
-	in = &Input{Roles: []*DesiredRole{testRole("shop-orders", "prod")}}
+	in = &input.Input{Roles: []*input.DesiredRole{testRole("shop-orders", "prod")}}
 	if refused := GuardrailViolations(testGuardrails(t, "  permissionsBoundary: "+b+"\n"), in); len(refused) > 0 {
 		t.Fatalf("refused: %v", refused)
 	}
-	plan, err = Diff(in, state, Options{})
+	plan, err = iam.Diff(in, state, iam.Options{})
 	if err != nil || len(plan.Roles[0].Actions) != 0 {
 		t.Errorf("with guardrails: %v, actions %v, want none", err, ops(plan.Roles[0].Actions))
 	}
@@ -64,7 +67,7 @@ func TestGuardrailsNeverPlanBoundaryRemoval(t *testing.T) {
 func TestGuardrailViolationsPerRole(t *testing.T) {
 	good, bad := testRole("good", "prod"), testRole("bad", "prod")
 	bad.MaxSessionDuration = 43200
-	in := &Input{Roles: []*DesiredRole{bad, good}}
+	in := &input.Input{Roles: []*input.DesiredRole{bad, good}}
 	refused := GuardrailViolations(testGuardrails(t, "  maxSessionDuration: 3600\n  permissionsBoundary: arn:aws:iam::123456789012:policy/b\n"), in)
 	if len(refused) != 1 || len(refused[bad]) != 1 || !strings.Contains(refused[bad][0].String(), "role bad (binding shop/bad): maxSessionDuration: 43200 seconds is over the guardrails ceiling") {
 		t.Errorf("refused = %v", refused)
@@ -85,7 +88,7 @@ func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
 	const b = "arn:aws:iam::" + testAccount + ":policy/iambind-boundary"
 	// The boundary must exist: the preflight refuses a plan naming a missing one.
 	admin := moto.AdminIAM()
-	if _, err := admin.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"),
+	if _, err := admin.CreatePolicy(ctx, &awsiam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -115,10 +118,10 @@ func TestClusterRunGuardrailsAddBoundary(t *testing.T) {
 		t.Errorf("compliant plan: status %q message %q", cm.Annotations[kube.StatusAnnotation], cm.Annotations[kube.MessageAnnotation])
 	}
 	iamc := moto.AdminIAM()
-	if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("evil-admin")}); err == nil {
+	if _, err := iamc.GetRole(ctx, &awsiam.GetRoleInput{RoleName: aws.String("evil-admin")}); err == nil {
 		t.Error("the refused plan's role was created")
 	}
-	r, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("shop-orders")})
+	r, err := iamc.GetRole(ctx, &awsiam.GetRoleInput{RoleName: aws.String("shop-orders")})
 	if err != nil || r.Role.PermissionsBoundary == nil || aws.ToString(r.Role.PermissionsBoundary.PermissionsBoundaryArn) != b {
 		t.Errorf("shop-orders: %v, boundary %v, want %s", err, r, b)
 	}

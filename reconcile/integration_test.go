@@ -13,20 +13,23 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/mototest"
+	"github.com/iambind/iambind/reconcile/change"
 )
 
 // env is one integration test's moto server and helpers.
 type env struct {
 	t   *testing.T
 	srv *mototest.Server
-	iam *iam.Client // for setting up drift and reading IAM back
+	iam *awsiam.Client // for setting up drift and reading IAM back
 }
 
 func newEnv(t *testing.T) *env {
@@ -35,7 +38,7 @@ func newEnv(t *testing.T) *env {
 	}
 	srv := mototest.Start(t)
 	srv.SetEnv(t)
-	client := iam.New(iam.Options{
+	client := awsiam.New(awsiam.Options{
 		Region:       mototest.Region,
 		BaseEndpoint: aws.String(srv.Endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(mototest.AccessKeyID, mototest.SecretAccessKey, ""),
@@ -105,7 +108,7 @@ func (e *env) requireMatches(rendered string) {
 	e.t.Helper()
 	ctx := context.Background()
 	for _, d := range readString(e.t, rendered).Roles {
-		ob := &Observer{IAM: e.iam, Concurrency: 1}
+		ob := &iam.Observer{IAM: e.iam, Concurrency: 1}
 		o, err := ob.ObserveRole(ctx, d.Name)
 		if err != nil || o == nil {
 			e.t.Fatalf("role %s: %v (exists=%v)", d.Name, err, o != nil)
@@ -113,7 +116,7 @@ func (e *env) requireMatches(rendered string) {
 		if o.Path != d.Path || o.Description != d.Description || o.MaxSessionDuration != d.MaxSessionDuration || o.ARN != d.ARN {
 			e.t.Errorf("role %s: got path %q desc %q session %d arn %s", d.Name, o.Path, o.Description, o.MaxSessionDuration, o.ARN)
 		}
-		if same, _ := SameDocument(o.TrustPolicy, TrustDocument(&d.Role)); !same {
+		if same, _ := change.SameDocument(o.TrustPolicy, iam.TrustDocument(&d.Role)); !same {
 			e.t.Errorf("role %s: trust policy %s", d.Name, o.TrustPolicy)
 		}
 		if got, want := strings.Join(o.ManagedPolicyARNs, ","), strings.Join(slices.Compact(slices.Sorted(slices.Values(d.ManagedPolicyARNs))), ","); got != want {
@@ -123,7 +126,7 @@ func (e *env) requireMatches(rendered string) {
 			e.t.Errorf("role %s: inline %v", d.Name, slices.Sorted(maps.Keys(o.InlinePolicies)))
 		}
 		for name, doc := range d.InlinePolicies {
-			if same, _ := SameDocument(o.InlinePolicies[name], string(doc)); !same {
+			if same, _ := change.SameDocument(o.InlinePolicies[name], string(doc)); !same {
 				e.t.Errorf("role %s: inline %s = %s", d.Name, name, o.InlinePolicies[name])
 			}
 		}
@@ -143,7 +146,7 @@ func tagString(m map[string]string) string {
 
 func (e *env) roleNames() []string {
 	e.t.Helper()
-	out, err := e.iam.ListRoles(context.Background(), &iam.ListRolesInput{})
+	out, err := e.iam.ListRoles(context.Background(), &awsiam.ListRolesInput{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -158,13 +161,13 @@ func (e *env) roleNames() []string {
 func (e *env) providers() map[string][]string {
 	e.t.Helper()
 	ctx := context.Background()
-	list, err := e.iam.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	list, err := e.iam.ListOpenIDConnectProviders(ctx, &awsiam.ListOpenIDConnectProvidersInput{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	out := map[string][]string{}
 	for _, p := range list.OpenIDConnectProviderList {
-		got, err := e.iam.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: p.Arn})
+		got, err := e.iam.GetOpenIDConnectProvider(ctx, &awsiam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: p.Arn})
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -236,17 +239,17 @@ func TestIntegrationRepairsDrift(t *testing.T) {
 			e.apply(rendered)
 			ctx := context.Background()
 			role := aws.String("shop-orders")
-			e.must(e.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: role,
+			e.must(e.iam.UpdateAssumeRolePolicy(ctx, &awsiam.UpdateAssumeRolePolicyInput{RoleName: role,
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}`)}))
-			e.must(e.iam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: role, PolicyArn: aws.String(s3ro)}))
-			e.must(e.iam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: role, PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}))
-			e.must(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String("bucket"),
+			e.must(e.iam.DetachRolePolicy(ctx, &awsiam.DetachRolePolicyInput{RoleName: role, PolicyArn: aws.String(s3ro)}))
+			e.must(e.iam.AttachRolePolicy(ctx, &awsiam.AttachRolePolicyInput{RoleName: role, PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}))
+			e.must(e.iam.PutRolePolicy(ctx, &awsiam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String("bucket"),
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)}))
-			e.must(e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String("extra"),
+			e.must(e.iam.PutRolePolicy(ctx, &awsiam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String("extra"),
 				PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}`)}))
-			e.must(e.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: role, Tags: []types.Tag{
+			e.must(e.iam.TagRole(ctx, &awsiam.TagRoleInput{RoleName: role, Tags: []types.Tag{
 				{Key: aws.String(generator.TagBinding), Value: aws.String("other/x")}, {Key: aws.String("team"), Value: aws.String("x")}}}))
-			e.must(e.iam.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: role, Description: aws.String("hand edit"), MaxSessionDuration: aws.Int32(7200)}))
+			e.must(e.iam.UpdateRole(ctx, &awsiam.UpdateRoleInput{RoleName: role, Description: aws.String("hand edit"), MaxSessionDuration: aws.Int32(7200)}))
 
 			r := e.run("", "plan", "-f", e.file(rendered))
 			for _, want := range []string{"~ update role shop-orders", "trustPolicy:", "AdministratorAccess", "inlinePolicies.extra", `~ description: "hand edit"`, "- tags.team"} {
@@ -274,11 +277,11 @@ func TestIntegrationPruneOnlyOwned(t *testing.T) {
 	// Roles that are not ours: another owner's and an untagged one, and an
 	// instance profile on a role about to be pruned.
 	trust := aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
-	e.must(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("theirs"), AssumeRolePolicyDocument: trust,
+	e.must(e.iam.CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("theirs"), AssumeRolePolicyDocument: trust,
 		Tags: []types.Tag{{Key: aws.String(generator.TagOwner), Value: aws.String("staging")}}}))
-	e.must(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("handmade"), AssumeRolePolicyDocument: trust}))
-	e.must(e.iam.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("ip")}))
-	e.must(e.iam.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("ip"), RoleName: aws.String("shop-ledger")}))
+	e.must(e.iam.CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("handmade"), AssumeRolePolicyDocument: trust}))
+	e.must(e.iam.CreateInstanceProfile(ctx, &awsiam.CreateInstanceProfileInput{InstanceProfileName: aws.String("ip")}))
+	e.must(e.iam.AddRoleToInstanceProfile(ctx, &awsiam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("ip"), RoleName: aws.String("shop-ledger")}))
 
 	if r := e.run("", "apply", "--prune", "-f", e.file("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")); r.code != 1 || !strings.Contains(r.stderr, "no plan") {
 		t.Fatalf("prune with no plan must fail: %d %s", r.code, r.stderr)
@@ -308,7 +311,7 @@ func TestIntegrationForeignRoleRefusedThenAdopted(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	handTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
-	e.must(e.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("shop-orders"), Path: aws.String("/iambind/"),
+	e.must(e.iam.CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("shop-orders"), Path: aws.String("/iambind/"),
 		AssumeRolePolicyDocument: aws.String(handTrust),
 		Tags:                     []types.Tag{{Key: aws.String(generator.TagOwner), Value: aws.String("someone-else")}}}))
 	rendered := oneRole(t)
@@ -324,9 +327,9 @@ func TestIntegrationForeignRoleRefusedThenAdopted(t *testing.T) {
 			}
 		}
 	}
-	ob := &Observer{IAM: e.iam}
+	ob := &iam.Observer{IAM: e.iam}
 	o, _ := ob.ObserveRole(ctx, "shop-orders")
-	if same, _ := SameDocument(o.TrustPolicy, handTrust); !same || o.Owner() != "someone-else" || len(o.ManagedPolicyARNs) != 0 {
+	if same, _ := change.SameDocument(o.TrustPolicy, handTrust); !same || o.Owner() != "someone-else" || len(o.ManagedPolicyARNs) != 0 {
 		t.Fatalf("refused role was touched: %+v", o)
 	}
 	if p := e.providers(); len(p) != 0 {
@@ -374,7 +377,7 @@ func TestIntegrationMultiCluster(t *testing.T) {
 	if len(p) != 2 || strings.Join(p[a1], ",") != "sts.amazonaws.com" || strings.Join(p[a2], ",") != "sts.amazonaws.com" {
 		t.Fatalf("providers: %v", p)
 	}
-	o, _ := (&Observer{IAM: e.iam}).ObserveRole(ctx, "shop-orders")
+	o, _ := (&iam.Observer{IAM: e.iam}).ObserveRole(ctx, "shop-orders")
 	for _, iss := range []string{testIssuer, testIssuer2} {
 		if !strings.Contains(o.TrustPolicy, generator.IssuerHostPath(iss)+":sub") {
 			t.Errorf("trust lacks %s: %s", iss, o.TrustPolicy)
@@ -390,8 +393,8 @@ func TestIntegrationMultiCluster(t *testing.T) {
 // write itself is covered by the diff's unit tests, not here.)
 func TestIntegrationProviderMissingAudiencePlanned(t *testing.T) {
 	e := newEnv(t)
-	e.must(e.iam.CreateOpenIDConnectProvider(context.Background(), &iam.CreateOpenIDConnectProviderInput{
-		Url: aws.String(testIssuer), ClientIDList: []string{"other"}, ThumbprintList: []string{placeholderThumbprint}}))
+	e.must(e.iam.CreateOpenIDConnectProvider(context.Background(), &awsiam.CreateOpenIDConnectProviderInput{
+		Url: aws.String(testIssuer), ClientIDList: []string{"other"}, ThumbprintList: []string{iam.PlaceholderThumbprint}}))
 	r := e.run(oneRole(t), "plan", "-f", "-")
 	if r.code != 0 || !strings.Contains(r.stdout, "~ update OIDC provider "+testIssuer+": add client IDs sts.amazonaws.com") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -8,9 +8,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
@@ -81,11 +84,11 @@ func accountOf(a string) string {
 }
 
 func mdAccounts(b *strings.Builder, p *Plan) {
-	counts := map[string]map[ChangeKind]int{}
+	counts := map[string]map[iam.ChangeKind]int{}
 	for _, rc := range p.Roles {
 		acct := accountOf(rc.ARN)
 		if counts[acct] == nil {
-			counts[acct] = map[ChangeKind]int{}
+			counts[acct] = map[iam.ChangeKind]int{}
 		}
 		counts[acct][rc.Kind]++
 	}
@@ -97,13 +100,13 @@ func mdAccounts(b *strings.Builder, p *Plan) {
 	b.WriteString("|---|--:|--:|--:|--:|--:|\n")
 	for _, acct := range slices.Sorted(maps.Keys(counts)) {
 		c := counts[acct]
-		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %d |\n", mdCode(acct), c[KindCreate], c[KindUpdate], c[KindReplace], c[KindDelete], c[KindNoChange])
+		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %d |\n", mdCode(acct), c[iam.KindCreate], c[iam.KindUpdate], c[iam.KindReplace], c[iam.KindDelete], c[iam.KindNoChange])
 	}
 	b.WriteString("\n")
 }
 
-var kindMark = map[ChangeKind]string{KindCreate: "🟢 create", KindUpdate: "🟡 update", KindReplace: "🟠 replace",
-	KindDelete: "🔴 delete", KindNoChange: "⚪ no change"}
+var kindMark = map[iam.ChangeKind]string{iam.KindCreate: "🟢 create", iam.KindUpdate: "🟡 update", iam.KindReplace: "🟠 replace",
+	iam.KindDelete: "🔴 delete", iam.KindNoChange: "⚪ no change"}
 
 func mdRoleTable(b *strings.Builder, p *Plan) {
 	if len(p.Roles) == 0 {
@@ -122,8 +125,8 @@ func mdRoleTable(b *strings.Builder, p *Plan) {
 }
 
 // changedFields names what changes, grouped: "trustPolicy, inlinePolicies.bucket, tags (2)".
-func changedFields(rc RoleChange) string {
-	if rc.Kind == KindDelete {
+func changedFields(rc iam.RoleChange) string {
+	if rc.Kind == iam.KindDelete {
 		return "the role and its policies"
 	}
 	if len(rc.Changes) == 0 {
@@ -205,7 +208,7 @@ func mdRoleDetails(b *strings.Builder, p *Plan) {
 			fmt.Fprintf(b, "%s\n\n", mdCode(c.Field))
 			mdFence(b, "diff", "--- current\n+++ planned\n"+c.Diff)
 		}
-		if rc.Kind == KindDelete {
+		if rc.Kind == iam.KindDelete {
 			var calls strings.Builder
 			for _, a := range rc.Actions {
 				fmt.Fprintf(&calls, "- %s\n", strings.TrimSpace(string(a.Op)+" "+a.Target))
@@ -332,25 +335,25 @@ func mdAccessMap(b *strings.Builder, p *Plan) {
 	var edges, classes []string
 	for _, rc := range roles {
 		label := "role " + rc.Name
-		if rc.Kind != KindNoChange {
+		if rc.Kind != iam.KindNoChange {
 			label += " (" + rc.Kind.Verb() + ")"
 		}
 		rid := node("role", rc.Name, label, "")
-		if rc.Kind != KindNoChange {
+		if rc.Kind != iam.KindNoChange {
 			classes = append(classes, fmt.Sprintf("  class %s %s", rid, rc.Kind))
 		}
-		if rc.desired == nil {
+		if rc.Desired() == nil {
 			continue // a role to delete: no one will assume it
 		}
-		for _, sub := range trustSubjects(rc.desired) {
+		for _, sub := range trustSubjects(rc.Desired()) {
 			sid := node("sa", sub, "ServiceAccount "+sub, "round")
 			edges = append(edges, fmt.Sprintf("  %s --> %s", sid, rid))
 		}
-		for _, a := range slices.Sorted(slices.Values(rc.desired.ManagedPolicyARNs)) {
+		for _, a := range slices.Sorted(slices.Values(rc.Desired().ManagedPolicyARNs)) {
 			pid := node("mp", a, policyLabel(a), "doc")
 			edges = append(edges, fmt.Sprintf("  %s --> %s", rid, pid))
 		}
-		for _, name := range slices.Sorted(maps.Keys(rc.desired.InlinePolicies)) {
+		for _, name := range slices.Sorted(maps.Keys(rc.Desired().InlinePolicies)) {
 			pid := node("ip", rc.Name+"/"+name, "inline "+name, "doc")
 			edges = append(edges, fmt.Sprintf("  %s --> %s", rid, pid))
 		}
@@ -370,7 +373,7 @@ func mdAccessMap(b *strings.Builder, p *Plan) {
 
 // trustSubjects lists the ServiceAccounts ("namespace/name", globs kept) a
 // role's trust policy admits, sorted.
-func trustSubjects(r *DesiredRole) []string {
+func trustSubjects(r *input.DesiredRole) []string {
 	seen := map[string]bool{}
 	for _, st := range r.TrustPolicy.Statement {
 		for _, cond := range st.Condition {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/iambind/iambind/internal/clitest"
 	"github.com/iambind/iambind/internal/golden"
+	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
@@ -26,33 +30,33 @@ import (
 // made-up IAM states: every kind of change the diff produces.
 func markdownCases(t *testing.T) map[string]*Plan {
 	t.Helper()
-	read := func(paths ...string) *Input {
+	read := func(paths ...string) *input.Input {
 		for i, p := range paths {
 			paths[i] = filepath.Join("..", p)
 		}
-		in, err := ReadInputs(paths, nil)
+		in, err := input.ReadInputs(paths, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return in
 	}
-	diff := func(in *Input, state *State, opts Options) *Plan {
-		p, err := Diff(in, state, opts)
+	diff := func(in *input.Input, state *iam.State, opts iam.Options) *Plan {
+		p, err := iam.Diff(in, state, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return p
+		return &Plan{Plan: p}
 	}
 	cases := map[string]*Plan{}
 
 	// A first apply: every role and provider to create.
 	kt := read("examples/kustomize-transformer/expected.yaml")
-	cases["kustomize-transformer-create"] = diff(kt, NewState(), Options{})
+	cases["kustomize-transformer-create"] = diff(kt, iam.NewState(), iam.Options{})
 
 	// Drift on every field of one role, the other in sync, a role to prune,
 	// and the provider already there with one audience missing.
 	mc := read("examples/multi-cluster/expected.yaml")
-	state := NewState()
+	state := iam.NewState()
 	state.AllRoles = true
 	for i, r := range mc.Roles {
 		o := observedFrom(r)
@@ -72,16 +76,16 @@ func markdownCases(t *testing.T) map[string]*Plan {
 	state.AddRole(gone)
 	for _, r := range mc.Roles {
 		for _, p := range r.OIDCProviders {
-			state.Providers[p.ARN] = &ObservedProvider{ARN: p.ARN, ClientIDs: []string{"other-audience"}}
+			state.Providers[p.ARN] = &iam.ObservedProvider{ARN: p.ARN, ClientIDs: []string{"other-audience"}}
 		}
 	}
-	plan := diff(mc, state, Options{Prune: true})
+	plan := diff(mc, state, iam.Options{Prune: true})
 	plan.Warnings = []string{"ConfigMap analytics/iambind-etl: managed policy AdministratorAccess grants every permission"}
 	cases["multi-cluster-drift-prune"] = plan
 
 	// A path change (replace) and an adoption, in the kpt package's plans.
 	kp := read("examples/kpt-package/iambind/analytics")
-	state = NewState()
+	state = iam.NewState()
 	for i, r := range kp.Roles {
 		o := observedFrom(r)
 		if i == 0 {
@@ -91,28 +95,28 @@ func markdownCases(t *testing.T) map[string]*Plan {
 		}
 		state.AddRole(o)
 	}
-	cases["kpt-package-replace-adopt"] = diff(kp, state, Options{Adopt: true})
+	cases["kpt-package-replace-adopt"] = diff(kp, state, iam.Options{Adopt: true})
 
 	// Nothing to do.
-	state = NewState()
+	state = iam.NewState()
 	for _, r := range kt.Roles {
 		state.AddRole(observedFrom(r))
 		for _, p := range r.OIDCProviders {
-			state.Providers[p.ARN] = &ObservedProvider{ARN: p.ARN, ClientIDs: p.Audiences}
+			state.Providers[p.ARN] = &iam.ObservedProvider{ARN: p.ARN, ClientIDs: p.Audiences}
 		}
 	}
-	cases["kustomize-transformer-no-changes"] = diff(kt, state, Options{})
+	cases["kustomize-transformer-no-changes"] = diff(kt, state, iam.Options{})
 
 	// Pod Identity associations to create and delete, and an owned role
 	// that left the plan (kept: no --prune).
-	pi := diff(kt, state, Options{})
+	pi := diff(kt, state, iam.Options{})
 	pi.PodIdentity = &podidentity.Plan{Changes: []podidentity.Change{
 		{Cluster: "prod", Region: "us-west-2", Namespace: "shop", ServiceAccount: "orders", Kind: podidentity.KindCreate,
 			RoleARN: "arn:aws:iam::111122223333:role/iambind/shop-orders", Owner: "prod-usw2"},
 		{Cluster: "prod", Region: "us-west-2", Namespace: "shop", ServiceAccount: "retired", Kind: podidentity.KindDelete,
 			RoleARNBefore: "arn:aws:iam::111122223333:role/iambind/shop-retired", AssociationID: "a-0123456789abcdef0", Owner: "prod-usw2"},
 	}}
-	pi.Orphans = []OrphanRole{{Name: "shop-retired", ARN: "arn:aws:iam::111122223333:role/iambind/shop-retired", Owner: "prod-usw2"}}
+	pi.Orphans = []iam.OrphanRole{{Name: "shop-retired", ARN: "arn:aws:iam::111122223333:role/iambind/shop-retired", Owner: "prod-usw2"}}
 	cases["pod-identity-and-orphans"] = pi
 	return cases
 }
@@ -143,12 +147,12 @@ func TestRenderMarkdownGolden(t *testing.T) {
 }
 
 func TestRenderMarkdownRefusal(t *testing.T) {
-	in := &Input{Roles: []*DesiredRole{testRole("orders", "prod")}}
-	state := NewState()
+	in := &input.Input{Roles: []*input.DesiredRole{testRole("orders", "prod")}}
+	state := iam.NewState()
 	o := observedFrom(testRole("orders", "prod"))
-	o.Tags[tagOwner] = "someone-else"
+	o.Tags[generator.TagOwner] = "someone-else"
 	state.AddRole(o)
-	_, err := Diff(in, state, Options{})
+	_, err := iam.Diff(in, state, iam.Options{})
 	if err == nil {
 		t.Fatal("expected a refusal")
 	}

@@ -8,12 +8,15 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
@@ -59,7 +62,7 @@ func (f *runner) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		}
 		return runFromCluster(ctx, f, stdout, stderr)
 	}
-	in, err := ReadInputs(f.Files, stdin)
+	in, err := input.ReadInputs(f.Files, stdin)
 	if err != nil {
 		return err
 	}
@@ -70,7 +73,7 @@ func (f *runner) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 // planOrApplyAccount runs plan or apply over the desired roles of one
 // account (acct nil: the credentials' own); the Result is nil when nothing
 // was applied (plan, or a refusal before any write).
-func planOrApplyAccount(ctx context.Context, f *runner, in *Input, stdout, stderr io.Writer, acct *accountTarget) (*Result, error) {
+func planOrApplyAccount(ctx context.Context, f *runner, in *input.Input, stdout, stderr io.Writer, acct *accountTarget) (*iam.Result, error) {
 	if !in.HasPlan() {
 		if f.Prune {
 			return nil, errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths")
@@ -91,7 +94,7 @@ func planOrApplyAccount(ctx context.Context, f *runner, in *Input, stdout, stder
 		return nil, err
 	}
 	quota := generator.DefaultMaxTrustPolicySize
-	summary := NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
+	summary := iam.NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
 	if TrustPolicyOverDefault(in) {
 		// Only then does the account's real quota matter: read it.
 		sum, err := summary.Get(ctx)
@@ -115,13 +118,14 @@ func planOrApplyAccount(ctx context.Context, f *runner, in *Input, stdout, stder
 		}
 	}
 
-	observer := &Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Rate: f.Scale.Rate, Summary: summary}
+	observer := &iam.Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Rate: f.Scale.Rate, Summary: summary}
 	state, err := observer.Observe(ctx, in, f.Prune)
 	if err != nil {
 		return nil, fmt.Errorf("observing IAM: %w", err)
 	}
-	opts := Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
-	plan, err := Diff(in, state, opts)
+	opts := iam.Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
+	iamPlan, err := iam.Diff(in, state, opts)
+	plan := &Plan{Plan: iamPlan}
 	if err == nil {
 		plan.Discovery, err = planDiscovery(ctx, clients, in, opts)
 	}
@@ -129,22 +133,23 @@ func planOrApplyAccount(ctx context.Context, f *runner, in *Input, stdout, stder
 		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	plan.Warnings = problems.Warnings
-	pf := &Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}
+	pf := &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}
 	if err := preflight(ctx, pf, summary, in, state, plan, stderr); err != nil {
 		return nil, err
 	}
-	if err := addPodIdentity(ctx, f, clients, in, state, plan, opts); err != nil {
+	podIdentity, err := addPodIdentity(ctx, f, clients, in, state, plan, opts)
+	if err != nil {
 		return nil, err
 	}
-	return renderOrApply(ctx, f, clients, observer, opts, plan, nil, stdout, stderr)
+	return renderOrApply(ctx, f, clients, podIdentity, observer, opts, plan, nil, stdout, stderr)
 }
 
 // renderOrApply prints the plan (plan) or executes it and prints the
 // summary (apply). refused are the plans that failed alone (--from-cluster),
 // listed among the JSON errors; the caller decides the exit code for them.
-func renderOrApply(ctx context.Context, f *runner, clients *awsapi.Clients, observer *Observer, opts Options,
-	plan *Plan, refused []string, stdout, stderr io.Writer) (*Result, error) {
-	podIdentity := plan.podIdentityRoom // nil when the plan has no EKS Pod Identity associations
+// podIdentity is nil when the plan has no EKS Pod Identity associations.
+func renderOrApply(ctx context.Context, f *runner, clients *awsapi.Clients, podIdentity *podIdentityRoom,
+	observer *iam.Observer, opts iam.Options, plan *Plan, refused []string, stdout, stderr io.Writer) (*iam.Result, error) {
 	if f.Command == CommandPlan {
 		switch f.Output {
 		case "markdown":
@@ -172,26 +177,32 @@ func renderOrApply(ctx context.Context, f *runner, clients *awsapi.Clients, obse
 	if f.Output == "text" {
 		RenderText(stdout, plan)
 	}
-	ex := &Executor{IAM: clients.IAM, Observer: observer, Options: opts, Concurrency: f.Concurrency}
+	ex := &iam.Executor{IAM: clients.IAM, Observer: observer, Options: opts, Concurrency: f.Concurrency}
 	if f.Output == "text" {
 		ex.Log = stdout
 		ex.Progress = progressReporter(stderr)
 	}
-	// Issuers first: IAM and token verifiers fetch them once the provider exists.
+	// The phases: issuers first (IAM and token verifiers fetch them once the
+	// provider exists), then IAM's providers and role upserts, then EKS Pod
+	// Identity associations (they name roles that must exist), then role
+	// deletions (a role goes only once its associations are gone).
 	dres := applyDiscovery(ctx, clients, plan, ex.Log)
+	res := ex.Upsert(ctx, plan.Plan)
 	var piResult *podidentity.Result
 	if podIdentity != nil {
-		ex.AfterUpserts = podIdentity.applier(plan.PodIdentity, ex.Log, &piResult)
-	}
-	res := ex.Apply(ctx, plan)
-	res.Errors = append(dres.Errors, res.Errors...)
-	if piResult != nil {
+		piResult = podIdentity.apply(ctx, plan.PodIdentity, ex.Log, res.RoleErrors)
 		for role, err := range piResult.RoleErrors {
 			if _, failed := res.RoleErrors[role]; !failed {
 				res.RoleErrors[role] = err // a plan's status says Error when its associations failed
 			}
 		}
 	}
+	if piResult != nil && len(piResult.Errors) > 0 {
+		iam.KeepDeletions(plan.Plan, res, piResult.Errors)
+	} else {
+		ex.Delete(ctx, plan.Plan, res)
+	}
+	res.Errors = append(dres.Errors, res.Errors...)
 	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
 	if f.Output == "json" {
 		doc := NewJSONDocument("apply", plan)
@@ -249,8 +260,8 @@ func renderOrApply(ctx context.Context, f *runner, clients *awsapi.Clients, obse
 
 // checkAccount refuses to run a plan made for another account or partition
 // than the credentials' (e.g. a prod plan with staging credentials).
-func checkAccount(ctx context.Context, c *sts.Client, in *Input) error {
-	partition, account := PlanAccount(in)
+func checkAccount(ctx context.Context, c *sts.Client, in *input.Input) error {
+	partition, account := input.PlanAccount(in)
 	id, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return fmt.Errorf("checking the AWS account (sts GetCallerIdentity): %w", err)

@@ -6,14 +6,17 @@ import (
 	"io"
 	"strings"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/iambind/iambind/internal/awsapi"
+	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 // podIdentityRoom wires the EKS Pod Identity room (reconcile/podidentity)
 // into plan and apply: it observes and diffs after IAM, and applies between
-// role upserts and role deletions (Executor.AfterUpserts), so that roles
+// role upserts and role deletions (renderOrApply's phases), so that roles
 // exist before associations name them and associations are gone before
 // their role is pruned.
 type podIdentityRoom struct {
@@ -25,7 +28,7 @@ type podIdentityRoom struct {
 
 // newPodIdentityRoom returns nil when the plan has no associations: then
 // EKS is never called.
-func newPodIdentityRoom(in *Input, clients *awsapi.Clients, endpointURL string, concurrency int) (*podIdentityRoom, error) {
+func newPodIdentityRoom(in *input.Input, clients *awsapi.Clients, endpointURL string, concurrency int) (*podIdentityRoom, error) {
 	roles := make([]podidentity.Role, 0, len(in.Roles))
 	for _, r := range in.Roles {
 		roles = append(roles, podidentity.Role{Role: r.Role, Source: r.Source})
@@ -42,31 +45,31 @@ func newPodIdentityRoom(in *Input, clients *awsapi.Clients, endpointURL string, 
 }
 
 // addPodIdentity is the hook plan and apply call after the IAM diff: it
-// adds the EKS Pod Identity part to the plan (nothing when the plan has no
-// associations, and then EKS is never called).
-func addPodIdentity(ctx context.Context, f *runner, clients *awsapi.Clients, in *Input, state *State, plan *Plan, opts Options) error {
+// adds the EKS Pod Identity part to the plan and returns the room that
+// applies it (nil when the plan has no associations, and then EKS is never
+// called).
+func addPodIdentity(ctx context.Context, f *runner, clients *awsapi.Clients, in *input.Input, state *iam.State, plan *Plan, opts iam.Options) (*podIdentityRoom, error) {
 	endpoint := f.EKSEndpointURL
 	if endpoint == "" {
 		endpoint = f.EndpointURL
 	}
 	room, err := newPodIdentityRoom(in, clients, endpoint, f.Concurrency)
 	if err != nil {
-		return fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return nil, fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	if room == nil {
-		return nil
+		return nil, nil
 	}
 	// After IAM: whether a role's IRSA trust may go depends on the observed roles.
 	if plan.PodIdentity, err = room.plan(ctx, in, state, plan.Owners, opts); err != nil {
-		return fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
-	plan.podIdentityRoom = room
-	return nil
+	return room, nil
 }
 
 // plan observes the associations and diffs them, then refuses a plan that
 // would take a role's IRSA trust away before its associations exist.
-func (r *podIdentityRoom) plan(ctx context.Context, in *Input, state *State, owners []string, opts Options) (*podidentity.Plan, error) {
+func (r *podIdentityRoom) plan(ctx context.Context, in *input.Input, state *iam.State, owners []string, opts iam.Options) (*podidentity.Plan, error) {
 	ob := &podidentity.Observer{EKS: r.eks, Concurrency: r.concurrency}
 	observed, err := ob.Observe(ctx, r.desired, opts.Prune)
 	if err != nil {
@@ -84,7 +87,7 @@ func (r *podIdentityRoom) plan(ctx context.Context, in *Input, state *State, own
 // be made: pods that use IRSA now would lose their credentials before Pod
 // Identity can give them any. Going through mode both first makes the
 // associations exist (iambind migrate prints the steps).
-func guardIRSARemoval(in *Input, state *State, plan *podidentity.Plan) error {
+func guardIRSARemoval(in *input.Input, state *iam.State, plan *podidentity.Plan) error {
 	var problems []string
 	for _, r := range in.Roles {
 		if len(r.PodIdentityAssociations) == 0 || len(r.OIDCProviders) > 0 {
@@ -105,12 +108,10 @@ func guardIRSARemoval(in *Input, state *State, plan *podidentity.Plan) error {
 	return nil
 }
 
-// applier is the Executor.AfterUpserts hook that applies the association changes.
-func (r *podIdentityRoom) applier(plan *podidentity.Plan, log io.Writer, result **podidentity.Result) func(context.Context, map[string]error) []error {
-	return func(ctx context.Context, failedRoles map[string]error) []error {
-		ex := &podidentity.Executor{EKS: r.eks, Concurrency: r.concurrency, Log: log}
-		res := ex.Apply(ctx, plan, failedRoles)
-		*result = res
-		return res.Errors
-	}
+// apply makes the association changes, after IAM's role upserts and before
+// its deletions. failedRoles are the roles whose changes failed: their
+// associations wait.
+func (r *podIdentityRoom) apply(ctx context.Context, plan *podidentity.Plan, log io.Writer, failedRoles map[string]error) *podidentity.Result {
+	ex := &podidentity.Executor{EKS: r.eks, Concurrency: r.concurrency, Log: log}
+	return ex.Apply(ctx, plan, failedRoles)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/iambind/iambind/internal/cmdtest"
 	"github.com/iambind/iambind/internal/eksfake"
 	"github.com/iambind/iambind/internal/mototest"
+	"github.com/iambind/iambind/reconcile/change"
 )
 
 // These tests run the built iambind binary against moto (IAM, STS) and the
@@ -172,7 +173,7 @@ func (e *piEnv) trust(role string) generator.PolicyDocument {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	doc, err := decodeIAMDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	doc, err := change.DecodeIAMDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // TestValidatePodIdentityPlans: a rendered podIdentity/both plan is valid,
@@ -20,19 +21,19 @@ func TestValidatePodIdentityPlans(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		edit func(*DesiredRole)
+		edit func(*input.DesiredRole)
 		want string
 	}{
-		{"no source account", func(d *DesiredRole) {
+		{"no source account", func(d *input.DesiredRole) {
 			delete(d.TrustPolicy.Statement[0].Condition["StringEquals"], generator.ConditionSourceAcct)
 		}, "(EKS Pod Identity): must pin aws:SourceAccount"},
-		{"any cluster", func(d *DesiredRole) { delete(d.TrustPolicy.Statement[0].Condition, "ArnEquals") }, "must pin aws:SourceArn"},
-		{"statement without associations", func(d *DesiredRole) { d.PodIdentityAssociations = nil }, "podIdentityAssociations is empty"},
-		{"associations without statement", func(d *DesiredRole) {
+		{"any cluster", func(d *input.DesiredRole) { delete(d.TrustPolicy.Statement[0].Condition, "ArnEquals") }, "must pin aws:SourceArn"},
+		{"statement without associations", func(d *input.DesiredRole) { d.PodIdentityAssociations = nil }, "podIdentityAssociations is empty"},
+		{"associations without statement", func(d *input.DesiredRole) {
 			d.TrustPolicy.Statement[0] = generator.Statement{Effect: "Allow", Principal: map[string]generator.StringList{"Federated": {"x"}}, Action: generator.StringList{"sts:AssumeRoleWithWebIdentity"}}
 		}, "no EKS Pod Identity statement"},
-		{"bad namespace", func(d *DesiredRole) { d.PodIdentityAssociations[0].Namespace = "../kube-system" }, `podIdentityAssociations[0]: namespace "../kube-system"`},
-		{"bad cluster", func(d *DesiredRole) { d.PodIdentityAssociations[0].Cluster = "a/b" }, `cluster "a/b" is not an EKS cluster name`},
+		{"bad namespace", func(d *input.DesiredRole) { d.PodIdentityAssociations[0].Namespace = "../kube-system" }, `podIdentityAssociations[0]: namespace "../kube-system"`},
+		{"bad cluster", func(d *input.DesiredRole) { d.PodIdentityAssociations[0].Cluster = "a/b" }, `cluster "a/b" is not an EKS cluster name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

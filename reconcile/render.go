@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/iambind/iambind/reconcile/discovery"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
@@ -20,9 +22,9 @@ func RenderText(w io.Writer, p *Plan) {
 	discovery.RenderText(w, p.Discovery) // the issuers are published first
 	for _, pc := range p.Providers {
 		switch pc.Kind {
-		case KindCreate:
+		case iam.KindCreate:
 			fmt.Fprintf(w, "+ create OIDC provider %s (client IDs: %s)\n", pc.URL, strings.Join(pc.AddClientIDs, ", "))
-		case KindUpdate:
+		case iam.KindUpdate:
 			fmt.Fprintf(w, "~ update OIDC provider %s: add client IDs %s\n", pc.URL, strings.Join(pc.AddClientIDs, ", "))
 		default:
 			fmt.Fprintf(w, "= no change OIDC provider %s\n", pc.URL)
@@ -80,13 +82,13 @@ func OrphanLines(p *Plan) []string {
 // PlanSummary is the plan's closing line.
 func PlanSummary(p *Plan) string {
 	s := fmt.Sprintf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d unchanged",
-		p.Count(KindCreate), p.Count(KindUpdate), p.Count(KindReplace), p.Count(KindDelete), p.Count(KindNoChange))
+		p.Count(iam.KindCreate), p.Count(iam.KindUpdate), p.Count(iam.KindReplace), p.Count(iam.KindDelete), p.Count(iam.KindNoChange))
 	var pcreate, pupdate int
 	for _, pc := range p.Providers {
 		switch pc.Kind {
-		case KindCreate:
+		case iam.KindCreate:
 			pcreate++
-		case KindUpdate:
+		case iam.KindUpdate:
 			pupdate++
 		}
 	}
@@ -110,7 +112,7 @@ func PlanSummary(p *Plan) string {
 }
 
 // ApplySummary is apply's closing line.
-func ApplySummary(r *Result, reads, writes int64) string {
+func ApplySummary(r *iam.Result, reads, writes int64) string {
 	return fmt.Sprintf("roles: %d created, %d updated, %d deleted, %d unchanged; IAM calls: %d reads, %d writes",
 		r.Created, r.Updated, r.Deleted, r.Unchanged, reads, writes)
 }
@@ -118,7 +120,7 @@ func ApplySummary(r *Result, reads, writes int64) string {
 // FailureReport is the end of a failed apply's output: per failed role (or
 // OIDC provider) what was done and what was not, and the command that
 // finishes the job once the cause is fixed (apply is idempotent).
-func FailureReport(r *Result, rerun string) string {
+func FailureReport(r *iam.Result, rerun string) string {
 	if len(r.Unfinished) == 0 {
 		return ""
 	}
@@ -181,8 +183,8 @@ type JSONResult struct {
 	// Unfinished: per failed role ("role <name>") or provider ("OIDC
 	// provider <url>"), the calls done and not done; Rerun: the command
 	// that finishes the job. Both only when something failed.
-	Unfinished map[string]Progress `json:"unfinished,omitempty"`
-	Rerun      string              `json:"rerun,omitempty"`
+	Unfinished map[string]iam.Progress `json:"unfinished,omitempty"`
+	Rerun      string                  `json:"rerun,omitempty"`
 	// Discovery is what was published on S3; only with discovery plans.
 	Discovery *JSONDiscoveryResult `json:"discovery,omitempty"`
 }
@@ -207,16 +209,16 @@ type JSONDiscoveryResult struct {
 
 // JSONDocument is the --output json document (docs/plan-json.md).
 type JSONDocument struct {
-	FormatVersion int              `json:"formatVersion"`
-	Command       string           `json:"command"`
-	HasChanges    bool             `json:"hasChanges"`
-	Summary       JSONSummary      `json:"summary"`
-	Owners        []string         `json:"owners"`
-	Prune         bool             `json:"prune"`
-	OIDCProviders []ProviderChange `json:"oidcProviders"`
-	Roles         []RoleChange     `json:"roles"`
-	Warnings      []string         `json:"warnings"`
-	Errors        []string         `json:"errors"`
+	FormatVersion int                  `json:"formatVersion"`
+	Command       string               `json:"command"`
+	HasChanges    bool                 `json:"hasChanges"`
+	Summary       JSONSummary          `json:"summary"`
+	Owners        []string             `json:"owners"`
+	Prune         bool                 `json:"prune"`
+	OIDCProviders []iam.ProviderChange `json:"oidcProviders"`
+	Roles         []iam.RoleChange     `json:"roles"`
+	Warnings      []string             `json:"warnings"`
+	Errors        []string             `json:"errors"`
 	// IAMCalls made while planning (plan) or in total (apply).
 	IAMCalls JSONCalls   `json:"iamCalls"`
 	Result   *JSONResult `json:"result,omitempty"`
@@ -225,9 +227,9 @@ type JSONDocument struct {
 	PodIdentityAssociations []podidentity.Change `json:"podIdentityAssociations,omitempty"`
 	EKSCalls                *JSONCalls           `json:"eksCalls,omitempty"`
 	// Orphans are owned roles no longer planned (kept without --prune).
-	Orphans []OrphanRole `json:"orphans"`
+	Orphans []iam.OrphanRole `json:"orphans"`
 	// Preflight counts what was checked before any write.
-	Preflight *PreflightSummary `json:"preflight,omitempty"`
+	Preflight *iam.PreflightSummary `json:"preflight,omitempty"`
 	// Discovery and S3Calls appear only when the input plans self-hosted
 	// issuers (reconcile/discovery).
 	Discovery *discovery.Plan `json:"discovery,omitempty"`
@@ -245,30 +247,30 @@ func NewJSONDocument(command string, p *Plan) *JSONDocument {
 		d.Owners = []string{}
 	}
 	if d.OIDCProviders == nil {
-		d.OIDCProviders = []ProviderChange{}
+		d.OIDCProviders = []iam.ProviderChange{}
 	}
 	if d.Roles == nil {
-		d.Roles = []RoleChange{}
+		d.Roles = []iam.RoleChange{}
 	}
 	if d.Warnings == nil {
 		d.Warnings = []string{}
 	}
 	d.Orphans, d.Preflight = p.Orphans, p.Preflight
 	if d.Orphans == nil {
-		d.Orphans = []OrphanRole{}
+		d.Orphans = []iam.OrphanRole{}
 	}
 	d.HasChanges = p.HasChanges()
-	d.Summary = JSONSummary{Create: p.Count(KindCreate), Update: p.Count(KindUpdate), Replace: p.Count(KindReplace),
-		Delete: p.Count(KindDelete), NoChange: p.Count(KindNoChange)}
+	d.Summary = JSONSummary{Create: p.Count(iam.KindCreate), Update: p.Count(iam.KindUpdate), Replace: p.Count(iam.KindReplace),
+		Delete: p.Count(iam.KindDelete), NoChange: p.Count(iam.KindNoChange)}
 	if p.PodIdentity != nil && len(p.PodIdentity.Changes) > 0 {
 		d.PodIdentityAssociations = p.PodIdentity.Changes
 		d.Summary.PodIdentityAssociations = podidentity.Summarize(p.PodIdentity)
 	}
 	for _, pc := range p.Providers {
 		switch pc.Kind {
-		case KindCreate:
+		case iam.KindCreate:
 			d.Summary.OIDCProvidersToCreate++
-		case KindUpdate:
+		case iam.KindUpdate:
 			d.Summary.OIDCProvidersToUpdate++
 		}
 	}

@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/iambind/iambind/reconcile/iam"
+
+	"github.com/iambind/iambind/reconcile/change"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 func driftPlan(t *testing.T) *Plan {
 	t.Helper()
-	state := NewState()
+	state := iam.NewState()
 	state.AllRoles = true
 	o := observedFrom(testRole("orders", "prod"))
 	o.Description = "hand edit"
@@ -17,12 +22,12 @@ func driftPlan(t *testing.T) *Plan {
 	state.AddRole(o)
 	state.AddRole(observedFrom(testRole("gone", "prod")))
 	state.AddRole(observedFrom(testRole("same", "prod")))
-	plan, err := Diff(&Input{Roles: []*DesiredRole{testRole("orders", "prod"), testRole("new", "prod"), testRole("same", "prod")}},
-		state, Options{Prune: true})
+	plan, err := iam.Diff(&input.Input{Roles: []*input.DesiredRole{testRole("orders", "prod"), testRole("new", "prod"), testRole("same", "prod")}},
+		state, iam.Options{Prune: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return plan
+	return &Plan{Plan: plan}
 }
 
 func TestRenderText(t *testing.T) {
@@ -118,16 +123,16 @@ func TestPolicyDocuments(t *testing.T) {
 		{`{"Statement":[{"Sid":"1"},{"Sid":"2"}]}`, `{"Statement":[{"Sid":"1"}]}`, false},
 	}
 	for _, tc := range tests {
-		if got, err := SameDocument(tc.a, tc.b); err != nil || got != tc.same {
-			t.Errorf("SameDocument(%s, %s) = %v, %v", tc.a, tc.b, got, err)
+		if got, err := change.SameDocument(tc.a, tc.b); err != nil || got != tc.same {
+			t.Errorf("change.SameDocument(%s, %s) = %v, %v", tc.a, tc.b, got, err)
 		}
 	}
 	// IAM URL-encodes documents; '+' must survive (PathUnescape, not QueryUnescape).
-	got, err := decodeIAMDocument("%7B%22Resource%22%3A%22arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa+b%22%7D")
+	got, err := change.DecodeIAMDocument("%7B%22Resource%22%3A%22arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa+b%22%7D")
 	if err != nil || got != `{"Resource":"arn:aws:iam::1:role/a+b"}` {
 		t.Errorf("decode = %q, %v", got, err)
 	}
-	if got, _ := decodeIAMDocument(`{"a":"100%"}`); got != `{"a":"100%"}` {
+	if got, _ := change.DecodeIAMDocument(`{"a":"100%"}`); got != `{"a":"100%"}` {
 		t.Errorf("plain JSON must be kept: %q", got)
 	}
 }

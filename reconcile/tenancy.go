@@ -7,7 +7,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // TagNamespace records, on a role created from a cluster plan, the namespace
@@ -107,7 +110,7 @@ func (t Tenancy) CheckSubjects(ns string, r *generator.Role) error {
 // that role was made for ns, and apply tags it now. Anything else is refused,
 // with --adopt or not: --adopt would let a tenant take over any role of the
 // account by naming it.
-func (t Tenancy) CheckClaim(ns string, r *DesiredRole, o *ObservedRole) error {
+func (t Tenancy) CheckClaim(ns string, r *input.DesiredRole, o *iam.ObservedRole) error {
 	if o == nil || t.Trusted[ns] {
 		return nil
 	}
@@ -122,7 +125,7 @@ func (t Tenancy) CheckClaim(ns string, r *DesiredRole, o *ObservedRole) error {
 		return nil
 	}
 	if o.Owner() == "" {
-		return fmt.Errorf("role %s exists and was not made by iambind (no %s tag): a plan in namespace %s may not take it over, with --adopt or not (only a plan of a --trusted-namespaces namespace may)", o.Name, tagOwner, ns)
+		return fmt.Errorf("role %s exists and was not made by iambind (no %s tag): a plan in namespace %s may not take it over, with --adopt or not (only a plan of a --trusted-namespaces namespace may)", o.Name, generator.TagOwner, ns)
 	}
 	return fmt.Errorf("role %s has no %s tag and its %s tag is %q, not a binding of namespace %s: a plan in namespace %s may not change it (tag the role %s=%s by hand if it is theirs)",
 		o.Name, TagNamespace, generator.TagBinding, binding, ns, ns, TagNamespace, ns)
@@ -215,7 +218,7 @@ type PruneScope struct {
 // plans name more than one owner, an owner counts only for the namespaces
 // (and trusted namespaces) whose plans claim it: a tenant naming another
 // cluster's owner cannot make this Job prune that cluster's roles.
-func (t Tenancy) MayPrune(o *ObservedRole, s PruneScope) error {
+func (t Tenancy) MayPrune(o *iam.ObservedRole, s PruneScope) error {
 	ns, ok := o.Tags[TagNamespace]
 	if !ok {
 		return fmt.Errorf("role %s has no %s tag (it was not created from a cluster plan): prune it with `iambind apply -f ... --prune`", o.Name, TagNamespace)

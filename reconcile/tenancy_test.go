@@ -5,11 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/reconcile/iam"
+
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // withSubjects replaces the role's trust-policy subject condition.
-func withSubjects(r *DesiredRole, op string, subs ...string) *DesiredRole {
+func withSubjects(r *input.DesiredRole, op string, subs ...string) *input.DesiredRole {
 	st := &r.TrustPolicy.Statement[0]
 	host := generator.IssuerHostPath(testIssuer)
 	for o := range st.Condition {
@@ -27,7 +30,7 @@ func TestTenancySubjects(t *testing.T) {
 	tests := []struct {
 		name    string
 		ns      string
-		role    *DesiredRole
+		role    *input.DesiredRole
 		trusted []string
 		err     string // "" = admitted
 	}{
@@ -84,7 +87,7 @@ func TestTenancySubjects(t *testing.T) {
 }
 
 func TestTenancyClaim(t *testing.T) {
-	tagged := func(tags map[string]string) *ObservedRole {
+	tagged := func(tags map[string]string) *iam.ObservedRole {
 		o := observedFrom(testRole("orders", "prod"))
 		o.Tags = tags
 		return o
@@ -93,7 +96,7 @@ func TestTenancyClaim(t *testing.T) {
 	tests := []struct {
 		name    string
 		ns      string
-		o       *ObservedRole
+		o       *iam.ObservedRole
 		trusted []string
 		err     string
 	}{
@@ -159,7 +162,7 @@ func TestTenancyConflicts(t *testing.T) {
 var errFake = errors.New("fake")
 
 func TestTenancyPrune(t *testing.T) {
-	role := func(tags map[string]string) *ObservedRole {
+	role := func(tags map[string]string) *iam.ObservedRole {
 		o := observedFrom(testRole("orders", "prod"))
 		o.Tags = tags
 		return o
@@ -169,7 +172,7 @@ func TestTenancyPrune(t *testing.T) {
 	two := map[string]map[string]bool{"prod": {"shop": true}, "other": {"evil": true}}
 	tests := []struct {
 		name    string
-		o       *ObservedRole
+		o       *iam.ObservedRole
 		scope   PruneScope
 		trusted []string
 		err     string

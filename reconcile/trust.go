@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/internal/iamglob"
+	"github.com/iambind/iambind/reconcile/input"
 
 	"github.com/iambind/iambind/generator"
 )
@@ -159,7 +160,7 @@ type CheckResult struct {
 }
 
 // Check evaluates every planned role's trust policy for a token.
-func Check(in *Input, tok Token) []CheckResult {
+func Check(in *input.Input, tok Token) []CheckResult {
 	out := make([]CheckResult, 0, len(in.Roles))
 	for _, r := range in.Roles {
 		ok, why := EvaluateTrust(r.TrustPolicy, tok)
@@ -174,8 +175,8 @@ func Check(in *Input, tok Token) []CheckResult {
 // policy for each issuer the role trusts. It catches a kustomize namespace:,
 // namePrefix: or serviceAccountName patch applied after the function, and
 // hand edits. Each violation is returned as a message.
-func Guard(in *Input) []string {
-	byARN := map[string]*DesiredRole{}
+func Guard(in *input.Input) []string {
+	byARN := map[string]*input.DesiredRole{}
 	for _, r := range in.Roles {
 		byARN[r.ARN] = r
 	}

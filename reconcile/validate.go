@@ -2,16 +2,13 @@ package reconcile
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
-
-// roleARNRE splits a role ARN into partition, account and path+name.
-var roleARNRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role(/.*)$`)
 
 // Problems collected while validating a plan.
 type Problems struct {
@@ -29,7 +26,7 @@ func (p *Problems) warnf(format string, args ...any) {
 
 // TrustPolicyOverDefault reports whether any planned trust policy is larger
 // than IAM's default quota, i.e. whether the account's real quota matters.
-func TrustPolicyOverDefault(in *Input) bool {
+func TrustPolicyOverDefault(in *input.Input) bool {
 	for _, r := range in.Roles {
 		doc, _ := generator.MarshalJSON(r.TrustPolicy, false)
 		if generator.NonWhitespaceLength(doc) > generator.DefaultMaxTrustPolicySize {
@@ -42,7 +39,7 @@ func TrustPolicyOverDefault(in *Input) bool {
 // Validate checks the IAM limits the SDK does not check (and emulators do
 // not enforce), so that a plan IAM would reject fails before any write.
 // trustQuota is the account's trust-policy size quota (2048 by default).
-func Validate(in *Input, trustQuota int) Problems {
+func Validate(in *input.Input, trustQuota int) Problems {
 	var p Problems
 	accounts := map[string]bool{}
 	for _, r := range in.Roles {
@@ -53,7 +50,7 @@ func Validate(in *Input, trustQuota int) Problems {
 		if !generator.IsValidRolePath(r.Path) {
 			p.errorf("%s: path %q must start and end with / and be at most %d characters", where, r.Path, generator.MaxRolePathLength)
 		}
-		if m := roleARNRE.FindStringSubmatch(r.ARN); m == nil || m[3] != r.Path+r.Name {
+		if m := input.RoleARNRE.FindStringSubmatch(r.ARN); m == nil || m[3] != r.Path+r.Name {
 			p.errorf("%s: arn %q does not match path %q and name %q", where, r.ARN, r.Path, r.Name)
 		} else {
 			accounts[m[1]+":"+m[2]] = true
@@ -142,9 +139,9 @@ func Validate(in *Input, trustQuota int) Problems {
 // of the role's own OIDC providers, conditioned on both <issuer>:aud and
 // <issuer>:sub. A hand edit that drops a condition would let any token of
 // the issuer (any ServiceAccount of the cluster) assume the role.
-func validateTrust(p *Problems, where string, r *DesiredRole) {
+func validateTrust(p *Problems, where string, r *input.DesiredRole) {
 	providers := map[string]bool{}
-	if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
+	if m := input.RoleARNRE.FindStringSubmatch(r.ARN); m != nil {
 		for i, pr := range r.OIDCProviders {
 			if want := generator.OIDCProviderARN(m[1], m[2], pr.URL); pr.ARN != want {
 				p.errorf("%s: oidcProviders[%d].arn %q is not the provider of %s in the role's account (%s)", where, i, pr.ARN, pr.URL, want)
@@ -157,7 +154,7 @@ func validateTrust(p *Problems, where string, r *DesiredRole) {
 		n := i + 1
 		if generator.IsPodIdentityStatement(st) {
 			podIdentityStatements++
-			if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
+			if m := input.RoleARNRE.FindStringSubmatch(r.ARN); m != nil {
 				for _, msg := range podidentity.ValidateStatement(st, m[1], m[2]) {
 					p.errorf("%s: trust policy statement %d (EKS Pod Identity): %s", where, n, msg)
 				}
@@ -198,21 +195,4 @@ func validateTrust(p *Problems, where string, r *DesiredRole) {
 	case podIdentityStatements > 1:
 		p.errorf("%s: the trust policy has %d EKS Pod Identity statements; iambind writes one", where, podIdentityStatements)
 	}
-}
-
-// PlanAccount returns the partition and account ID of the plan's roles
-// (Validate ensures there is one), or empty strings for an empty plan.
-func PlanAccount(in *Input) (partition, account string) {
-	for _, r := range in.Roles {
-		if m := roleARNRE.FindStringSubmatch(r.ARN); m != nil {
-			return m[1], m[2]
-		}
-	}
-	for _, d := range in.Discovery {
-		return d.Partition, d.AccountID
-	}
-	if in.whole != nil {
-		return in.whole.partition, in.whole.account
-	}
-	return "", ""
 }

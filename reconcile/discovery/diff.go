@@ -11,6 +11,7 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/reconcile/change"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // PolicySid names the bucket policy statement iambind owns: it grants
@@ -103,7 +104,7 @@ type Options struct {
 // (a foreign bucket without --adopt, a bucket in another region, two
 // owners for one bucket) are returned together; the plan is then not to be
 // applied at all.
-func Diff(plans []*Desired, st *State, opts Options) (*Plan, error) {
+func Diff(plans []*input.DiscoveryPlan, st *State, opts Options) (*Plan, error) {
 	p := &Plan{Buckets: []BucketChange{}}
 	var errs []error
 	names, groups := ByBucket(plans)
@@ -118,7 +119,7 @@ func Diff(plans []*Desired, st *State, opts Options) (*Plan, error) {
 	return p, errors.Join(errs...)
 }
 
-func diffBucket(ds []*Desired, ob *ObservedBucket, opts Options) (BucketChange, error) {
+func diffBucket(ds []*input.DiscoveryPlan, ob *ObservedBucket, opts Options) (BucketChange, error) {
 	first := ds[0]
 	bc := BucketChange{Bucket: first.Bucket, Region: first.Region, Owner: first.Owner, Changes: []Change{}, Actions: []Action{}}
 	for _, d := range ds {

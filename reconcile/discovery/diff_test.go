@@ -8,18 +8,19 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/reconcile/change"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
-func desired(cluster, owner, bucket, prefix string) *Desired {
+func desired(cluster, owner, bucket, prefix string) *input.DiscoveryPlan {
 	issuer := generator.DeriveIssuer(bucket, "eu-west-1", prefix)
-	return &Desired{Cluster: cluster, Owner: owner, Issuer: issuer, Partition: "aws", AccountID: "123456789012",
+	return &input.DiscoveryPlan{Cluster: cluster, Owner: owner, Issuer: issuer, Partition: "aws", AccountID: "123456789012",
 		ProviderARN: generator.OIDCProviderARN("aws", "123456789012", issuer), Audiences: []string{"sts.amazonaws.com"},
 		Bucket: bucket, Region: "eu-west-1", Prefix: prefix,
 		Config: []byte(`{"issuer":"` + issuer + `"}` + "\n"), JWKS: []byte(`{"keys":["` + cluster + `"]}` + "\n")}
 }
 
 // published is the bucket as a perfect apply of ds leaves it.
-func published(ds ...*Desired) *ObservedBucket {
+func published(ds ...*input.DiscoveryPlan) *ObservedBucket {
 	ob := &ObservedBucket{Name: ds[0].Bucket, Exists: true, Region: ds[0].Region,
 		Tags:         map[string]string{generator.TagOwner: ds[0].Owner, generator.TagManagedBy: "iambind"},
 		PublicAccess: &PublicAccess{BlockPublicAcls: true, IgnorePublicAcls: true}, Objects: map[string]*ObservedObject{}}
@@ -53,7 +54,7 @@ func TestDiff(t *testing.T) {
 	othersStatement := `{"Sid":"Logs","Effect":"Allow","Principal":{"Service":"logging.s3.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::acme-oidc/logs/*"}`
 	cases := []struct {
 		name    string
-		plans   []*Desired
+		plans   []*input.DiscoveryPlan
 		bucket  func() *ObservedBucket
 		opts    Options
 		kind    change.Kind
@@ -62,31 +63,31 @@ func TestDiff(t *testing.T) {
 		errFrag string
 		check   func(t *testing.T, bc BucketChange)
 	}{
-		{name: "absent bucket is created, tagged, ACL-blocked, then published", plans: []*Desired{lab}, bucket: func() *ObservedBucket { return nil },
+		{name: "absent bucket is created, tagged, ACL-blocked, then published", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket { return nil },
 			kind: KindCreate, ops: []string{"CreateBucket", "PutBucketTagging", "PutPublicAccessBlock",
 				"PutObject clusters/lab/.well-known/openid-configuration", "PutObject clusters/lab/keys.json", "PutBucketPolicy"}},
-		{name: "in sync", plans: []*Desired{lab}, bucket: func() *ObservedBucket { return published(lab) }, kind: KindNoChange},
-		{name: "JWKS edited out of band", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "in sync", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket { return published(lab) }, kind: KindNoChange},
+		{name: "JWKS edited out of band", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Objects["clusters/lab/keys.json"].Body = []byte(`{"keys":[]}`)
 			return ob
 		}, kind: KindUpdate, ops: []string{"PutObject clusters/lab/keys.json"}},
-		{name: "content type drift", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "content type drift", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Objects["clusters/lab/.well-known/openid-configuration"].ContentType = "binary/octet-stream"
 			return ob
 		}, kind: KindUpdate, ops: []string{"PutObject clusters/lab/.well-known/openid-configuration"}},
-		{name: "object missing", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "object missing", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			delete(ob.Objects, "clusters/lab/keys.json")
 			return ob
 		}, kind: KindUpdate, ops: []string{"PutObject clusters/lab/keys.json"}},
-		{name: "policy removed", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "policy removed", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Policy = ""
 			return ob
 		}, kind: KindUpdate, ops: []string{"PutBucketPolicy"}},
-		{name: "our statement widened by hand is repaired, others' kept", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "our statement widened by hand is repaired, others' kept", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Policy = `{"Version":"2012-10-17","Statement":[` + othersStatement + `,{"Sid":"` + PolicySid + `","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acme-oidc/*"}]}`
 			return ob
@@ -96,27 +97,27 @@ func TestDiff(t *testing.T) {
 				t.Errorf("merged policy: %s", doc)
 			}
 		}},
-		{name: "others' statements alone are no drift; Principal AWS:* equals *", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "others' statements alone are no drift; Principal AWS:* equals *", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Policy = `{"Version":"2012-10-17","Statement":[` + othersStatement + `,{"Sid":"` + PolicySid + `","Effect":"Allow","Principal":{"AWS":"*"},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::acme-oidc/clusters/lab/keys.json","arn:aws:s3:::acme-oidc/clusters/lab/.well-known/openid-configuration"]}]}`
 			return ob
 		}, kind: KindNoChange},
-		{name: "public access block drift", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "public access block drift", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.PublicAccess = &PublicAccess{true, true, true, true}
 			return ob
 		}, kind: KindUpdate, ops: []string{"PutPublicAccessBlock"}},
-		{name: "untagged bucket is refused", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "untagged bucket is refused", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Tags = nil
 			return ob
 		}, errFrag: "has no iambind.dev/owner tag"},
-		{name: "another owner's bucket is refused", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "another owner's bucket is refused", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Tags[generator.TagOwner] = "prod"
 			return ob
 		}, errFrag: `its iambind.dev/owner tag is "prod"`},
-		{name: "adopt keeps the others' tags", plans: []*Desired{lab}, opts: Options{Adopt: true}, bucket: func() *ObservedBucket {
+		{name: "adopt keeps the others' tags", plans: []*input.DiscoveryPlan{lab}, opts: Options{Adopt: true}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Tags = map[string]string{"team": "sec"}
 			return ob
@@ -125,12 +126,12 @@ func TestDiff(t *testing.T) {
 				t.Errorf("tags: %v", tags)
 			}
 		}},
-		{name: "bucket in another region", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "bucket in another region", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Region = "us-east-1"
 			return ob
 		}, errFrag: "is in region us-east-1"},
-		{name: "two clusters share a bucket", plans: []*Desired{lab, desired("stage", "lab", "acme-oidc", "clusters/stage")},
+		{name: "two clusters share a bucket", plans: []*input.DiscoveryPlan{lab, desired("stage", "lab", "acme-oidc", "clusters/stage")},
 			bucket: func() *ObservedBucket { return published(lab) }, kind: KindUpdate,
 			ops: []string{"PutObject clusters/stage/.well-known/openid-configuration", "PutObject clusters/stage/keys.json", "PutBucketPolicy"},
 			check: func(t *testing.T, bc BucketChange) {
@@ -140,14 +141,14 @@ func TestDiff(t *testing.T) {
 					t.Errorf("statement should cover 4 objects: %v", doc.Statement)
 				}
 			}},
-		{name: "two owners for one bucket", plans: []*Desired{lab, desired("prod", "prod", "acme-oidc", "clusters/prod")},
+		{name: "two owners for one bucket", plans: []*input.DiscoveryPlan{lab, desired("prod", "prod", "acme-oidc", "clusters/prod")},
 			bucket: func() *ObservedBucket { return nil }, errFrag: "one bucket has one owner"},
-		{name: "stale documents stay without --prune", plans: []*Desired{lab}, bucket: func() *ObservedBucket {
+		{name: "stale documents stay without --prune", plans: []*input.DiscoveryPlan{lab}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Stale = []string{"old/keys.json"}
 			return ob
 		}, kind: KindNoChange},
-		{name: "stale documents go with --prune", plans: []*Desired{lab}, opts: Options{Prune: true}, bucket: func() *ObservedBucket {
+		{name: "stale documents go with --prune", plans: []*input.DiscoveryPlan{lab}, opts: Options{Prune: true}, bucket: func() *ObservedBucket {
 			ob := published(lab)
 			ob.Stale = []string{"old/.well-known/openid-configuration", "old/keys.json"}
 			return ob

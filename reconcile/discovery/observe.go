@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // Object metadata iambind sets on what it uploads: prune deletes only
@@ -68,8 +69,8 @@ type State struct {
 }
 
 // ByBucket groups plans by bucket, buckets sorted.
-func ByBucket(plans []*Desired) (names []string, groups map[string][]*Desired) {
-	groups = map[string][]*Desired{}
+func ByBucket(plans []*input.DiscoveryPlan) (names []string, groups map[string][]*input.DiscoveryPlan) {
+	groups = map[string][]*input.DiscoveryPlan{}
 	for _, d := range plans {
 		if groups[d.Bucket] == nil {
 			names = append(names, d.Bucket)
@@ -88,7 +89,7 @@ func inRegion(region string) func(*s3.Options) {
 // Observe reads every planned bucket: existence and region, tags, policy,
 // public access block and the planned objects; with prune also the
 // discovery documents iambind uploaded earlier that left the plan.
-func Observe(ctx context.Context, c *s3.Client, plans []*Desired, prune bool) (*State, error) {
+func Observe(ctx context.Context, c *s3.Client, plans []*input.DiscoveryPlan, prune bool) (*State, error) {
 	st := &State{Buckets: map[string]*ObservedBucket{}}
 	names, groups := ByBucket(plans)
 	for _, name := range names {
@@ -102,7 +103,7 @@ func Observe(ctx context.Context, c *s3.Client, plans []*Desired, prune bool) (*
 	return st, nil
 }
 
-func observeBucket(ctx context.Context, c *s3.Client, name string, ds []*Desired, prune bool) (*ObservedBucket, error) {
+func observeBucket(ctx context.Context, c *s3.Client, name string, ds []*input.DiscoveryPlan, prune bool) (*ObservedBucket, error) {
 	region := ds[0].Region
 	ob := &ObservedBucket{Name: name, Objects: map[string]*ObservedObject{}}
 	head, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)}, inRegion(region))

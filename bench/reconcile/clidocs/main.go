@@ -21,7 +21,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/iambind/iambind/reconcile"
+	riam "github.com/iambind/iambind/reconcile/iam"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 func main() {
@@ -39,7 +40,7 @@ func main() {
 }
 
 func run(file, dir string) error {
-	in, err := reconcile.ReadInputs([]string{file}, os.Stdin)
+	in, err := input.ReadInputs([]string{file}, os.Stdin)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func run(file, dir string) error {
 				return fmt.Errorf("role %s: a field holds a tab or newline", r.Name)
 			}
 		}
-		trust, err := write(fmt.Sprintf("%04d-trust.json", i), []byte(reconcile.TrustDocument(&r.Role)))
+		trust, err := write(fmt.Sprintf("%04d-trust.json", i), []byte(riam.TrustDocument(&r.Role)))
 		if err != nil {
 			return err
 		}

@@ -37,6 +37,9 @@ import (
 	"sync"
 	"time"
 
+	riam "github.com/iambind/iambind/reconcile/iam"
+	"github.com/iambind/iambind/reconcile/input"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
@@ -82,9 +85,9 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 	}
 	defer os.RemoveAll(dir)
 	planned := 0
-	inputs := map[int]*reconcile.Input{}
+	inputs := map[int]*input.Input{}
 	for _, n := range sizes {
-		in, err := input(dir, n)
+		in, err := benchInput(dir, n)
 		if err != nil {
 			return err
 		}
@@ -114,17 +117,17 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 			in := inputs[n]
 			type mode struct {
 				name  string
-				read  func() (*reconcile.State, error)
+				read  func() (*riam.State, error)
 				reads int64
 				walls []float64
 			}
-			ob := &reconcile.Observer{IAM: clients.IAM, Concurrency: conc}
-			perRole := &reconcile.Observer{IAM: clients.IAM, Concurrency: conc, Strategy: reconcile.ReadPerRole}
+			ob := &riam.Observer{IAM: clients.IAM, Concurrency: conc}
+			perRole := &riam.Observer{IAM: clients.IAM, Concurrency: conc, Strategy: riam.ReadPerRole}
 			modes := []*mode{
-				{name: "per-role", read: func() (*reconcile.State, error) { return perRole.Observe(ctx, in, false) }},
-				{name: "bulk", read: func() (*reconcile.State, error) { return ob.Observe(ctx, in, true) }},
-				{name: "auto", read: func() (*reconcile.State, error) {
-					auto := &reconcile.Observer{IAM: clients.IAM, Concurrency: conc}
+				{name: "per-role", read: func() (*riam.State, error) { return perRole.Observe(ctx, in, false) }},
+				{name: "bulk", read: func() (*riam.State, error) { return ob.Observe(ctx, in, true) }},
+				{name: "auto", read: func() (*riam.State, error) {
+					auto := &riam.Observer{IAM: clients.IAM, Concurrency: conc}
 					st, err := auto.Observe(ctx, in, false)
 					chosen[[2]int{f, n}] = string(auto.Chosen)
 					return st, err
@@ -168,7 +171,7 @@ func run(ctx context.Context, endpoint string, sizes, foreigns []int, runs, conc
 // each size has its own owner, role path and role names.
 // The roles' OIDC providers are dropped: their reads are the same in both
 // modes and not part of the comparison.
-func input(dir string, n int) (*reconcile.Input, error) {
+func benchInput(dir string, n int) (*input.Input, error) {
 	data, err := benchplan.Render(n, benchplan.Options{Owner: fmt.Sprintf("bench%d", n),
 		RolePath: fmt.Sprintf("/iambind-bench-%d/", n), Prefix: fmt.Sprintf("s%dx", n)})
 	if err != nil {
@@ -178,7 +181,7 @@ func input(dir string, n int) (*reconcile.Input, error) {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		return nil, err
 	}
-	in, err := reconcile.ReadInputs([]string{p}, nil)
+	in, err := input.ReadInputs([]string{p}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -193,28 +196,28 @@ func input(dir string, n int) (*reconcile.Input, error) {
 
 // noChange checks that the observed state makes every planned role a no-op
 // (both modes must see the same, converged IAM).
-func noChange(in *reconcile.Input, state *reconcile.State) error {
-	plan, err := reconcile.Diff(in, state, reconcile.Options{})
+func noChange(in *input.Input, state *riam.State) error {
+	plan, err := riam.Diff(in, state, riam.Options{})
 	if err != nil {
 		return err
 	}
-	if n := plan.Count(reconcile.KindNoChange); n != len(in.Roles) {
+	if n := plan.Count(riam.KindNoChange); n != len(in.Roles) {
 		return fmt.Errorf("observed state: %d of %d roles unchanged, want all", n, len(in.Roles))
 	}
 	return nil
 }
 
-func apply(ctx context.Context, c *iam.Client, in *reconcile.Input) error {
-	ob := &reconcile.Observer{IAM: c, Concurrency: 8}
+func apply(ctx context.Context, c *iam.Client, in *input.Input) error {
+	ob := &riam.Observer{IAM: c, Concurrency: 8}
 	state, err := ob.Observe(ctx, in, false)
 	if err != nil {
 		return err
 	}
-	plan, err := reconcile.Diff(in, state, reconcile.Options{})
+	plan, err := riam.Diff(in, state, riam.Options{})
 	if err != nil {
 		return err
 	}
-	res := (&reconcile.Executor{IAM: c, Observer: ob, Concurrency: 8}).Apply(ctx, plan)
+	res := (&riam.Executor{IAM: c, Observer: ob, Concurrency: 8}).Apply(ctx, plan)
 	if len(res.Errors) > 0 {
 		return fmt.Errorf("applying the plan: %v", res.Errors)
 	}

@@ -1,4 +1,4 @@
-package discovery
+package input
 
 import (
 	"crypto/rand"
@@ -51,7 +51,7 @@ spec:
 
 func TestParsePlan(t *testing.T) {
 	ann, data := renderedPlan(t)
-	d, err := ParsePlan("test", ann, data)
+	d, err := ParseDiscoveryPlan("test", ann, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestParsePlan(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParsePlan("rendered.yaml: ConfigMap default/iambind-oidc-lab", c.ann, c.data)
+			_, err := ParseDiscoveryPlan("rendered.yaml: ConfigMap default/iambind-oidc-lab", c.ann, c.data)
 			if err == nil || !strings.Contains(err.Error(), c.fragment) || !strings.HasPrefix(err.Error(), "rendered.yaml: ConfigMap default/iambind-oidc-lab: ") {
 				t.Errorf("error %v, want one naming the source and containing %q", err, c.fragment)
 			}
@@ -104,18 +104,18 @@ func TestParsePlan(t *testing.T) {
 }
 
 func TestCollect(t *testing.T) {
-	a := desired("lab", "lab", "acme-oidc", "clusters/lab")
-	plans, err := Collect(nil, a)
+	a := &DiscoveryPlan{Cluster: "lab", Owner: "lab", Issuer: "https://acme-oidc.s3.eu-west-1.amazonaws.com/clusters/lab", Bucket: "acme-oidc", Prefix: "clusters/lab", JWKS: []byte(`{"keys":[]}`)}
+	plans, err := CollectDiscovery(nil, a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	same := *a
-	if plans, err = Collect(plans, &same); err != nil || len(plans) != 1 {
+	if plans, err = CollectDiscovery(plans, &same); err != nil || len(plans) != 1 {
 		t.Errorf("the same plan read twice: %v, %d plans", err, len(plans))
 	}
 	other := *a
 	other.JWKS = []byte("{}")
-	if _, err := Collect(plans, &other); err == nil || !strings.Contains(err.Error(), "planned twice") {
+	if _, err := CollectDiscovery(plans, &other); err == nil || !strings.Contains(err.Error(), "planned twice") {
 		t.Errorf("two different plans for one issuer: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package reconcile
+package input
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/manifests"
-	"github.com/iambind/iambind/reconcile/discovery"
+	"github.com/iambind/iambind/reconcile/change"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -39,10 +39,10 @@ type Input struct {
 	Roles           []*DesiredRole // sorted by name, one per role
 	ServiceAccounts []ServiceAccountRef
 	// Discovery are the self-hosted issuers to publish, sorted by issuer.
-	Discovery []*discovery.Desired
+	Discovery []*DiscoveryPlan
 	Workloads []WorkloadRef // injected containers (workloads.go)
 	// whole is set when this input is a shard of a larger plan (shard.go).
-	whole *wholePlan
+	Whole *WholePlan
 	// keepText overrides defaultKeepText when not 0; negative keeps no
 	// text (the tests of both read paths).
 	keepText int
@@ -50,8 +50,8 @@ type Input struct {
 
 // Owners returns the distinct owner tags of the planned roles, sorted.
 func (in *Input) Owners() []string {
-	if in.whole != nil {
-		return in.whole.owners
+	if in.Whole != nil {
+		return in.Whole.owners
 	}
 	seen := map[string]bool{}
 	var out []string
@@ -188,7 +188,7 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 		}
 		key := roleKey(role)
 		if prev, ok := byName[key]; ok {
-			if !sameRole(&prev.Role, &role.Role) {
+			if !SameRole(&prev.Role, &role.Role) {
 				return fmt.Errorf("role %s is planned twice with different role.json: %s and %s", role.Name, prev.Source, role.Source)
 			}
 			return nil
@@ -200,11 +200,11 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 		if err := checkDataStrings(n, generator.PlanKeyOpenIDConfig, generator.PlanKeyJWKS); err != nil {
 			return fmt.Errorf("%s: %v", source, err)
 		}
-		d, err := discovery.ParsePlan(source, n.GetAnnotations(), n.GetDataMap())
+		d, err := ParseDiscoveryPlan(source, n.GetAnnotations(), n.GetDataMap())
 		if err != nil {
 			return err
 		}
-		if in.Discovery, err = discovery.Collect(in.Discovery, d); err != nil {
+		if in.Discovery, err = CollectDiscovery(in.Discovery, d); err != nil {
 			return err
 		}
 	case kind == "ServiceAccount" && apiVersion == "v1":
@@ -286,7 +286,7 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 	}
 	// Normalise inline documents to compact canonical JSON.
 	for name, doc := range role.InlinePolicies {
-		v, err := parseDocument(string(doc))
+		v, err := change.ParseDocument(string(doc))
 		if err == nil {
 			if _, isObject := v.(map[string]any); !isObject {
 				err = errors.New("must be a JSON object (a policy document)")
@@ -295,7 +295,7 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, generator.PlanKeyRole, name, err)
 		}
-		c, err := canonicalJSON(doc)
+		c, err := change.CanonicalJSON(doc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, generator.PlanKeyRole, name, err)
 		}
@@ -311,7 +311,7 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", source, err)
 	}
-	eq, err := SameDocument(tp, string(want))
+	eq, err := change.SameDocument(tp, string(want))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyTrustPolicy, err)
 	}
@@ -364,7 +364,8 @@ func yamlKindName(y *yaml.Node) string {
 	return "a non-string value"
 }
 
-func sameRole(a, b *generator.Role) bool {
+// SameRole reports whether two planned roles are the same, field for field.
+func SameRole(a, b *generator.Role) bool {
 	ja, _ := generator.MarshalJSON(a, false)
 	jb, _ := generator.MarshalJSON(b, false)
 	return bytes.Equal(ja, jb)

@@ -1,4 +1,4 @@
-package reconcile
+package iam
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/iambind/iambind/internal/awsapi"
+	"github.com/iambind/iambind/reconcile/change"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // bulkPageSize is the MaxItems asked of the paged bulk reads (IAM's maximum).
@@ -38,7 +40,7 @@ type Observer struct {
 // cheaper, every role of the account) and the plan's OIDC providers. Prune
 // (all) always reads every role: owned roles that left the plan must be
 // found, and neither GetRole nor ListRoles filters by tag.
-func (ob *Observer) Observe(ctx context.Context, in *Input, all bool) (*State, error) {
+func (ob *Observer) Observe(ctx context.Context, in *input.Input, all bool) (*State, error) {
 	strategy := ob.Strategy
 	if all {
 		strategy = ReadBulk
@@ -112,7 +114,7 @@ func roleFromDetail(d types.RoleDetail) (*ObservedRole, error) {
 		InlinePolicies: map[string]string{}, Tags: tagMap(d.Tags),
 	}
 	var err error
-	if o.TrustPolicy, err = decodeIAMDocument(aws.ToString(d.AssumeRolePolicyDocument)); err != nil {
+	if o.TrustPolicy, err = change.DecodeIAMDocument(aws.ToString(d.AssumeRolePolicyDocument)); err != nil {
 		return nil, fmt.Errorf("role %s: trust policy: %w", name, err)
 	}
 	if d.PermissionsBoundary != nil {
@@ -123,7 +125,7 @@ func roleFromDetail(d types.RoleDetail) (*ObservedRole, error) {
 	}
 	sort.Strings(o.ManagedPolicyARNs)
 	for _, p := range d.RolePolicyList {
-		doc, err := decodeIAMDocument(aws.ToString(p.PolicyDocument))
+		doc, err := change.DecodeIAMDocument(aws.ToString(p.PolicyDocument))
 		if err != nil {
 			return nil, fmt.Errorf("role %s: inline policy %s: %w", name, aws.ToString(p.PolicyName), err)
 		}
@@ -135,7 +137,7 @@ func roleFromDetail(d types.RoleDetail) (*ObservedRole, error) {
 	return o, nil
 }
 
-func (ob *Observer) observePerRole(ctx context.Context, in *Input) (*State, error) {
+func (ob *Observer) observePerRole(ctx context.Context, in *input.Input) (*State, error) {
 	state := NewState()
 	var mu sync.Mutex
 	err := awsapi.ForEach(ctx, ob.Concurrency, len(in.Roles), func(ctx context.Context, i int) error {
@@ -169,7 +171,7 @@ const orphanTagReadMax = 4
 // the plan's common role path) finds the candidates; it returns no tags, so
 // the owner of each unplanned candidate is read. Owned roles at another path
 // than the plan's are not seen by this path (they are by --prune).
-func (ob *Observer) observeOrphans(ctx context.Context, in *Input, state *State) error {
+func (ob *Observer) observeOrphans(ctx context.Context, in *input.Input, state *State) error {
 	if len(in.Roles) == 0 {
 		return nil
 	}
@@ -238,7 +240,7 @@ func (ob *Observer) observeOrphans(ctx context.Context, in *Input, state *State)
 }
 
 // commonPathPrefix is the longest path prefix ("/a/b/") all planned roles share.
-func commonPathPrefix(in *Input) string {
+func commonPathPrefix(in *input.Input) string {
 	prefix := in.Roles[0].Path
 	for _, r := range in.Roles[1:] {
 		for !strings.HasPrefix(r.Path, prefix) {
@@ -267,7 +269,7 @@ func (ob *Observer) ObserveRole(ctx context.Context, name string) (*ObservedRole
 		Description: aws.ToString(r.Description), MaxSessionDuration: aws.ToInt32(r.MaxSessionDuration),
 		InlinePolicies: map[string]string{}, Tags: tagMap(r.Tags),
 	}
-	if o.TrustPolicy, err = decodeIAMDocument(aws.ToString(r.AssumeRolePolicyDocument)); err != nil {
+	if o.TrustPolicy, err = change.DecodeIAMDocument(aws.ToString(r.AssumeRolePolicyDocument)); err != nil {
 		return nil, fmt.Errorf("role %s: trust policy: %w", name, err)
 	}
 	if r.PermissionsBoundary != nil {
@@ -295,7 +297,7 @@ func (ob *Observer) ObserveRole(ctx context.Context, name string) (*ObservedRole
 			if err != nil {
 				return nil, fmt.Errorf("role %s: GetRolePolicy %s: %w", name, pn, err)
 			}
-			if o.InlinePolicies[pn], err = decodeIAMDocument(aws.ToString(pol.PolicyDocument)); err != nil {
+			if o.InlinePolicies[pn], err = change.DecodeIAMDocument(aws.ToString(pol.PolicyDocument)); err != nil {
 				return nil, fmt.Errorf("role %s: inline policy %s: %w", name, pn, err)
 			}
 		}
@@ -322,7 +324,7 @@ func (ob *Observer) instanceProfiles(ctx context.Context, role string) ([]string
 // uses, one GetOpenIDConnectProvider per issuer: the plan knows their ARNs,
 // so listing the account's providers first would only cost a read more
 // (NoSuchEntity means the provider does not exist yet).
-func (ob *Observer) observeProviders(ctx context.Context, in *Input, state *State) error {
+func (ob *Observer) observeProviders(ctx context.Context, in *input.Input, state *State) error {
 	wanted := map[string]bool{}
 	var arns []string
 	for _, p := range in.OIDCProviders() {

@@ -1,18 +1,7 @@
-// Package discovery publishes self-hosted OIDC issuers on S3:
-// the discovery document and JWKS of each discovery plan ConfigMap, in a
-// bucket iambind owns, readable anonymously through the bucket policy.
-//
-// It is one room of the reconcile side, shaped like the IAM room:
-//
-//   - plan.go:    the desired state, read from a plan ConfigMap (ParsePlan);
-//   - observe.go: reads the buckets' current state (reads only);
-//   - diff.go:    the pure heart: desired × observed → a Plan of actions;
-//   - act.go:     runs a Plan's actions through aws-sdk-go-v2's S3 client;
-//   - render.go:  the plan for humans (text) and machines (JSON).
-//
-// A fourth AWS service copies this package: its own plan, observe, diff,
-// act and render, a field in reconcile.Plan and one hook in cli.go.
-package discovery
+// A discovery plan ConfigMap: one self-hosted issuer to publish on S3 (the
+// reconcile/discovery service publishes it).
+
+package input
 
 import (
 	"bytes"
@@ -26,11 +15,8 @@ import (
 	"github.com/iambind/iambind/generator"
 )
 
-// ContentType of both published documents.
-const ContentType = "application/json"
-
-// Desired is one cluster's discovery plan: what to publish where.
-type Desired struct {
+// DiscoveryPlan is one cluster's discovery plan: what to publish where.
+type DiscoveryPlan struct {
 	Cluster     string
 	Owner       string
 	Issuer      string
@@ -48,7 +34,7 @@ type Desired struct {
 }
 
 // Objects are the S3 keys and bodies of the plan.
-func (d *Desired) Objects() map[string][]byte {
+func (d *DiscoveryPlan) Objects() map[string][]byte {
 	cfg, jwks := generator.DiscoveryObjectKeys(d.Prefix)
 	return map[string][]byte{cfg: d.Config, jwks: d.JWKS}
 }
@@ -58,15 +44,15 @@ var (
 	regionRE      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 )
 
-// ParsePlan reads a discovery plan ConfigMap's annotations and data. It
+// ParseDiscoveryPlan reads a discovery plan ConfigMap's annotations and data. It
 // checks everything apply relies on, since a hand-edited (or hostile) plan
 // decides which keys an IAM OIDC provider trusts.
-func ParsePlan(source string, annotations, data map[string]string) (*Desired, error) {
-	fail := func(format string, args ...any) (*Desired, error) {
+func ParseDiscoveryPlan(source string, annotations, data map[string]string) (*DiscoveryPlan, error) {
+	fail := func(format string, args ...any) (*DiscoveryPlan, error) {
 		return nil, fmt.Errorf("%s: %s", source, fmt.Sprintf(format, args...))
 	}
 	need := func(key string) string { return annotations[key] }
-	d := &Desired{
+	d := &DiscoveryPlan{
 		Cluster: need(generator.AnnotationCluster), Owner: need(generator.AnnotationOwner),
 		Issuer: need(generator.AnnotationIssuer), ProviderARN: need(generator.AnnotationOIDCProviderARN),
 		Bucket: need(generator.AnnotationS3Bucket), Region: need(generator.AnnotationS3Region),
@@ -188,7 +174,7 @@ func checkJWKS(text string) ([]string, error) {
 }
 
 // samePlan reports whether two plans of one cluster are identical.
-func samePlan(a, b *Desired) bool {
+func sameDiscoveryPlan(a, b *DiscoveryPlan) bool {
 	return a.Cluster == b.Cluster && a.Owner == b.Owner && a.Issuer == b.Issuer && a.ProviderARN == b.ProviderARN &&
 		slices.Equal(a.Audiences, b.Audiences) && a.Bucket == b.Bucket && a.Region == b.Region && a.Prefix == b.Prefix &&
 		bytes.Equal(a.Config, b.Config) && bytes.Equal(a.JWKS, b.JWKS)
@@ -197,16 +183,16 @@ func samePlan(a, b *Desired) bool {
 // Collect adds a plan to plans (sorted by issuer), keeping one copy of a
 // plan given twice (the same rendered output read from two paths) and
 // refusing two different plans for one issuer.
-func Collect(plans []*Desired, d *Desired) ([]*Desired, error) {
+func CollectDiscovery(plans []*DiscoveryPlan, d *DiscoveryPlan) ([]*DiscoveryPlan, error) {
 	for _, p := range plans {
 		if p.Issuer == d.Issuer {
-			if samePlan(p, d) {
+			if sameDiscoveryPlan(p, d) {
 				return plans, nil
 			}
 			return nil, fmt.Errorf("issuer %s is planned twice with different discovery plans: %s and %s", d.Issuer, p.Source, d.Source)
 		}
 	}
 	plans = append(plans, d)
-	slices.SortFunc(plans, func(a, b *Desired) int { return strings.Compare(a.Issuer, b.Issuer) })
+	slices.SortFunc(plans, func(a, b *DiscoveryPlan) int { return strings.Compare(a.Issuer, b.Issuer) })
 	return plans, nil
 }

@@ -1,4 +1,4 @@
-package reconcile
+package change
 
 import (
 	"bytes"
@@ -9,13 +9,12 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
-	"github.com/iambind/iambind/reconcile/change"
 )
 
-// decodeIAMDocument undoes the URL encoding IAM applies to policy documents
+// DecodeIAMDocument undoes the URL encoding IAM applies to policy documents
 // it returns. PathUnescape, not QueryUnescape: a literal '+' in a document
 // (e.g. a role name in a Resource) must stay a '+'.
-func decodeIAMDocument(s string) (string, error) {
+func DecodeIAMDocument(s string) (string, error) {
 	if s == "" || strings.HasPrefix(strings.TrimSpace(s), "{") {
 		// IAM always encodes '{' (as %7B); a document that starts as JSON
 		// (as some emulators return it) is taken as is.
@@ -28,22 +27,22 @@ func decodeIAMDocument(s string) (string, error) {
 	return out, nil
 }
 
-// normalizeDocument turns a decoded JSON document into a value whose deep
+// NormalizeDocument turns a decoded JSON document into a value whose deep
 // equality is IAM's semantic equality: a one-element list equals its element
 // ("a" ≡ ["a"]), and lists of strings are order-free sets.
-func normalizeDocument(v any) any {
+func NormalizeDocument(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			out[k] = normalizeDocument(e)
+			out[k] = NormalizeDocument(e)
 		}
 		return out
 	case []any:
 		allStrings := true
 		out := make([]any, 0, len(t))
 		for _, e := range t {
-			n := normalizeDocument(e)
+			n := NormalizeDocument(e)
 			if _, ok := n.(string); !ok {
 				allStrings = false
 			}
@@ -73,7 +72,8 @@ func normalizeDocument(v any) any {
 	}
 }
 
-func parseDocument(doc string) (any, error) {
+// ParseDocument decodes a JSON document, numbers kept as written.
+func ParseDocument(doc string) (any, error) {
 	var v any
 	dec := json.NewDecoder(strings.NewReader(doc))
 	dec.UseNumber()
@@ -85,22 +85,22 @@ func parseDocument(doc string) (any, error) {
 
 // SameDocument reports whether two policy documents are semantically equal.
 func SameDocument(a, b string) (bool, error) {
-	va, err := parseDocument(a)
+	va, err := ParseDocument(a)
 	if err != nil {
 		return false, err
 	}
-	vb, err := parseDocument(b)
+	vb, err := ParseDocument(b)
 	if err != nil {
 		return false, err
 	}
-	ja, _ := json.Marshal(normalizeDocument(va))
-	jb, _ := json.Marshal(normalizeDocument(vb))
+	ja, _ := json.Marshal(NormalizeDocument(va))
+	jb, _ := json.Marshal(NormalizeDocument(vb))
 	return bytes.Equal(ja, jb), nil
 }
 
-// canonicalJSON re-encodes a document compactly with sorted keys.
-func canonicalJSON(doc []byte) (string, error) {
-	v, err := parseDocument(string(doc))
+// CanonicalJSON re-encodes a document compactly with sorted keys.
+func CanonicalJSON(doc []byte) (string, error) {
+	v, err := ParseDocument(string(doc))
 	if err != nil {
 		return "", err
 	}
@@ -108,13 +108,13 @@ func canonicalJSON(doc []byte) (string, error) {
 	return string(out), err
 }
 
-// prettyJSON renders a document with sorted keys and a 2-space indent; an
+// PrettyJSON renders a document with sorted keys and a 2-space indent; an
 // invalid document is returned as is, so a diff still shows something.
-func prettyJSON(doc string) string {
+func PrettyJSON(doc string) string {
 	if doc == "" {
 		return ""
 	}
-	v, err := parseDocument(doc)
+	v, err := ParseDocument(doc)
 	if err != nil {
 		return doc
 	}
@@ -125,12 +125,12 @@ func prettyJSON(doc string) string {
 	return string(out)
 }
 
-// documentDiff is a line diff of two pretty-printed documents ("-" before,
+// DocumentDiff is a line diff of two pretty-printed documents ("-" before,
 // "+" after, " " common), from a longest common subsequence of lines.
-func documentDiff(before, after string) string {
-	a := splitLines(prettyJSON(before))
-	b := splitLines(prettyJSON(after))
-	lcs := change.LCS(a, b)
+func DocumentDiff(before, after string) string {
+	a := splitLines(PrettyJSON(before))
+	b := splitLines(PrettyJSON(after))
+	lcs := LCS(a, b)
 	var sb strings.Builder
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {

@@ -1,4 +1,4 @@
-package reconcile
+package input
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 // accepts is a set of well-formed desired roles (named, with an ARN that ends
 // in the name, unique by name, and a trust policy that names its subjects).
 func FuzzReadManifests(f *testing.F) {
-	seeds, _ := filepath.Glob("../examples/*/expected.yaml")
-	golden, _ := filepath.Glob("../generator/testdata/golden/self-hosted-discovery/_expected.yaml")
+	seeds, _ := filepath.Glob("../../examples/*/expected.yaml")
+	golden, _ := filepath.Glob("../../generator/testdata/golden/self-hosted-discovery/_expected.yaml")
 	seeds = append(seeds, golden...)
 	for _, s := range seeds {
 		if data, err := os.ReadFile(s); err == nil {

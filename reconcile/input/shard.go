@@ -1,4 +1,4 @@
-package reconcile
+package input
 
 import (
 	"fmt"
@@ -54,7 +54,7 @@ type shardKeys struct{ byAccount bool }
 
 func (k shardKeys) roleKey(name, arn string) string {
 	if k.byAccount {
-		_, account, _ := arnAccount(arn)
+		_, account, _ := ARNAccount(arn)
 		return account
 	}
 	return strings.ToLower(name)
@@ -67,7 +67,7 @@ func (s Shard) Filter(in *Input) *Input {
 	if !s.Enabled() {
 		return in
 	}
-	keys := shardKeys{byAccount: len(groupByAccount(in)) > 1}
+	keys := shardKeys{byAccount: len(ByAccount(in)) > 1}
 	out := &Input{ServiceAccounts: in.ServiceAccounts, Workloads: in.Workloads}
 	if s.Index == 0 {
 		// Self-hosted issuers are few and shared by every shard's roles:
@@ -84,16 +84,16 @@ func (s Shard) Filter(in *Input) *Input {
 		// them, and an account not in this part is not this run's to touch.
 		return out
 	}
-	out.whole = &wholePlan{owners: in.Owners(), roles: len(in.Roles),
+	out.Whole = &WholePlan{owners: in.Owners(), roles: len(in.Roles),
 		keep: func(name, arn string) bool { return s.owns(keys.roleKey(name, arn)) }}
-	out.whole.partition, out.whole.account = PlanAccount(in)
+	out.Whole.partition, out.Whole.account = PlanAccount(in)
 	return out
 }
 
-// wholePlan is what a part of a plan (a shard, an account) keeps of the
+// WholePlan is what a part of a plan (a shard, an account) keeps of the
 // whole: prune decisions need the owners of the whole plan and which roles
 // the part is responsible for.
-type wholePlan struct {
+type WholePlan struct {
 	owners             []string
 	partition, account string
 	roles              int
@@ -105,48 +105,11 @@ type wholePlan struct {
 // HasPlan reports whether the input holds a plan: roles of its own, or a
 // part of a non-empty plan (a shard whose part happens to be empty).
 func (in *Input) HasPlan() bool {
-	return len(in.Roles) > 0 || len(in.Discovery) > 0 || (in.whole != nil && in.whole.roles > 0)
+	return len(in.Roles) > 0 || len(in.Discovery) > 0 || (in.Whole != nil && in.Whole.roles > 0)
 }
 
-// mayPrune reports whether this input's run is responsible for pruning an
-// observed role.
-func (in *Input) mayPrune(o *ObservedRole) bool {
-	return in.whole == nil || in.whole.keep == nil || in.whole.keep(o.Name, o.ARN)
-}
-
-// shard narrows a --from-cluster run to its part of the plans (--shard):
-// the other parts' plans are neither reconciled nor given a status by this
-// run, and prune deletes only this part's share. --assume-role is refused
-// there (one account per in-cluster run, its pod's credentials).
-func (r *clusterRun) shard(f *runner) error {
-	if err := f.Scale.validate(); err != nil {
-		return err
-	}
-	if f.Scale.AssumeRole != "" {
-		return fmt.Errorf("--assume-role is not supported with --from-cluster: run one reconcile per account, each with that account's credentials")
-	}
-	s, _ := ParseShard(f.Scale.Shard)
-	if !s.Enabled() {
-		return nil
-	}
-	whole := &Input{}
-	for _, p := range r.plans {
-		if p.role != nil {
-			whole.Roles = append(whole.Roles, p.role)
-		}
-	}
-	part := s.Filter(whole)
-	mine := map[*DesiredRole]bool{}
-	for _, role := range part.Roles {
-		mine[role] = true
-	}
-	kept := r.plans[:0]
-	for _, p := range r.plans {
-		if p.role == nil || mine[p.role] {
-			kept = append(kept, p)
-		}
-	}
-	r.plans = kept
-	r.whole = part.whole
-	return nil
+// MayPrune reports whether this input's run is responsible for pruning the
+// observed role of that name and ARN.
+func (in *Input) MayPrune(name, arn string) bool {
+	return in.Whole == nil || in.Whole.keep == nil || in.Whole.keep(name, arn)
 }

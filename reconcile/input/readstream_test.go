@@ -1,4 +1,4 @@
-package reconcile
+package input
 
 import (
 	"bytes"
@@ -164,7 +164,7 @@ func readCases(t testing.TB) [][]byte {
 	for _, c := range cases {
 		out = append(out, []byte(c))
 	}
-	for _, glob := range []string{"testdata/bad/*.yaml", "testdata/bad/ok/*.yaml", "../examples/*/expected.yaml"} {
+	for _, glob := range []string{"../testdata/bad/*.yaml", "../testdata/bad/ok/*.yaml", "../../examples/*/expected.yaml"} {
 		files, _ := filepath.Glob(glob)
 		for _, f := range files {
 			if data, err := os.ReadFile(f); err == nil {

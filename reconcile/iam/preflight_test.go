@@ -1,4 +1,4 @@
-package reconcile
+package iam
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 const (
@@ -42,9 +43,9 @@ func (f *fakePolicies) GetPolicy(_ context.Context, in *iam.GetPolicyInput, _ ..
 	return &iam.GetPolicyOutput{Policy: &types.Policy{Arn: in.PolicyArn, IsAttachable: !f.notAttach[arn]}}, nil
 }
 
-func rolesWith(t *testing.T, managed [][]string, boundary string) *Input {
+func rolesWith(t *testing.T, managed [][]string, boundary string) *input.Input {
 	t.Helper()
-	in := &Input{}
+	in := &input.Input{}
 	for i, m := range managed {
 		r := testRole("r"+string(rune('a'+i)), "prod")
 		r.ManagedPolicyARNs = m

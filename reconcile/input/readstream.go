@@ -1,4 +1,4 @@
-package reconcile
+package input
 
 import (
 	"bufio"
@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/iambind/iambind/internal/yamlnode"
-	"github.com/iambind/iambind/reconcile/discovery"
 )
 
 // The reader streams: a plan of 10,000 roles is ≈ 52 MB of YAML, and
@@ -55,6 +54,16 @@ func (e *streamErr) set(err error, decoding bool) {
 	if err != nil && (e.err == nil || decoding && !e.decoding) {
 		e.err, e.decoding = err, decoding
 	}
+}
+
+// ReadDocuments reads a multi-document YAML (or JSON) stream held in
+// memory, e.g. the objects listed from a cluster; file names it in errors.
+func ReadDocuments(file string, data []byte) (*Input, error) {
+	in := &Input{}
+	if err := in.addDocuments(file, data, map[string]*DesiredRole{}); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 // addDocuments reads a multi-document YAML (or JSON) stream held in memory
@@ -429,7 +438,7 @@ func shiftLines(n *yaml.Node, offset, depth int) bool {
 // inputMark is what Input held before a list was streamed, to undo it.
 type inputMark struct {
 	roles, sas, workloads int
-	discovery             []*discovery.Desired
+	discovery             []*DiscoveryPlan
 }
 
 func (in *Input) mark() inputMark {
@@ -604,6 +613,6 @@ func isItemsKey(text []byte) bool {
 // roleKey is the duplicate key of a planned role: role names are unique per
 // account (case-insensitively), not across accounts.
 func roleKey(r *DesiredRole) string {
-	_, account, _ := arnAccount(r.ARN)
+	_, account, _ := ARNAccount(r.ARN)
 	return account + "/" + strings.ToLower(r.Name)
 }

@@ -1,4 +1,4 @@
-package reconcile
+package iam
 
 import (
 	"reflect"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/reconcile/change"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 const s3ro = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
@@ -13,7 +15,7 @@ const s3ro = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 func TestDiffRoleActions(t *testing.T) {
 	tests := []struct {
 		name     string
-		desired  func(*DesiredRole)
+		desired  func(*input.DesiredRole)
 		observed func(*ObservedRole) *ObservedRole // nil result: role absent
 		opts     Options
 		kind     ChangeKind
@@ -35,7 +37,7 @@ func TestDiffRoleActions(t *testing.T) {
 			kind: KindUpdate, want: []string{"UpdateRole"}},
 		{name: "max session drift", observed: func(o *ObservedRole) *ObservedRole { o.MaxSessionDuration = 7200; return o },
 			kind: KindUpdate, want: []string{"UpdateRole"}},
-		{name: "boundary to put", desired: func(d *DesiredRole) { d.PermissionsBoundary = "arn:aws:iam::123456789012:policy/b" },
+		{name: "boundary to put", desired: func(d *input.DesiredRole) { d.PermissionsBoundary = "arn:aws:iam::123456789012:policy/b" },
 			kind: KindUpdate, want: []string{"PutRolePermissionsBoundary arn:aws:iam::123456789012:policy/b"}},
 		{name: "boundary to delete", observed: func(o *ObservedRole) *ObservedRole {
 			o.PermissionsBoundary = "arn:aws:iam::123456789012:policy/b"
@@ -98,7 +100,7 @@ func TestDiffRoleActions(t *testing.T) {
 			if o != nil {
 				state.AddRole(o)
 			}
-			plan, err := Diff(&Input{Roles: []*DesiredRole{d}}, state, tc.opts)
+			plan, err := Diff(&input.Input{Roles: []*input.DesiredRole{d}}, state, tc.opts)
 			if err != nil {
 				t.Fatalf("Diff: %v", err)
 			}
@@ -119,7 +121,7 @@ func TestDiffRoleActions(t *testing.T) {
 func TestDiffCreateCarriesEverything(t *testing.T) {
 	d := testRole("orders", "prod")
 	d.PermissionsBoundary = "arn:aws:iam::123456789012:policy/b"
-	plan, err := Diff(&Input{Roles: []*DesiredRole{d}}, NewState(), Options{})
+	plan, err := Diff(&input.Input{Roles: []*input.DesiredRole{d}}, NewState(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestDiffCreateCarriesEverything(t *testing.T) {
 	if create.Op != OpCreateRole || create.Desired.PermissionsBoundary == "" || create.Tags[generator.TagOwner] != "prod" {
 		t.Fatalf("CreateRole must carry boundary and owner tags: %+v", create)
 	}
-	if ok, _ := SameDocument(create.Document, TrustDocument(&d.Role)); !ok {
+	if ok, _ := change.SameDocument(create.Document, TrustDocument(&d.Role)); !ok {
 		t.Fatalf("CreateRole trust = %s", create.Document)
 	}
 }
@@ -160,7 +162,7 @@ func TestDiffOwnership(t *testing.T) {
 			}
 			state := NewState()
 			state.AddRole(o)
-			plan, err := Diff(&Input{Roles: []*DesiredRole{testRole("orders", "prod")}}, state, tc.opts)
+			plan, err := Diff(&input.Input{Roles: []*input.DesiredRole{testRole("orders", "prod")}}, state, tc.opts)
 			if len(tc.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("want an error, got plan %+v", plan.Roles)
@@ -187,7 +189,7 @@ func TestDiffCaseInsensitiveNames(t *testing.T) {
 	o.Name = "Orders"
 	state := NewState()
 	state.AddRole(o)
-	plan, err := Diff(&Input{Roles: []*DesiredRole{testRole("orders", "prod")}}, state, Options{})
+	plan, err := Diff(&input.Input{Roles: []*input.DesiredRole{testRole("orders", "prod")}}, state, Options{})
 	if err != nil || plan.Roles[0].Kind != KindNoChange {
 		t.Fatalf("IAM names are case-insensitive: %v %+v", err, plan.Roles)
 	}
@@ -204,7 +206,7 @@ func TestDiffPrune(t *testing.T) {
 	untagged := observedFrom(testRole("untagged", "prod"))
 	untagged.Tags = map[string]string{}
 	state.AddRole(untagged)
-	in := &Input{Roles: []*DesiredRole{testRole("kept", "prod")}}
+	in := &input.Input{Roles: []*input.DesiredRole{testRole("kept", "prod")}}
 
 	t.Run("without --prune nothing is deleted", func(t *testing.T) {
 		plan, err := Diff(in, state, Options{})
@@ -235,7 +237,7 @@ func TestDiffPrune(t *testing.T) {
 		}
 	})
 	t.Run("--prune with no plan is refused", func(t *testing.T) {
-		_, err := Diff(&Input{}, state, Options{Prune: true})
+		_, err := Diff(&input.Input{}, state, Options{Prune: true})
 		if err == nil || !strings.Contains(err.Error(), "no plan") {
 			t.Fatalf("want refusal, got %v", err)
 		}
@@ -271,7 +273,7 @@ func TestDiffProviders(t *testing.T) {
 			if tc.observed != nil {
 				state.Providers[arn] = tc.observed
 			}
-			plan, err := Diff(&Input{Roles: []*DesiredRole{d}}, state, Options{})
+			plan, err := Diff(&input.Input{Roles: []*input.DesiredRole{d}}, state, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package reconcile
+package iam
 
 import (
 	"context"
@@ -17,13 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/smithy-go"
 	"github.com/iambind/iambind/internal/awsapi"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
-// placeholderThumbprint is sent as the OIDC provider's thumbprint list. IAM
+// PlaceholderThumbprint is sent as the OIDC provider's thumbprint list. IAM
 // no longer uses thumbprints for well-known issuers (EKS included: it trusts
 // the issuer's TLS certificate chain), but the API and emulators may still
 // require a list of 40-hex-digit values.
-const placeholderThumbprint = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
+const PlaceholderThumbprint = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 // Eventual consistency: a role just created may not be visible to the next
 // call for a moment. Calls on a role this run created retry NoSuchEntity.
@@ -41,14 +42,9 @@ type Executor struct {
 	// Log receives one line per write; nil for none.
 	Log io.Writer
 	// Progress is called after each role is handled; may be nil.
-	Progress func(done, total int)
-	// AfterUpserts runs once roles are created and updated and before any
-	// role is deleted: another service's changes that need the roles to
-	// exist and must be gone before a role is (EKS Pod Identity
-	// associations). failedRoles are the roles whose changes failed. It
-	// returns the failures to report; may be nil.
-	AfterUpserts func(ctx context.Context, failedRoles map[string]error) []error
-	mu           sync.Mutex
+	Progress    func(done, total int)
+	mu          sync.Mutex
+	total, done int // roles to change and changed, for Progress
 }
 
 // Result is what an apply did.
@@ -90,22 +86,24 @@ func callName(a Action) string {
 	return string(a.Op)
 }
 
-// Apply runs the plan: OIDC providers first (trust policies name them),
-// then creates and updates with bounded concurrency (each role's calls in
-// order), then deletions. It goes on past a failed role and reports every
-// failure in Result.Errors.
-func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
+// Upsert runs the first phase of the plan: OIDC providers first (trust
+// policies name them), then role creates and updates with bounded
+// concurrency (each role's calls in order). It goes on past a failed role
+// and reports every failure in the Result. Delete runs the second phase,
+// after the other services had their turn (EKS Pod Identity associations
+// need the roles to exist, and must be gone before their role is).
+func (e *Executor) Upsert(ctx context.Context, plan *Plan) *Result {
 	res := &Result{RoleErrors: map[string]error{}, ProviderErrors: map[string]error{}, Unfinished: map[string]Progress{}}
-	var mu sync.Mutex
-	fail := func(err error) {
-		mu.Lock()
-		res.Errors = append(res.Errors, err)
-		mu.Unlock()
+	e.total, e.done = 0, 0
+	for _, rc := range plan.Roles {
+		if rc.Kind != KindNoChange {
+			e.total++
+		}
 	}
 	for _, pc := range plan.Providers {
 		for i, a := range pc.Actions {
 			if err := e.call(ctx, a, false); err != nil {
-				fail(fmt.Errorf("OIDC provider %s: %w", pc.URL, err))
+				res.Errors = append(res.Errors, fmt.Errorf("OIDC provider %s: %w", pc.URL, err))
 				res.ProviderErrors[pc.URL] = err
 				res.Unfinished["OIDC provider "+pc.URL] = progressOf(pc.Actions[:i], pc.Actions[i:i+1])
 				continue
@@ -117,62 +115,91 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 			}
 		}
 	}
-	var upserts, deletes []RoleChange
+	var upserts []RoleChange
 	for _, rc := range plan.Roles {
 		switch rc.Kind {
 		case KindNoChange:
 			res.Unchanged++
 		case KindDelete:
-			deletes = append(deletes, rc)
 		default:
 			upserts = append(upserts, rc)
 		}
 	}
-	total, done := len(upserts)+len(deletes), 0
-	for phase, batch := range [][]RoleChange{upserts, deletes} {
-		if phase == 1 && e.AfterUpserts != nil {
-			if errs := e.AfterUpserts(ctx, res.RoleErrors); len(errs) > 0 {
-				// A role whose association could not be deleted must stay:
-				// deletions wait for a run in which the other service succeeded.
-				res.Errors = append(res.Errors, errs...)
-				for _, rc := range batch {
-					err := fmt.Errorf("role %s: not deleted this run, since changes to other services failed", rc.Name)
-					res.Errors = append(res.Errors, err)
-					res.RoleErrors[rc.Name] = err
-				}
-				break
-			}
-		}
-		_ = awsapi.ForEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
-			rc := batch[i]
-			kind, made, left, err := e.applyRole(ctx, rc)
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			if e.Progress != nil {
-				e.Progress(done, total)
-			}
-			if err != nil {
-				res.Errors = append(res.Errors, err)
-				res.RoleErrors[rc.Name] = err
-				res.Unfinished["role "+rc.Name] = progressOf(made, left)
-				return nil
-			}
-			switch kind {
-			case KindCreate:
-				res.Created++
-			case KindUpdate, KindReplace:
-				res.Updated++
-			case KindDelete:
-				res.Deleted++
-			case KindNoChange:
-				res.Unchanged++
-			}
-			return nil
-		})
-	}
-	sort.Slice(res.Errors, func(i, j int) bool { return res.Errors[i].Error() < res.Errors[j].Error() })
+	e.applyRoles(ctx, upserts, res)
+	res.sortErrors()
 	return res
+}
+
+// Apply runs both phases back to back, for a plan no other service's
+// changes go between.
+func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
+	res := e.Upsert(ctx, plan)
+	e.Delete(ctx, plan, res)
+	return res
+}
+
+// Delete runs the plan's role deletions (the second phase; see Upsert).
+func (e *Executor) Delete(ctx context.Context, plan *Plan, res *Result) {
+	e.applyRoles(ctx, deletions(plan), res)
+	res.sortErrors()
+}
+
+// KeepDeletions records that the plan's deletions were not run because
+// another service's changes failed: a role whose association could not be
+// deleted must stay, and deletions wait for a run in which it succeeded.
+func KeepDeletions(plan *Plan, res *Result, errs []error) {
+	res.Errors = append(res.Errors, errs...)
+	for _, rc := range deletions(plan) {
+		err := fmt.Errorf("role %s: not deleted this run, since changes to other services failed", rc.Name)
+		res.Errors = append(res.Errors, err)
+		res.RoleErrors[rc.Name] = err
+	}
+	res.sortErrors()
+}
+
+func deletions(plan *Plan) []RoleChange {
+	var out []RoleChange
+	for _, rc := range plan.Roles {
+		if rc.Kind == KindDelete {
+			out = append(out, rc)
+		}
+	}
+	return out
+}
+
+func (r *Result) sortErrors() {
+	sort.Slice(r.Errors, func(i, j int) bool { return r.Errors[i].Error() < r.Errors[j].Error() })
+}
+
+// applyRoles applies a batch of role changes, at most Concurrency at a time.
+func (e *Executor) applyRoles(ctx context.Context, batch []RoleChange, res *Result) {
+	_ = awsapi.ForEach(ctx, e.Concurrency, len(batch), func(ctx context.Context, i int) error {
+		rc := batch[i]
+		kind, made, left, err := e.applyRole(ctx, rc)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.done++
+		if e.Progress != nil {
+			e.Progress(e.done, e.total)
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, err)
+			res.RoleErrors[rc.Name] = err
+			res.Unfinished["role "+rc.Name] = progressOf(made, left)
+			return nil
+		}
+		switch kind {
+		case KindCreate:
+			res.Created++
+		case KindUpdate, KindReplace:
+			res.Updated++
+		case KindDelete:
+			res.Deleted++
+		case KindNoChange:
+			res.Unchanged++
+		}
+		return nil
+	})
 }
 
 // applyRole runs one role's calls in order and returns what it amounted to;
@@ -206,7 +233,7 @@ func (e *Executor) applyRole(ctx context.Context, rc RoleChange) (kind ChangeKin
 	return kind, made, nil, nil
 }
 
-func (e *Executor) reobserve(ctx context.Context, r *DesiredRole) ([]Action, ChangeKind, error) {
+func (e *Executor) reobserve(ctx context.Context, r *input.DesiredRole) ([]Action, ChangeKind, error) {
 	o, err := e.Observer.ObserveRole(ctx, r.Name)
 	if err != nil {
 		return nil, "", err
@@ -214,7 +241,7 @@ func (e *Executor) reobserve(ctx context.Context, r *DesiredRole) ([]Action, Cha
 	if o == nil {
 		return nil, "", fmt.Errorf("role %s: CreateRole said EntityAlreadyExists but GetRole finds no such role; run again", r.Name)
 	}
-	rc, err := diffRole(r, o, e.Options)
+	rc, err := DiffRole(r, o, e.Options)
 	if err != nil {
 		return nil, "", err
 	}
@@ -293,7 +320,7 @@ func (e *Executor) do(ctx context.Context, a Action) error {
 	switch a.Op {
 	case OpCreateOIDCProvider:
 		_, err = c.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
-			Url: aws.String(a.Target), ClientIDList: a.ClientIDs, ThumbprintList: []string{placeholderThumbprint},
+			Url: aws.String(a.Target), ClientIDList: a.ClientIDs, ThumbprintList: []string{PlaceholderThumbprint},
 		})
 		if isCode(err, "EntityAlreadyExists") {
 			err = nil // raced with another apply; its client IDs are checked on the next run

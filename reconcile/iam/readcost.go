@@ -1,9 +1,11 @@
-package reconcile
+package iam
 
 import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 // How Observe reads roles: the cost model (docs/reads.md).
@@ -53,7 +55,7 @@ type ReadCost struct {
 }
 
 // PerRole is the estimated time of reading the planned roles one by one.
-func (c ReadCost) PerRole(in *Input) time.Duration {
+func (c ReadCost) PerRole(in *input.Input) time.Duration {
 	calls := 0
 	for _, r := range in.Roles {
 		calls += 3 + len(r.InlinePolicies)
@@ -125,7 +127,7 @@ const (
 // The smallest worst loss wins, so the question is asked only when its
 // answer can change the decision by more than it costs: a 10-role no-op in
 // an account of 5,000 roles reads its 40 calls per role and never asks.
-func (c ReadCost) Choose(in *Input, known bool) ReadChoice {
+func (c ReadCost) Choose(in *input.Input, known bool) ReadChoice {
 	per := c.PerRole(in)
 	lossPer := max(0, per-c.Bulk(0))
 	lossBulk := max(0, c.Bulk(MaxAccountRoles)-per)
@@ -146,7 +148,7 @@ func (c ReadCost) Choose(in *Input, known bool) ReadChoice {
 // when Choose says the answer is worth its cost. The answer is the run's
 // shared GetAccountSummary (ob.Summary), read at most once with the quota
 // preflight.
-func (ob *Observer) chooseReads(ctx context.Context, in *Input) (ReadStrategy, error) {
+func (ob *Observer) chooseReads(ctx context.Context, in *input.Input) (ReadStrategy, error) {
 	if ob.Summary == nil {
 		ob.Summary = NewAccountSummary(ob.IAM)
 	}

@@ -1,4 +1,4 @@
-package reconcile
+package iam
 
 import (
 	"encoding/json"
@@ -11,8 +11,7 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/reconcile/change"
-	"github.com/iambind/iambind/reconcile/discovery"
-	"github.com/iambind/iambind/reconcile/podidentity"
+	"github.com/iambind/iambind/reconcile/input"
 )
 
 const tagOwner = generator.TagOwner
@@ -82,8 +81,11 @@ type RoleChange struct {
 	Changes []FieldChange `json:"changes"`
 	Actions []Action      `json:"calls"`
 
-	desired *DesiredRole
+	desired *input.DesiredRole
 }
+
+// Desired is the planned role this change is for (nil for a deletion).
+func (rc *RoleChange) Desired() *input.DesiredRole { return rc.desired }
 
 // ProviderChange is the planned change of one OIDC provider.
 type ProviderChange struct {
@@ -94,25 +96,19 @@ type ProviderChange struct {
 	Actions      []Action   `json:"calls"`
 }
 
-// Plan is the value `plan` renders and `apply` executes.
+// Plan is the IAM part of what `plan` renders and `apply` executes: a
+// value, with no client in it.
 type Plan struct {
 	Owners    []string         `json:"owners"`
 	Prune     bool             `json:"prune"`
 	Providers []ProviderChange `json:"oidcProviders"`
 	Roles     []RoleChange     `json:"roles"` // sorted by name
 	Warnings  []string         `json:"warnings,omitempty"`
-	// PodIdentity is the EKS Pod Identity associations' part (reconcile/podidentity), nil when the plan has none.
-	PodIdentity *podidentity.Plan `json:"-"`
-
-	podIdentityRoom *podIdentityRoom // its EKS client and call counter, for apply
 	// Orphans are roles owned by the plan's owners that left the plan, when
 	// not pruning: they stay in IAM, and the plan says so. Sorted by name.
 	Orphans []OrphanRole `json:"orphans,omitempty"`
 	// Preflight is what was checked before any write (preflight.go).
 	Preflight *PreflightSummary `json:"preflight,omitempty"`
-	// Discovery publishes self-hosted issuers on S3 (its own room,
-	// reconcile/discovery); nil when the input plans none.
-	Discovery *discovery.Plan `json:"discovery,omitempty"`
 }
 
 // OrphanRole is an owned role that is no longer planned (kept without --prune).
@@ -124,9 +120,6 @@ type OrphanRole struct {
 
 // HasChanges reports whether applying the plan would write anything.
 func (p *Plan) HasChanges() bool {
-	if p.PodIdentity.HasChanges() || p.Discovery.HasChanges() {
-		return true
-	}
 	for _, pc := range p.Providers {
 		if len(pc.Actions) > 0 {
 			return true
@@ -160,7 +153,7 @@ func (opts Options) documentDiff(before, after string) string {
 	if opts.NoDocumentDiffs {
 		return ""
 	}
-	return documentDiff(before, after)
+	return change.DocumentDiff(before, after)
 }
 
 // Diff compares the desired roles with the observed state and returns the
@@ -168,7 +161,7 @@ func (opts Options) documentDiff(before, after string) string {
 // someone else without --adopt, a path change of a role not ours, prune
 // without any plan) are returned together as one error; the plan is then
 // not to be applied at all.
-func Diff(in *Input, state *State, opts Options) (*Plan, error) {
+func Diff(in *input.Input, state *State, opts Options) (*Plan, error) {
 	plan := &Plan{Owners: in.Owners(), Prune: opts.Prune}
 	var errs []error
 
@@ -177,7 +170,7 @@ func Diff(in *Input, state *State, opts Options) (*Plan, error) {
 	planned := map[string]bool{}
 	for _, r := range in.Roles {
 		planned[strings.ToLower(r.Name)] = true
-		rc, err := diffRole(r, state.Role(r.Name), opts)
+		rc, err := DiffRole(r, state.Role(r.Name), opts)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -200,7 +193,7 @@ func Diff(in *Input, state *State, opts Options) (*Plan, error) {
 				owners[o] = true
 			}
 			for key, o := range state.Roles {
-				if planned[key] || !owners[o.Owner()] || !in.mayPrune(o) {
+				if planned[key] || !owners[o.Owner()] || !in.MayPrune(o.Name, o.ARN) {
 					continue
 				}
 				plan.Roles = append(plan.Roles, RoleChange{
@@ -236,7 +229,7 @@ func orphans(owners []string, planned map[string]bool, state *State) []OrphanRol
 	return out
 }
 
-func diffProviders(in *Input, state *State) []ProviderChange {
+func diffProviders(in *input.Input, state *State) []ProviderChange {
 	type want struct {
 		url string
 		aud map[string]bool
@@ -289,7 +282,9 @@ func diffProviders(in *Input, state *State) []ProviderChange {
 	return out
 }
 
-func diffRole(r *DesiredRole, o *ObservedRole, opts Options) (RoleChange, error) {
+// DiffRole plans one role: its change, or why it is refused (a role of
+// another owner without adopt, a path IAM cannot change).
+func DiffRole(r *input.DesiredRole, o *ObservedRole, opts Options) (RoleChange, error) {
 	rc := RoleChange{Name: r.Name, ARN: r.ARN, Owner: r.Owner(), Source: r.Source,
 		Changes: []FieldChange{}, Actions: []Action{}, desired: r}
 	if o == nil {
@@ -427,7 +422,7 @@ func updateRole(r *generator.Role, o *ObservedRole, opts Options) ([]FieldChange
 	}
 
 	trust := TrustDocument(r)
-	if same, err := SameDocument(o.TrustPolicy, trust); err != nil || !same {
+	if same, err := change.SameDocument(o.TrustPolicy, trust); err != nil || !same {
 		ch = append(ch, FieldChange{Field: "trustPolicy", Before: docValue(o.TrustPolicy), After: json.RawMessage(trust),
 			Diff: opts.documentDiff(o.TrustPolicy, trust)})
 		acts = append(acts, Action{Op: OpUpdateTrust, Role: r.Name, Document: trust})
@@ -450,7 +445,7 @@ func updateRole(r *generator.Role, o *ObservedRole, opts Options) ([]FieldChange
 		doc := string(r.InlinePolicies[name])
 		cur, ok := o.InlinePolicies[name]
 		if ok {
-			if same, err := SameDocument(cur, doc); err == nil && same {
+			if same, err := change.SameDocument(cur, doc); err == nil && same {
 				continue
 			}
 		}
@@ -492,7 +487,7 @@ func updateRole(r *generator.Role, o *ObservedRole, opts Options) ([]FieldChange
 
 // docValue embeds a document in JSON output as an object when it parses.
 func docValue(doc string) any {
-	if c, err := canonicalJSON([]byte(doc)); err == nil {
+	if c, err := change.CanonicalJSON([]byte(doc)); err == nil {
 		return json.RawMessage(c)
 	}
 	return doc

@@ -1,8 +1,7 @@
-package reconcile
+package input
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -42,7 +41,7 @@ func TestShardPartitionsRolesAndPrune(t *testing.T) {
 		}
 		for j := range 40 {
 			// An owned role that left the plan, named like any other (and in another case).
-			if part.mayPrune(&ObservedRole{Name: fmt.Sprintf("GONE-%02d", j)}) {
+			if part.MayPrune(fmt.Sprintf("GONE-%02d", j), "") {
 				prunedBy[fmt.Sprintf("gone-%02d", j)]++
 			}
 		}
@@ -65,7 +64,7 @@ func TestShardPartitionsRolesAndPrune(t *testing.T) {
 	for i := range n {
 		sh := Shard{i, n}
 		for _, r := range sh.Filter(small).Roles {
-			if !sh.owns(strings.ToLower(r.Name)) || !sh.Filter(in).mayPrune(&ObservedRole{Name: strings.ToUpper(r.Name)}) {
+			if !sh.owns(strings.ToLower(r.Name)) || !sh.Filter(in).MayPrune(strings.ToUpper(r.Name), "") {
 				t.Errorf("role %s moved shard", r.Name)
 			}
 		}
@@ -87,10 +86,10 @@ func TestShardByAccount(t *testing.T) {
 	got := map[string]int{}
 	for i := range 3 {
 		part := Shard{i, 3}.Filter(in)
-		if part.whole != nil {
+		if part.Whole != nil {
 			t.Errorf("shard %d keeps a whole-plan filter; accounts are pruned as unsharded", i)
 		}
-		for _, g := range groupByAccount(part) {
+		for _, g := range ByAccount(part) {
 			if len(g.In.Roles) != 3 {
 				t.Errorf("shard %d has %d of account %s's 3 roles", i, len(g.In.Roles), g.Account)
 			}
@@ -101,60 +100,5 @@ func TestShardByAccount(t *testing.T) {
 		if got[a] != 1 {
 			t.Errorf("account %s in %d shards", a, got[a])
 		}
-	}
-}
-
-var shardLineRE = regexp.MustCompile(`shard (\d+)/(\d+): (\d+) of (\d+) planned roles`)
-
-func TestIntegrationShards(t *testing.T) {
-	e := newEnv(t)
-	docs := []string{clusterYAML("c", testIssuer)}
-	for i := range 8 {
-		docs = append(docs, bindingYAML("shop", fmt.Sprintf("app%d", i)))
-	}
-	full := render(t, docs...)
-	const n = 3
-	for i := range n {
-		r := e.run("", "apply", "-f", e.file(full), "--shard", fmt.Sprintf("%d/%d", i, n))
-		m := shardLineRE.FindStringSubmatch(r.stderr)
-		if r.code != 0 || m == nil {
-			t.Fatalf("shard %d: exit %d\n%s\n%s", i, r.code, r.stdout, r.stderr)
-		}
-		want := fmt.Sprintf("roles: %s created", m[3])
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("shard %d created other than its %s roles:\n%s", i, m[3], r.stdout)
-		}
-	}
-	if got := len(e.roleNames()); got != 8 {
-		t.Fatalf("after all shards: %d roles, want 8: %v", got, e.roleNames())
-	}
-	e.requireMatches(full)
-
-	// Keep app0 only: the 7 departed roles are pruned, each by its own shard,
-	// and a shard whose part is now empty still prunes its share.
-	kept := render(t, clusterYAML("c", testIssuer), bindingYAML("shop", "app0"))
-	deleted := 0
-	emptyShardPruned := false
-	for i := range n {
-		r := e.run("", "apply", "-f", e.file(kept), "--shard", fmt.Sprintf("%d/%d", i, n), "--prune")
-		if r.code != 0 {
-			t.Fatalf("prune shard %d: exit %d\n%s\n%s", i, r.code, r.stdout, r.stderr)
-		}
-		m := summaryRE.FindStringSubmatch(r.stdout)
-		if m == nil {
-			t.Fatalf("shard %d: no summary:\n%s", i, r.stdout)
-		}
-		var d int
-		fmt.Sscan(m[3], &d)
-		deleted += d
-		if strings.Contains(r.stderr, ": 0 of 1 planned roles") && d > 0 {
-			emptyShardPruned = true
-		}
-	}
-	if got := strings.Join(e.roleNames(), ","); got != "shop-app0" || deleted != 7 {
-		t.Errorf("after sharded prune: %s (deleted %d, want 7)", got, deleted)
-	}
-	if !emptyShardPruned {
-		t.Log("no shard with an empty part had anything to prune (hash layout); the unit test covers it")
 	}
 }
