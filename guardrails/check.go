@@ -297,8 +297,8 @@ type statement struct {
 func readStatements(doc json.RawMessage) (list []statement, single bool, err error) {
 	// A key given twice is read as its last value here but may be read
 	// otherwise by IAM: {"Action":"iam:*","Action":"s3:GetObject"} must not
-	// pass as an s3 grant. role.json is sent to IAM as written.
-	if key, dup := duplicateKey(doc); dup {
+	// pass as an s3 grant.
+	if key, dup := DuplicateKey(doc); dup {
 		return nil, false, fmt.Errorf("the key %q is given twice in one object", key)
 	}
 	var top struct {
@@ -368,9 +368,12 @@ func strictStatement(raw []byte, st *statement) error {
 	return nil
 }
 
-// duplicateKey reports the first object key that occurs twice in one object
-// of the JSON document.
-func duplicateKey(doc []byte) (string, bool) {
+// DuplicateKey reports the first key that occurs twice in one object of the
+// JSON document. encoding/json keeps the last value of such a key, while
+// another reader (IAM) might keep another: a reader that judges a document
+// and then sends it as written must refuse it. Malformed JSON reports
+// false; the decoder reports it.
+func DuplicateKey(doc []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	type frame struct {
 		object bool
