@@ -50,16 +50,27 @@ func (g *Guardrails) Check(role generator.Role) (generator.Role, []generator.Fin
 	}
 	for i, arn := range role.ManagedPolicyARNs {
 		field := fmt.Sprintf("managedPolicyArns[%d]", i)
-		if j := slices.IndexFunc(s.DeniedManagedPolicies, func(p string) bool { return globMatch(p, arn, false) }); j >= 0 {
-			add(field, "managed policy %s is refused by the guardrails (deniedManagedPolicies: %s)", arn, s.DeniedManagedPolicies[j])
-			continue
-		}
-		if len(s.AllowedManagedPolicies) > 0 && !slices.ContainsFunc(s.AllowedManagedPolicies, func(p string) bool { return globMatch(p, arn, false) }) {
-			add(field, "managed policy %s is not allowed by the guardrails (allowedManagedPolicies: %s)", arn, strings.Join(s.AllowedManagedPolicies, ", "))
+		if msg := g.managedByName(arn); msg != "" {
+			add(field, "%s", msg)
 		}
 	}
 	out = append(out, g.checkInline(role.InlinePolicies)...)
 	return role, out
+}
+
+// managedByName judges a managed policy by its ARN: the message of the
+// deny or allow glob it fails, "" when it passes. ARNs compare folded: IAM
+// resolves a policy name in any case, so .../administratoraccess is
+// AdministratorAccess.
+func (g *Guardrails) managedByName(arn string) string {
+	s := &g.Spec
+	if j := slices.IndexFunc(s.DeniedManagedPolicies, func(p string) bool { return globMatch(p, arn, true) }); j >= 0 {
+		return fmt.Sprintf("managed policy %s is refused by the guardrails (deniedManagedPolicies: %s)", arn, s.DeniedManagedPolicies[j])
+	}
+	if len(s.AllowedManagedPolicies) > 0 && !slices.ContainsFunc(s.AllowedManagedPolicies, func(p string) bool { return globMatch(p, arn, true) }) {
+		return fmt.Sprintf("managed policy %s is not allowed by the guardrails (allowedManagedPolicies: %s)", arn, strings.Join(s.AllowedManagedPolicies, ", "))
+	}
+	return ""
 }
 
 // Violations is Check for the CLI: the role with the boundary added, and
@@ -73,12 +84,58 @@ func (g *Guardrails) Violations(role generator.Role) (generator.Role, []Violatio
 	return role, out
 }
 
-// grant is one action glob of an Allow statement, with where it is written.
+// grant is what one Allow statement grants: one glob of its Action, or,
+// for a NotAction statement, every action none of its globs covers.
 type grant struct {
-	field     string // role.json path of the action value
-	action    string
+	field     string // role.json (or document) path of the action value, or of NotAction
+	action    string // the Action glob; "" for NotAction
+	except    []string
+	notAction bool
 	unscoped  bool // the statement's Resource admits any role (or uses NotResource)
-	statement string
+}
+
+// grants reports whether the grant allows some action the glob d matches.
+func (gr grant) grants(d string) bool {
+	if gr.notAction {
+		return !slices.ContainsFunc(gr.except, func(n string) bool { return globCovers(n, d) })
+	}
+	return globsIntersect(gr.action, d, true)
+}
+
+// readGrants lists the grants of a policy document's Allow statements;
+// base prefixes each field ("inlinePolicies.s3", or "" for a managed
+// policy's document).
+func readGrants(doc []byte, base string) ([]grant, error) {
+	statements, single, err := readStatements(doc)
+	if err != nil {
+		return nil, err
+	}
+	var out []grant
+	for i, st := range statements {
+		field := fmt.Sprintf("%sStatement[%d]", base, i)
+		if single {
+			field = base + "Statement"
+		}
+		if st.Effect == "Deny" {
+			continue // a Deny only takes away
+		}
+		unscoped := st.NotResource != nil
+		for _, r := range st.Resource.values {
+			unscoped = unscoped || coversEveryRole(r.value)
+		}
+		if st.NotAction != nil {
+			gr := grant{field: field + ".NotAction", notAction: true, unscoped: unscoped}
+			for _, a := range st.NotAction.values {
+				gr.except = append(gr.except, a.value)
+			}
+			out = append(out, gr)
+			continue
+		}
+		for _, a := range st.Action.values {
+			out = append(out, grant{field: field + ".Action" + a.suffix, action: a.value, unscoped: unscoped})
+		}
+	}
+	return out, nil
 }
 
 // checkInline refuses inline Allow statements that grant every action,
@@ -90,84 +147,97 @@ type grant struct {
 // refused (fail closed).
 func (g *Guardrails) checkInline(docs map[string]json.RawMessage) []generator.Finding {
 	var out []generator.Finding
-	add := func(field, format string, args ...any) {
-		out = append(out, generator.Finding{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
 	var grants []grant
 	for _, name := range slices.Sorted(maps.Keys(docs)) {
 		base := "inlinePolicies." + name
-		statements, single, err := readStatements(docs[name])
+		gs, err := readGrants(docs[name], base+".")
 		if err != nil {
-			add(base, "cannot be evaluated by the guardrails: %v", err)
+			out = append(out, generator.Finding{Field: base, Message: fmt.Sprintf("cannot be evaluated by the guardrails: %v", err)})
 			continue
 		}
-		for i, st := range statements {
-			field := fmt.Sprintf("%s.Statement[%d]", base, i)
-			if single {
-				field = base + ".Statement"
-			}
-			if st.Effect == "Deny" {
-				continue // a Deny only takes away
-			}
-			if st.NotAction != nil {
-				add(field+".NotAction", "an Allow statement with NotAction grants every action it does not list, IAM's included; list the actions in Action (always refused by the guardrails)")
+		for _, gr := range gs {
+			if gr.notAction {
+				out = append(out, generator.Finding{Field: gr.field, Message: "an Allow statement with NotAction grants every action it does not list, IAM's included; list the actions in Action (always refused by the guardrails)"})
 				continue
 			}
-			unscoped := st.NotResource != nil
-			for _, r := range st.Resource.values {
-				unscoped = unscoped || coversEveryRole(r.value)
-			}
-			for _, a := range st.Action.values {
-				grants = append(grants, grant{field: field + ".Action" + a.suffix, action: a.value, unscoped: unscoped, statement: field})
-			}
+			grants = append(grants, gr)
 		}
 	}
+	return append(out, g.judge(grants)...)
+}
+
+// judge applies the rules on what a set of grants allows: every action,
+// every IAM action, iam:PassRole or sts:AssumeRole on every role, a denied
+// action, and (over all the grants together) a denied combination, reported
+// on the grant of its last part.
+func (g *Guardrails) judge(grants []grant) []generator.Finding {
+	var out []generator.Finding
+	add := func(field, format string, args ...any) {
+		out = append(out, generator.Finding{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
 	for _, gr := range grants {
+		what := gr.name()
 		switch {
-		case globMatch(gr.action, "\x02:\x02", true):
-			add(gr.field, "%q grants every action (administrator access; always refused by the guardrails)", gr.action)
+		case !gr.notAction && globMatch(gr.action, "\x02:\x02", true):
+			add(gr.field, "%s grants every action (administrator access; always refused by the guardrails)", what)
 			continue
-		case globMatch(gr.action, "iam:\x02", true):
-			add(gr.field, "%q grants every IAM action, so the role can give itself any permission (always refused by the guardrails)", gr.action)
+		case gr.notAction && !slices.ContainsFunc(gr.except, func(n string) bool { return globsIntersect(n, "iam:*", true) }),
+			!gr.notAction && globMatch(gr.action, "iam:\x02", true):
+			add(gr.field, "%s grants every IAM action, so the role can give itself any permission (always refused by the guardrails)", what)
 			continue
 		}
 		if gr.unscoped {
 			for _, a := range []string{"iam:PassRole", "sts:AssumeRole"} {
-				if globsIntersect(gr.action, a, true) {
-					add(gr.field, "%q grants %s on every role (Resource \"*\" or NotResource); name the roles in Resource (always refused by the guardrails)", gr.action, a)
+				if gr.grants(a) {
+					add(gr.field, "%s grants %s on every role (Resource \"*\" or NotResource); name the roles in Resource (always refused by the guardrails)", what, a)
 				}
 			}
 		}
 		for _, d := range g.Spec.DeniedActions {
-			if !strings.Contains(d, "+") && globsIntersect(gr.action, d, true) {
-				add(gr.field, "%s is privilege escalation (guardrails deniedActions: %s)", describe(gr.action, d), d)
-				break
+			if strings.Contains(d, "+") || !gr.grants(d) {
+				continue
 			}
+			if gr.notAction {
+				add(gr.field, "%s leaves %s granted, which is privilege escalation (guardrails deniedActions: %s)", what, d, d)
+			} else {
+				add(gr.field, "%s is privilege escalation (guardrails deniedActions: %s)", describe(gr.action, d), d)
+			}
+			break
 		}
 	}
-	// Combinations: refused when every part is granted by some statement;
-	// reported on the grant of the last part.
 	for _, d := range g.Spec.DeniedActions {
-		parts := strings.Split(d, "+")
-		if len(parts) < 2 {
-			continue
-		}
-		var where []string
-		var last grant
-		for _, p := range parts {
-			i := slices.IndexFunc(grants, func(gr grant) bool { return globsIntersect(gr.action, p, true) })
-			if i < 0 {
-				where = nil
-				break
-			}
-			where = append(where, fmt.Sprintf("%s at %s", p, grants[i].field))
-			last = grants[i]
-		}
-		if where != nil {
-			add(last.field, "%q together with the role's other grants is privilege escalation (%s; guardrails deniedActions: %s)", last.action, strings.Join(where, ", "), d)
+		if where, last, ok := combination(d, grants); ok {
+			add(last.field, "%s together with the role's other grants is privilege escalation (%s; guardrails deniedActions: %s)", last.name(), strings.Join(where, ", "), d)
 		}
 	}
 	return out
+}
+
+// combination reports whether the grants allow every part of the denied
+// combination d ("iam:PassRole+lambda:CreateFunction"): where each part is
+// granted, and the grant of the last part.
+func combination(d string, grants []grant) (where []string, last grant, ok bool) {
+	parts := strings.Split(d, "+")
+	if len(parts) < 2 {
+		return nil, grant{}, false
+	}
+	for _, p := range parts {
+		i := slices.IndexFunc(grants, func(gr grant) bool { return gr.grants(p) })
+		if i < 0 {
+			return nil, grant{}, false
+		}
+		where = append(where, fmt.Sprintf("%s at %s", p, grants[i].field))
+		last = grants[i]
+	}
+	return where, last, true
+}
+
+// name is the grant as a message quotes it.
+func (gr grant) name() string {
+	if gr.notAction {
+		return fmt.Sprintf("NotAction %q", gr.except)
+	}
+	return fmt.Sprintf("%q", gr.action)
 }
 
 // describe says how a statement action meets a denied one.
@@ -227,8 +297,8 @@ type statement struct {
 func readStatements(doc json.RawMessage) (list []statement, single bool, err error) {
 	// A key given twice is read as its last value here but may be read
 	// otherwise by IAM: {"Action":"iam:*","Action":"s3:GetObject"} must not
-	// pass as an s3 grant. role.json is sent to IAM as written.
-	if key, dup := duplicateKey(doc); dup {
+	// pass as an s3 grant.
+	if key, dup := DuplicateKey(doc); dup {
 		return nil, false, fmt.Errorf("the key %q is given twice in one object", key)
 	}
 	var top struct {
@@ -298,9 +368,12 @@ func strictStatement(raw []byte, st *statement) error {
 	return nil
 }
 
-// duplicateKey reports the first object key that occurs twice in one object
-// of the JSON document.
-func duplicateKey(doc []byte) (string, bool) {
+// DuplicateKey reports the first key that occurs twice in one object of the
+// JSON document. encoding/json keeps the last value of such a key, while
+// another reader (IAM) might keep another: a reader that judges a document
+// and then sends it as written must refuse it. Malformed JSON reports
+// false; the decoder reports it.
+func DuplicateKey(doc []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	type frame struct {
 		object bool

@@ -3,8 +3,10 @@ package guardrails
 import "strings"
 
 // IAM globs: * matches any run of characters (slashes and colons included),
-// ? exactly one. Action names are case-insensitive in IAM; ARNs and paths are
-// compared as written.
+// ? exactly one. Action names are case-insensitive in IAM, and IAM names
+// (a managed policy's among them) are unique without regard to case, so a
+// deny list must not be dodged by another spelling: both compare folded.
+// Role paths and Resource ARNs are compared as written.
 
 // globMatch reports whether the glob pattern matches s.
 func globMatch(pattern, s string, fold bool) bool {
@@ -27,28 +29,66 @@ func globsIntersect(a, b string, fold bool) bool {
 	if fold {
 		a, b = strings.ToLower(a), strings.ToLower(b)
 	}
-	type key struct{ i, j int }
-	memo := map[key]bool{}
-	var f func(i, j int) bool
-	f = func(i, j int) bool {
-		k := key{i, j}
-		if v, ok := memo[k]; ok {
-			return v
+	// Most pairs name different services: s3:Get* never meets iam:Put*.
+	// Both prefixes are literal and end at the first colon, so they must be
+	// equal for a string to start with both.
+	if sa, _, ok := strings.Cut(a, ":"); ok && !strings.ContainsAny(sa, "*?") {
+		if sb, _, ok := strings.Cut(b, ":"); ok && !strings.ContainsAny(sb, "*?") && sa != sb {
+			return false
 		}
-		var r bool
+	}
+	return dp(len(a), len(b), func(f func(i, j int) bool, i, j int) bool {
 		switch {
 		case i == len(a) && j == len(b):
-			r = true
+			return true
 		case i < len(a) && a[i] == '*':
 			// a's star matches nothing, or also eats b's next token.
-			r = f(i+1, j) || (j < len(b) && f(i, j+1))
+			return f(i+1, j) || (j < len(b) && f(i, j+1))
 		case j < len(b) && b[j] == '*':
-			r = f(i, j+1) || (i < len(a) && f(i+1, j))
+			return f(i, j+1) || (i < len(a) && f(i+1, j))
 		case i < len(a) && j < len(b):
-			r = (a[i] == '?' || b[j] == '?' || a[i] == b[j]) && f(i+1, j+1)
+			return (a[i] == '?' || b[j] == '?' || a[i] == b[j]) && f(i+1, j+1)
 		}
-		memo[k] = r
-		return r
+		return false
+	})
+}
+
+// globCovers reports whether every string matching glob d also matches glob
+// p, case-insensitively: the NotAction entry `ssm:*` covers the denied
+// action `ssm:Send*`, `ssm:Get*` does not. It may answer false for an
+// unusual pair that is covered (a NotAction statement is then judged to
+// grant the action: the safe side), never true for one that is not: d's *
+// can only be absorbed by a * of p, d's ? by a ? or * of p.
+func globCovers(p, d string) bool {
+	p, d = strings.ToLower(p), strings.ToLower(d)
+	return dp(len(p), len(d), func(f func(i, j int) bool, i, j int) bool {
+		switch {
+		case i == len(p) && j == len(d):
+			return true
+		case i < len(p) && p[i] == '*':
+			return f(i+1, j) || (j < len(d) && f(i, j+1))
+		case i == len(p) || j == len(d) || d[j] == '*':
+			return false
+		case d[j] == '?':
+			return p[i] == '?' && f(i+1, j+1)
+		}
+		return (p[i] == '?' || p[i] == d[j]) && f(i+1, j+1)
+	})
+}
+
+// dp runs a memoised recursion over positions 0..n × 0..m.
+func dp(n, m int, step func(f func(i, j int) bool, i, j int) bool) bool {
+	memo := make([]int8, (n+1)*(m+1)) // 0 unknown, 1 false, 2 true
+	var f func(i, j int) bool
+	f = func(i, j int) bool {
+		k := i*(m+1) + j
+		if memo[k] == 0 {
+			memo[k] = 1
+			if step(f, i, j) {
+				memo[k] = 2
+			}
+		}
+		return memo[k] == 2
 	}
 	return f(0, 0)
 }
