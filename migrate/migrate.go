@@ -364,34 +364,12 @@ func filesDiff(files []*migrateFile, before, after func(*migrateFile) string) st
 // longest common subsequence of their lines.
 func unifiedDiff(path, before, after string) string {
 	a, b := strings.Split(strings.TrimSuffix(before, "\n"), "\n"), strings.Split(strings.TrimSuffix(after, "\n"), "\n")
-	lcs := change.LCS(a, b)
-	type op struct {
-		kind byte // ' ', '-', '+'
-		text string
-		ai   int // line index in a (for ' ' and '-'), next a line for '+'
-		bi   int
-	}
-	var ops []op
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			ops = append(ops, op{' ', a[i], i, j})
-			i++
-			j++
-		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-			ops = append(ops, op{'-', a[i], i, j}) // removals first, as diff(1) prints them
-			i++
-		default:
-			ops = append(ops, op{'+', b[j], i, j})
-			j++
-		}
-	}
+	ops := change.Lines(a, b, false) // removals first, as diff(1) prints them
 	const context = 3
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "--- %s\n+++ %s\n", path, path) // patch -p0
 	for k := 0; k < len(ops); {
-		if ops[k].kind == ' ' {
+		if ops[k].Op == ' ' {
 			k++
 			continue
 		}
@@ -399,12 +377,12 @@ func unifiedDiff(path, before, after string) string {
 		end := k
 		// Extend the hunk while changes are within 2*context lines of each other.
 		for end < len(ops) {
-			if ops[end].kind != ' ' {
+			if ops[end].Op != ' ' {
 				end++
 				continue
 			}
 			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
+			for run < len(ops) && ops[run].Op == ' ' {
 				run++
 			}
 			if run == len(ops) || run-end > 2*context {
@@ -415,17 +393,17 @@ func unifiedDiff(path, before, after string) string {
 		}
 		var na, nb int
 		for _, o := range ops[start:end] {
-			if o.kind != '+' {
+			if o.Op != '+' {
 				na++
 			}
-			if o.kind != '-' {
+			if o.Op != '-' {
 				nb++
 			}
 		}
-		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", ops[start].ai+1, na, ops[start].bi+1, nb)
+		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", ops[start].A+1, na, ops[start].B+1, nb)
 		for _, o := range ops[start:end] {
-			sb.WriteByte(o.kind)
-			sb.WriteString(o.text)
+			sb.WriteByte(o.Op)
+			sb.WriteString(o.Text)
 			sb.WriteByte('\n')
 		}
 		k = end

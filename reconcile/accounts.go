@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/iambind/iambind/reconcile/safety"
+
 	"github.com/iambind/iambind/reconcile/iam"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,7 +58,7 @@ func planOrApply(ctx context.Context, f *runner, in *input.Input, stdout, stderr
 	if shard.Enabled() {
 		// The guard judges the whole plan: one shard must not write while
 		// another part of the same plan is inconsistent.
-		if violations := Guard(in); len(violations) > 0 {
+		if violations := safety.Guard(in); len(violations) > 0 {
 			return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 		}
 		whole := len(in.Roles)
@@ -87,12 +89,12 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountP
 	var problems []string
 	for _, g := range groups {
 		// The account's real trust-policy quota is read in its own run.
-		problems = append(problems, Validate(g.In, math.MaxInt).Errors...)
+		problems = append(problems, safety.Validate(g.In, math.MaxInt).Errors...)
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems, "\n  "))
 	}
-	if violations := Guard(&input.Input{Roles: allRoles(groups), ServiceAccounts: groups[0].In.ServiceAccounts}); len(violations) > 0 {
+	if violations := safety.Guard(&input.Input{Roles: allRoles(groups), ServiceAccounts: groups[0].In.ServiceAccounts}); len(violations) > 0 {
 		return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 	}
 

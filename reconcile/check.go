@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/iambind/iambind/reconcile/safety"
+
 	"github.com/iambind/iambind/kube"
 	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
@@ -35,7 +37,7 @@ func CheckToken(files []string, jwt string, stdin io.Reader, stdout io.Writer) (
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		ok, err := CheckWebIdentity(files, Token{Issuer: iss, Sub: sub, Aud: aud}, stdin, stdout)
+		ok, err := CheckWebIdentity(files, safety.Token{Issuer: iss, Sub: sub, Aud: aud}, stdin, stdout)
 		if err != nil {
 			return false, err
 		}
@@ -46,7 +48,7 @@ func CheckToken(files []string, jwt string, stdin io.Reader, stdout io.Writer) (
 
 // CheckWebIdentity prints which planned roles admit a web-identity token
 // with these claims, and why the others do not; it reports whether any does.
-func CheckWebIdentity(files []string, tok Token, stdin io.Reader, stdout io.Writer) (bool, error) {
+func CheckWebIdentity(files []string, tok safety.Token, stdin io.Reader, stdout io.Writer) (bool, error) {
 	if !strings.HasPrefix(tok.Sub, "system:serviceaccount:") || strings.Count(tok.Sub, ":") != 3 {
 		return false, fmt.Errorf("--sub %q must be system:serviceaccount:NAMESPACE:NAME", tok.Sub)
 	}
@@ -60,11 +62,11 @@ func CheckWebIdentity(files []string, tok Token, stdin io.Reader, stdout io.Writ
 	if len(in.Roles) == 0 {
 		return false, errors.New("the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
-	return RenderCheck(stdout, tok, Check(in, tok)) > 0, nil
+	return RenderCheck(stdout, tok, safety.Check(in, tok)) > 0, nil
 }
 
 // RenderCheck prints the verdicts and returns how many roles admit the token.
-func RenderCheck(w io.Writer, tok Token, results []CheckResult) int {
+func RenderCheck(w io.Writer, tok safety.Token, results []safety.CheckResult) int {
 	n := 0
 	for _, r := range results {
 		if r.Admitted {
@@ -77,7 +79,7 @@ func RenderCheck(w io.Writer, tok Token, results []CheckResult) int {
 }
 
 // renderVerdicts prints which roles admit a subject and why the others do not.
-func renderVerdicts(w io.Writer, results []CheckResult, n int) {
+func renderVerdicts(w io.Writer, results []safety.CheckResult, n int) {
 	if n > 0 {
 		fmt.Fprintf(w, "can assume %d role(s):\n", n)
 		for _, r := range results {
@@ -88,7 +90,7 @@ func renderVerdicts(w io.Writer, results []CheckResult, n int) {
 	} else {
 		fmt.Fprintln(w, "can assume no planned role")
 	}
-	var misses []CheckResult
+	var misses []safety.CheckResult
 	for _, r := range results {
 		if !r.Admitted {
 			misses = append(misses, r)
@@ -121,14 +123,14 @@ func CheckPodIdentity(files []string, sub, cluster string, stdin io.Reader, stdo
 		return false, fmt.Errorf("the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
 	subject := podidentity.Subject{Namespace: ns, ServiceAccount: name, Cluster: cluster}
-	results := make([]CheckResult, 0, len(in.Roles))
+	results := make([]safety.CheckResult, 0, len(in.Roles))
 	n := 0
 	for _, r := range in.Roles {
 		v := podidentity.Check(r.Role, subject)
 		if v.Admitted {
 			n++
 		}
-		results = append(results, CheckResult{Role: r.Name, ARN: r.ARN, Source: r.Source, Admitted: v.Admitted, Reasons: v.Reasons})
+		results = append(results, safety.CheckResult{Role: r.Name, ARN: r.ARN, Source: r.Source, Admitted: v.Admitted, Reasons: v.Reasons})
 	}
 	fmt.Fprintf(stdout, "ServiceAccount %s/%s, EKS Pod Identity in cluster %s\n", ns, name, cluster)
 	renderVerdicts(stdout, results, n)

@@ -1,48 +1,39 @@
-// Package reconcile makes AWS IAM match the rendered iambind plan.
+// Package reconcile makes AWS IAM (and S3, EKS) match the rendered iambind
+// plan. It is the orchestrator; each concern has a room of its own:
 //
-// It is split by responsibility, each a file:
+//   - reconcile/input:   rendered manifests (files, directories, stdin, a
+//     cluster's objects) → the desired state: roles, discovery plans, the
+//     ServiceAccounts and injected workloads the guard checks; account parts
+//     and --shard I/N;
+//   - reconcile/safety:  checks that need no AWS: validation of IAM limits,
+//     the consistency guard and the trust evaluator (`check`), the operator's
+//     guardrails, and the tenancy of cluster plans;
+//   - reconcile/iam:     the IAM service: observe (counted reads, per-role or
+//     bulk by a cost model), the pure diff into a plan of ordered calls,
+//     preflight (policies, quotas) and the executor;
+//   - reconcile/discovery, reconcile/podidentity: the S3 and EKS services,
+//     each with its own observe, diff, apply and render;
+//   - reconcile/change:  the vocabulary every service plans in (kind of
+//     change, fields that differ), policy documents as IAM compares them,
+//     and the one line diff.
 //
-//   - read.go:     rendered manifests (files, directories, stdin) → desired roles
-//     and the ServiceAccounts the consistency guard checks;
-//   - readstream.go: how read.go gets its objects: a stream one document at a
-//     time and a ResourceList one item at a time (a 10,000-role plan is 52 MB),
-//     reading exactly what a whole kio.ByteReader decode read;
-//   - validate.go: plan checks IAM limits that neither the SDK nor emulators enforce;
-//   - guardrails.go: the operator's Guardrails (package guardrails) over every
-//     desired role, before AWS is observed (--guardrails);
-//   - trust.go:    a pure evaluator of web-identity trust policies (guard and `check`);
-//   - observe.go:  reads the current IAM state (reads only, counted);
-//   - readcost.go: the cost model that picks per-role or bulk reads (asking
-//     the account's size only when the answer is worth the call);
-//   - diff.go:     the pure heart: desired × observed → a Plan of ordered typed actions;
-//   - preflight.go, preflight_quota.go: before any write, the referenced
-//     policies exist (GetPolicy, once per ARN) and the plan fits the
-//     account's quotas (GetAccountSummary, read once and only when near);
-//   - execute.go:  runs a Plan's actions through aws-sdk-go-v2 with bounded concurrency;
-//   - render.go:   the plan for humans (text) and machines (JSON), and the apply summary;
-//   - jsonstream.go: WriteJSON, json.Encoder's bytes written a field and a list
-//     element at a time;
-//   - markdown.go: the plan as a pull-request comment (--output markdown): tables,
-//     collapsed diffs, a Mermaid access map;
-//   - fromcluster.go: `--from-cluster`: each plan ConfigMap read, checked and
-//     decided alone (a failed plan gets status Error, the others converge);
-//     status written back only when a plan's outcome changed;
-//   - tenancy.go:  the namespace boundary of cluster plans (subjects, role
-//     claims by the iambind.dev/namespace tag, contested names, prune scope);
-//   - cli.go:      the `iambind` command line (plan, apply, check, keygen, version);
-//   - keygen.go:   `iambind keygen`, a signing key pair for a self-hosted issuer;
-//   - discovery_hook.go: wires the S3 room, package reconcile/discovery (its own
-//     plan reader, observe, pure diff, act and render), into plan and apply.
-//   - accounts.go: a plan spanning accounts: one pipeline per account
+// What stays here is the pipeline and its output:
+//
+//   - pipeline.go:  Run, one plan or apply of an -f input per account:
+//     guard, guardrails, validation, account check, observe, diff, preflight,
+//     then render (plan) or apply in phases (S3, IAM upserts, EKS, IAM deletes);
+//   - accounts.go:  a plan spanning accounts, one pipeline per account
 //     (--assume-role), run concurrently, reports merged;
-//   - limiter.go:  the per-account client-side rate limiter (AIMD);
-//   - shard.go:    --shard I/N, the part of a plan one of N runs reconciles.
-//
-// Every room (IAM here, S3 in reconcile/discovery, EKS in
-// reconcile/podidentity) plans in one vocabulary, package reconcile/change:
-// the kind of change of a resource and the fields that differ, written the
-// same way in text and markdown plans.
+//   - fromcluster.go: --from-cluster, where the unit of refusal is one plan
+//     ConfigMap (a failed plan gets status Error, the others converge);
+//   - plan.go:      Plan, the value `plan` renders and `apply` executes (the
+//     IAM plan with the EKS and S3 parts beside it; no client in it);
+//   - render.go, markdown.go, jsonstream.go: text, JSON and markdown plans
+//     and summaries;
+//   - podidentity.go, discovery_hook.go: where the EKS and S3 services plug in;
+//   - check.go:     `check`, a token against the plan's trust policies.
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece
 // renders and another executes, so `plan` shows exactly what `apply` will do.
+// docs/architecture.md draws the map and the rules a test enforces.
 package reconcile

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iambind/iambind/reconcile/safety"
+
 	"github.com/iambind/iambind/reconcile/iam"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,7 +52,7 @@ func (p *clusterPlan) refuse(err error) {
 // conflicting plan fails alone (status Error on its ConfigMap, no IAM write
 // for its role) while the others converge in the same run.
 type clusterRun struct {
-	tenancy    Tenancy
+	tenancy    safety.Tenancy
 	guardrails *guardrails.Guardrails // nil without --guardrails
 	client     kubernetes.Interface
 	plans      []*clusterPlan
@@ -94,7 +96,7 @@ func runFromCluster(ctx context.Context, f *runner, stdout, stderr io.Writer) er
 	if f.Prune && c.Namespace != "" {
 		return errors.New("--prune with --namespace would delete the owner's roles planned in other namespaces: prune from-cluster considers every namespace, so drop --namespace")
 	}
-	tenancy, err := NewTenancy(c.Trusted)
+	tenancy, err := safety.NewTenancy(c.Trusted)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func runFromCluster(ctx context.Context, f *runner, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listing plan ConfigMaps: %w", err)
 	}
-	rails, err := loadGuardrails(f.Guardrails)
+	rails, err := safety.LoadGuardrails(f.Guardrails)
 	if err != nil {
 		return err
 	}
@@ -185,7 +187,7 @@ func readClusterPlan(cm *corev1.ConfigMap) (*input.DesiredRole, error) {
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	tags[TagNamespace] = cm.Namespace
+	tags[safety.TagNamespace] = cm.Namespace
 	role.Tags = tags
 	return role, nil
 }
@@ -198,10 +200,10 @@ type roleGroup struct {
 	byNS       map[string][]*clusterPlan
 }
 
-func (g *roleGroup) claims() []Claim {
-	out := make([]Claim, len(g.namespaces))
+func (g *roleGroup) claims() []safety.Claim {
+	out := make([]safety.Claim, len(g.namespaces))
 	for i, ns := range g.namespaces {
-		out[i] = Claim{Namespace: ns, Source: "ConfigMap " + g.byNS[ns][0].name()}
+		out[i] = safety.Claim{Namespace: ns, Source: "ConfigMap " + g.byNS[ns][0].name()}
 	}
 	return out
 }
@@ -272,14 +274,14 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 			p.refuse(fmt.Errorf("tenancy: %w", err))
 			continue
 		}
-		if v := Guard(&input.Input{Roles: []*input.DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
+		if v := safety.Guard(&input.Input{Roles: []*input.DesiredRole{p.role}, ServiceAccounts: r.guardedAccounts(p)}); len(v) > 0 {
 			p.refuse(fmt.Errorf("consistency guard: %s", strings.Join(v, "; ")))
 			continue
 		}
 		// The operator's guardrails; a compliant role gets the required boundary.
 		if r.guardrails != nil {
-			if vs := GuardrailViolations(r.guardrails, &input.Input{Roles: []*input.DesiredRole{p.role}})[p.role]; len(vs) > 0 {
-				p.refuse(guardrailError(vs))
+			if vs := safety.GuardrailViolations(r.guardrails, &input.Input{Roles: []*input.DesiredRole{p.role}})[p.role]; len(vs) > 0 {
+				p.refuse(safety.GuardrailError(vs))
 			}
 		}
 	}
@@ -291,7 +293,7 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 	}
 	quota := generator.DefaultMaxTrustPolicySize
 	summary := iam.NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
-	if TrustPolicyOverDefault(r.input()) {
+	if safety.TrustPolicyOverDefault(r.input()) {
 		sum, err := summary.Get(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("reading the trust policy size quota: %w", err)
@@ -301,7 +303,7 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 		}
 	}
 	for _, p := range r.live() {
-		problems := Validate(&input.Input{Roles: []*input.DesiredRole{p.role}}, quota)
+		problems := safety.Validate(&input.Input{Roles: []*input.DesiredRole{p.role}}, quota)
 		r.warn(problems.Warnings...)
 		if len(problems.Errors) > 0 {
 			p.refuse(fmt.Errorf("invalid plan: %s", strings.Join(problems.Errors, "; ")))
@@ -420,7 +422,7 @@ func (r *clusterRun) decideOwnership(state *iam.State, opts iam.Options) {
 // limitPrune keeps, of the deletions prune planned, only those tenancy allows
 // (MayPrune); the others become warnings.
 func (r *clusterRun) limitPrune(plan *Plan, state *iam.State) {
-	scope := PruneScope{Failed: map[string]bool{}, OwnerNamespaces: map[string]map[string]bool{}}
+	scope := safety.PruneScope{Failed: map[string]bool{}, OwnerNamespaces: map[string]map[string]bool{}}
 	for _, p := range r.plans {
 		switch {
 		case p.err != nil:

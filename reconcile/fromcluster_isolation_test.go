@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iambind/iambind/reconcile/safety"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
@@ -100,7 +102,7 @@ func TestClusterRunIsolation(t *testing.T) {
 	// pay's role exists first, tagged with its namespace.
 	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("pay-api"), Path: aws.String("/iambind/"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`),
-		Tags:                     []iamtypes.Tag{{Key: aws.String(generator.TagOwner), Value: aws.String("c")}, {Key: aws.String(TagNamespace), Value: aws.String("pay")}}}); err != nil {
+		Tags:                     []iamtypes.Tag{{Key: aws.String(generator.TagOwner), Value: aws.String("c")}, {Key: aws.String(safety.TagNamespace), Value: aws.String("pay")}}}); err != nil {
 		t.Fatal(err)
 	}
 	code, out := runOnce(false)

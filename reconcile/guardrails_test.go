@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iambind/iambind/reconcile/safety"
+
 	"github.com/iambind/iambind/reconcile/iam"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,7 +55,7 @@ func TestGuardrailsNeverPlanBoundaryRemoval(t *testing.T) {
 	}
 
 	in = &input.Input{Roles: []*input.DesiredRole{testRole("shop-orders", "prod")}}
-	if refused := GuardrailViolations(testGuardrails(t, "  permissionsBoundary: "+b+"\n"), in); len(refused) > 0 {
+	if refused := safety.GuardrailViolations(testGuardrails(t, "  permissionsBoundary: "+b+"\n"), in); len(refused) > 0 {
 		t.Fatalf("refused: %v", refused)
 	}
 	plan, err = iam.Diff(in, state, iam.Options{})
@@ -68,7 +70,7 @@ func TestGuardrailViolationsPerRole(t *testing.T) {
 	good, bad := testRole("good", "prod"), testRole("bad", "prod")
 	bad.MaxSessionDuration = 43200
 	in := &input.Input{Roles: []*input.DesiredRole{bad, good}}
-	refused := GuardrailViolations(testGuardrails(t, "  maxSessionDuration: 3600\n  permissionsBoundary: arn:aws:iam::123456789012:policy/b\n"), in)
+	refused := safety.GuardrailViolations(testGuardrails(t, "  maxSessionDuration: 3600\n  permissionsBoundary: arn:aws:iam::123456789012:policy/b\n"), in)
 	if len(refused) != 1 || len(refused[bad]) != 1 || !strings.Contains(refused[bad][0].String(), "role bad (binding shop/bad): maxSessionDuration: 43200 seconds is over the guardrails ceiling") {
 		t.Errorf("refused = %v", refused)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/iambind/iambind/reconcile/safety"
+
 	"github.com/iambind/iambind/reconcile/iam"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -82,10 +84,10 @@ func planOrApplyAccount(ctx context.Context, f *runner, in *input.Input, stdout,
 			fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 		}
 	}
-	if violations := Guard(in); len(violations) > 0 {
+	if violations := safety.Guard(in); len(violations) > 0 {
 		return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 	}
-	if err := enforceGuardrails(f.Guardrails, in); err != nil {
+	if err := safety.EnforceGuardrails(f.Guardrails, in); err != nil {
 		return nil, err
 	}
 
@@ -95,7 +97,7 @@ func planOrApplyAccount(ctx context.Context, f *runner, in *input.Input, stdout,
 	}
 	quota := generator.DefaultMaxTrustPolicySize
 	summary := iam.NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
-	if TrustPolicyOverDefault(in) {
+	if safety.TrustPolicyOverDefault(in) {
 		// Only then does the account's real quota matter: read it.
 		sum, err := summary.Get(ctx)
 		if err != nil {
@@ -105,7 +107,7 @@ func planOrApplyAccount(ctx context.Context, f *runner, in *input.Input, stdout,
 			quota = int(q)
 		}
 	}
-	problems := Validate(in, quota)
+	problems := safety.Validate(in, quota)
 	for _, w := range problems.Warnings {
 		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iambind/iambind/reconcile/safety"
+
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/reconcile/input"
 )
@@ -15,7 +17,7 @@ func TestValidatePodIdentityPlans(t *testing.T) {
 	cluster := clusterYAML("prod-usw2", testIssuer) + "  region: us-west-2\n  eksClusterName: prod\n"
 	for _, mode := range []string{"podIdentity", "both"} {
 		in := readString(t, render(t, cluster, strings.Replace(bindingYAML("shop", "orders"), "spec:\n", "spec:\n  mode: "+mode+"\n", 1)))
-		if p := Validate(in, generator.DefaultMaxTrustPolicySize); len(p.Errors) != 0 {
+		if p := safety.Validate(in, generator.DefaultMaxTrustPolicySize); len(p.Errors) != 0 {
 			t.Fatalf("mode %s: the function's own plan is invalid: %v", mode, p.Errors)
 		}
 	}
@@ -39,7 +41,7 @@ func TestValidatePodIdentityPlans(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := readString(t, render(t, cluster, strings.Replace(bindingYAML("shop", "orders"), "spec:\n", "spec:\n  mode: podIdentity\n", 1)))
 			tt.edit(in.Roles[0])
-			errs := strings.Join(Validate(in, generator.DefaultMaxTrustPolicySize).Errors, "\n")
+			errs := strings.Join(safety.Validate(in, generator.DefaultMaxTrustPolicySize).Errors, "\n")
 			if !strings.Contains(errs, tt.want) {
 				t.Errorf("errors %q lack %q", errs, tt.want)
 			}

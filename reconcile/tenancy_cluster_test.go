@@ -22,7 +22,7 @@ import (
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/kube"
-	"github.com/iambind/iambind/reconcile"
+	"github.com/iambind/iambind/reconcile/safety"
 )
 
 const tenantCluster = `apiVersion: iambind.dev/v1alpha1
@@ -154,8 +154,8 @@ func TestFromClusterTenancy(t *testing.T) {
 		t.Fatalf("first apply: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	shopRole := getRole("shop-orders")
-	if shopRole == nil || tag(shopRole, reconcile.TagNamespace) != "shop" {
-		t.Fatalf("shop-orders must exist with tag %s=shop: %+v", reconcile.TagNamespace, shopRole)
+	if shopRole == nil || tag(shopRole, safety.TagNamespace) != "shop" {
+		t.Fatalf("shop-orders must exist with tag %s=shop: %+v", safety.TagNamespace, shopRole)
 	}
 	shopTrust := aws.ToString(shopRole.Role.AssumeRolePolicyDocument)
 
@@ -240,8 +240,8 @@ func TestFromClusterTenancy(t *testing.T) {
 	if tag(shopRole, generator.TagBinding) != "shop/orders" {
 		t.Errorf("shop-orders' binding tag is %q", tag(shopRole, generator.TagBinding))
 	}
-	if r := getRole("payments-api"); r == nil || tag(r, reconcile.TagNamespace) != "payments" {
-		t.Errorf("payments-api must be created with tag %s=payments: %+v", reconcile.TagNamespace, r)
+	if r := getRole("payments-api"); r == nil || tag(r, safety.TagNamespace) != "payments" {
+		t.Errorf("payments-api must be created with tag %s=payments: %+v", safety.TagNamespace, r)
 	}
 	roles, err := iamc.ListRoles(ctx, &iam.ListRolesInput{PathPrefix: aws.String("/iambind/")})
 	if err != nil {

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"strings"
 	"testing"
+
+	"github.com/iambind/iambind/reconcile/safety"
 )
 
 // injectedRender is a render with injection on for shop/orders and a
@@ -40,7 +42,7 @@ func TestGuardInjectedWorkloads(t *testing.T) {
 			t.Errorf("workload ref %+v", w)
 		}
 	}
-	if v := Guard(in); len(v) != 0 {
+	if v := safety.Guard(in); len(v) != 0 {
 		t.Fatalf("a fresh render must pass the guard: %v", v)
 	}
 
@@ -58,7 +60,7 @@ func TestGuardInjectedWorkloads(t *testing.T) {
 			if changed == out {
 				t.Fatalf("test setup: %q not found in\n%s", tc.from, out)
 			}
-			v := Guard(readString(t, changed))
+			v := safety.Guard(readString(t, changed))
 			if len(v) != 2 {
 				t.Fatalf("want one violation per injected container, got %q", v)
 			}
@@ -72,7 +74,7 @@ func TestGuardInjectedWorkloads(t *testing.T) {
 
 	// A workload whose AWS_ROLE_ARN is not a role of this plan is not ours to judge.
 	foreign := strings.ReplaceAll(out, "role/iambind/shop-orders\n", "role/iambind/handmade\n")
-	if v := Guard(readString(t, foreign)); len(v) != 0 {
+	if v := safety.Guard(readString(t, foreign)); len(v) != 0 {
 		t.Fatalf("guard judged a foreign role: %v", v)
 	}
 }

@@ -8,11 +8,12 @@ import (
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/reconcile"
+	"github.com/iambind/iambind/reconcile/safety"
 )
 
 func newCheckCommand(stdin io.Reader, stdout io.Writer) *cobra.Command {
 	var files []string
-	var tok reconcile.Token
+	var tok safety.Token
 	var jwt, eksCluster string
 	cmd := &cobra.Command{
 		Use:   "check -f ... (--sub system:serviceaccount:NS:NAME (--issuer URL [--aud AUD] | --eks-cluster NAME) | --token JWT)",

@@ -179,7 +179,7 @@ func (r rule) violations(path string, p pkg) []string {
 
 func TestDependencyRules(t *testing.T) {
 	pkgs := listPackages(t)
-	for _, must := range []string{"/reconcile", "/cmd/iambind", "/generator", "/reconcile/iam", "/reconcile/input", "/reconcile/discovery", "/reconcile/podidentity"} {
+	for _, must := range []string{"/reconcile", "/cmd/iambind", "/generator", "/reconcile/iam", "/reconcile/input", "/reconcile/safety", "/reconcile/discovery", "/reconcile/podidentity"} {
 		if _, ok := pkgs[must]; !ok {
 			t.Fatalf("go list did not report %s%s: the rules would check nothing", module, must)
 		}

@@ -63,3 +63,17 @@ func TestCount(t *testing.T) {
 		t.Errorf("Count of no items = %d, want 0", got)
 	}
 }
+
+func TestLinesTieBreak(t *testing.T) {
+	a, b := []string{"x", "old", "y"}, []string{"x", "new", "y"}
+	if got, want := Text(Lines(a, b, false)), "  x\n- old\n+ new\n  y\n"; got != want {
+		t.Errorf("removal first:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := Text(Lines(a, b, true)), "  x\n+ new\n- old\n  y\n"; got != want {
+		t.Errorf("addition first:\n%s\nwant\n%s", got, want)
+	}
+	lines := Lines([]string{"a"}, []string{"b", "a"}, false)
+	if len(lines) != 2 || lines[0] != (Line{'+', "b", 0, 0}) || lines[1] != (Line{' ', "a", 0, 1}) {
+		t.Errorf("indexes: %+v", lines)
+	}
+}

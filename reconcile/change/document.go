@@ -130,24 +130,7 @@ func PrettyJSON(doc string) string {
 func DocumentDiff(before, after string) string {
 	a := splitLines(PrettyJSON(before))
 	b := splitLines(PrettyJSON(after))
-	lcs := LCS(a, b)
-	var sb strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			sb.WriteString("  " + a[i] + "\n")
-			i++
-			j++
-		case j < len(b) && (i == len(a) || lcs[i][j+1] > lcs[i+1][j]):
-			sb.WriteString("+ " + b[j] + "\n")
-			j++
-		default:
-			sb.WriteString("- " + a[i] + "\n")
-			i++
-		}
-	}
-	return sb.String()
+	return Text(Lines(a, b, false))
 }
 
 func splitLines(s string) []string {

@@ -371,26 +371,7 @@ func prettyJSON(v any) string {
 func lineDiff(before, after string) string {
 	a := splitLines(before)
 	b := splitLines(after)
-	// Longest common subsequence, O(n·m) on small documents.
-	n, m := len(a), len(b)
-	lcs := change.LCS(a, b)
-	var out strings.Builder
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && a[i] == b[j]:
-			out.WriteString("  " + a[i] + "\n")
-			i++
-			j++
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			out.WriteString("+ " + b[j] + "\n")
-			j++
-		default:
-			out.WriteString("- " + a[i] + "\n")
-			i++
-		}
-	}
-	return out.String()
+	return change.Text(change.Lines(a, b, true))
 }
 
 func splitLines(s string) []string {

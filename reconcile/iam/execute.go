@@ -2,20 +2,17 @@ package iam
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/smithy-go"
 	"github.com/iambind/iambind/internal/awsapi"
 	"github.com/iambind/iambind/reconcile/input"
 )
@@ -211,7 +208,7 @@ func (e *Executor) applyRole(ctx context.Context, rc RoleChange) (kind ChangeKin
 	for i := 0; i < len(actions); i++ {
 		a := actions[i]
 		err := e.call(ctx, a, created)
-		if a.Op == OpCreateRole && isCode(err, "EntityAlreadyExists") && rc.desired != nil {
+		if a.Op == OpCreateRole && awsapi.IsCode(err, "EntityAlreadyExists") && rc.desired != nil {
 			// Another apply (or a run killed after CreateRole) made it:
 			// observe it and reconcile what is there, ownership rules included.
 			rest, again, rerr := e.reobserve(ctx, rc.desired)
@@ -258,7 +255,7 @@ func (e *Executor) call(ctx context.Context, a Action, justCreated bool) error {
 	backoff := consistencyBackoff
 	for attempt := 1; ; attempt++ {
 		err := e.do(ctx, a)
-		if err != nil && isCode(err, "NoSuchEntity") {
+		if err != nil && awsapi.IsCode(err, "NoSuchEntity") {
 			switch a.Op {
 			case OpDeleteInline, OpDetach, OpRemoveFromProfile, OpDeleteRole, OpDeleteBoundary:
 				err = nil
@@ -290,7 +287,7 @@ type actionError struct {
 	err    error
 }
 
-func (e *actionError) Error() string { return e.action + ": " + errorText(e.err) }
+func (e *actionError) Error() string { return e.action + ": " + awsapi.ErrorText(e.err) }
 func (e *actionError) Unwrap() error { return e.err }
 
 func describe(a Action) string {
@@ -304,14 +301,7 @@ func describe(a Action) string {
 	return s
 }
 
-func (e *Executor) logf(format string, args ...any) {
-	if e.Log == nil {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	fmt.Fprintf(e.Log, format, args...)
-}
+func (e *Executor) logf(format string, args ...any) { awsapi.Logf(&e.mu, e.Log, format, args...) }
 
 func (e *Executor) do(ctx context.Context, a Action) error {
 	c := e.IAM
@@ -322,7 +312,7 @@ func (e *Executor) do(ctx context.Context, a Action) error {
 		_, err = c.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
 			Url: aws.String(a.Target), ClientIDList: a.ClientIDs, ThumbprintList: []string{PlaceholderThumbprint},
 		})
-		if isCode(err, "EntityAlreadyExists") {
+		if awsapi.IsCode(err, "EntityAlreadyExists") {
 			err = nil // raced with another apply; its client IDs are checked on the next run
 		}
 	case OpAddClientID:
@@ -383,18 +373,4 @@ func iamTags(m map[string]string) []types.Tag {
 		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(m[k])})
 	}
 	return out
-}
-
-func isCode(err error, code string) bool {
-	var ae smithy.APIError
-	return err != nil && errors.As(err, &ae) && ae.ErrorCode() == code
-}
-
-// errorText is "<AWS error code>: <message>" for API errors.
-func errorText(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return strings.TrimSpace(ae.ErrorCode() + ": " + ae.ErrorMessage())
-	}
-	return err.Error()
 }

@@ -229,12 +229,12 @@ func (p *Preflighter) check(ctx context.Context, arn string) (PolicyCheck, error
 	var c PolicyCheck
 	var nse *types.NoSuchEntityException
 	switch {
-	case errors.As(err, &nse), isCode(err, "NoSuchEntity"):
+	case errors.As(err, &nse), awsapi.IsCode(err, "NoSuchEntity"):
 		c.Status = PolicyMissing
 	case ctx.Err() != nil:
 		return c, ctx.Err()
 	case err != nil:
-		c = PolicyCheck{Status: PolicyUnverified, Detail: "GetPolicy: " + errorText(err)}
+		c = PolicyCheck{Status: PolicyUnverified, Detail: "GetPolicy: " + awsapi.ErrorText(err)}
 	case out.Policy != nil && !out.Policy.IsAttachable:
 		c.Status = PolicyNotAttachable
 	}

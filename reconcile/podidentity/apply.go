@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/eks/types"
-	"github.com/aws/smithy-go"
 	"github.com/iambind/iambind/internal/awsapi"
 )
 
@@ -76,7 +75,7 @@ func (e *Executor) apply(ctx context.Context, c Change) error {
 	region := inRegion(c.Region)
 	cluster := aws.String(c.Cluster)
 	fail := func(op string, err error) error {
-		return fmt.Errorf("EKS Pod Identity association %s: %s: %s", c.Key(), op, errorText(err))
+		return fmt.Errorf("EKS Pod Identity association %s: %s: %s", c.Key(), op, awsapi.ErrorText(err))
 	}
 	switch c.Kind {
 	case KindCreate:
@@ -121,20 +120,4 @@ func (e *Executor) apply(ctx context.Context, c Change) error {
 	return nil
 }
 
-func (e *Executor) logf(format string, args ...any) {
-	if e.Log == nil {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	fmt.Fprintf(e.Log, format, args...)
-}
-
-// errorText is "<AWS error code>: <message>" for API errors.
-func errorText(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode() + ": " + ae.ErrorMessage()
-	}
-	return err.Error()
-}
+func (e *Executor) logf(format string, args ...any) { awsapi.Logf(&e.mu, e.Log, format, args...) }

@@ -1,4 +1,4 @@
-package reconcile
+package safety
 
 import (
 	"strings"
@@ -74,16 +74,5 @@ func TestGuard(t *testing.T) {
 	other := out + "---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n  namespace: y\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/handmade\n"
 	if v := Guard(readString(t, other)); len(v) != 0 {
 		t.Fatalf("guard judged a foreign role: %v", v)
-	}
-}
-
-func TestCheckRendersVerdicts(t *testing.T) {
-	out := render(t, clusterYAML("prod", testIssuer), bindingYAML("shop", "orders"), bindingYAML("shop", "payments"))
-	in := readString(t, out)
-	tok := Token{testIssuer, "system:serviceaccount:shop:orders", "sts.amazonaws.com"}
-	var sb strings.Builder
-	n := RenderCheck(&sb, tok, Check(in, tok))
-	if n != 1 || !strings.Contains(sb.String(), "✓ shop-orders") || !strings.Contains(sb.String(), "✗ shop-payments") {
-		t.Fatalf("n=%d\n%s", n, sb.String())
 	}
 }

@@ -1,4 +1,4 @@
-package reconcile
+package safety
 
 import (
 	"encoding/json"

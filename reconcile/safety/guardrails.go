@@ -1,4 +1,4 @@
-package reconcile
+package safety
 
 import (
 	"fmt"
@@ -27,16 +27,16 @@ func GuardrailViolations(g *guardrails.Guardrails, in *input.Input) map[*input.D
 	return out
 }
 
-// loadGuardrails reads --guardrails FILE; nil when the flag is not given.
-func loadGuardrails(path string) (*guardrails.Guardrails, error) {
+// LoadGuardrails reads --guardrails FILE; nil when the flag is not given.
+func LoadGuardrails(path string) (*guardrails.Guardrails, error) {
 	if path == "" {
 		return nil, nil
 	}
 	return guardrails.Load(path)
 }
 
-// guardrailError is one role's violations as the reason its plan fails.
-func guardrailError(vs []guardrails.Violation) error {
+// GuardrailError is one role's violations as the reason its plan fails.
+func GuardrailError(vs []guardrails.Violation) error {
 	msgs := make([]string, len(vs))
 	for i, v := range vs {
 		msgs[i] = v.String()
@@ -44,10 +44,10 @@ func guardrailError(vs []guardrails.Violation) error {
 	return fmt.Errorf("guardrails: %s", strings.Join(msgs, "; "))
 }
 
-// enforceGuardrails loads --guardrails FILE (when given) and refuses the
+// EnforceGuardrails loads --guardrails FILE (when given) and refuses the
 // whole run (-f mode), before any AWS call, when a role breaks it.
-func enforceGuardrails(path string, in *input.Input) error {
-	g, err := loadGuardrails(path)
+func EnforceGuardrails(path string, in *input.Input) error {
+	g, err := LoadGuardrails(path)
 	if err != nil || g == nil {
 		return err
 	}
