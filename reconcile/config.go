@@ -55,6 +55,10 @@ type ClusterSource struct {
 	Kubeconfig string
 	// Trusted are namespaces whose plans may bind other namespaces.
 	Trusted []string
+	// Clusters are files of the operator's IdentityClusters for the cluster
+	// the Job runs in (--cluster): the issuers plans may trust, the owner
+	// and cluster their roles get.
+	Clusters []string
 }
 
 // Scale holds the organisation-scale settings of plan and apply.

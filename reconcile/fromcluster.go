@@ -61,6 +61,7 @@ type clusterRun struct {
 	preflight  *iam.PreflightSummary // what the preflight checked (preflight.go)
 	now        func() time.Time
 	whole      *input.WholePlan // set by --shard: the whole plan this run is a part of
+	f          *runner          // the run's settings, once reconcile starts
 }
 
 // live returns the plans that have not failed, in ConfigMap order.
@@ -98,6 +99,9 @@ func runFromCluster(ctx context.Context, f *runner, stdout, stderr io.Writer) er
 	}
 	tenancy, err := safety.NewTenancy(c.Trusted)
 	if err != nil {
+		return err
+	}
+	if tenancy.Home, err = safety.LoadHome(c.Clusters); err != nil {
 		return err
 	}
 	cfg, err := kube.Config(c.Kubeconfig)
@@ -258,18 +262,34 @@ func (r *clusterRun) settleClaims() {
 	}
 }
 
-// reconcile checks every plan on its own, observes IAM once for the plans
-// left, decides role ownership per role, then plans or applies the rest.
-// The Result is nil when nothing was applied.
+// reconcile runs the pipeline over the cluster's plans, each its own unit
+// of refusal. The Result is nil when nothing was applied.
 func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io.Writer) (*iam.Result, error) {
+	r.f = f
+	// The credentials' own account (--rate applies).
+	return reconcileBatch(ctx, f, r, nil, stdout, stderr)
+}
+
+// checkOffline: tenancy of the trust policy, the guard, the guardrails.
+func (r *clusterRun) checkOffline(stderr io.Writer) error {
 	if len(r.plans) == 0 {
-		if f.Prune {
-			return nil, errors.New("--prune given but the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner")
+		if r.f.Prune {
+			return errors.New("--prune given but the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner")
 		}
 		fmt.Fprintln(stderr, "iambind: warning: the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
-	// Safety rules that need no AWS: tenancy of the trust policy, the guard, the guardrails.
 	for _, p := range r.live() {
+		if home := r.tenancy.Home; home != nil {
+			if !r.tenancy.Trusted[p.namespace()] && !home.NameAllowed(p.namespace(), p.role.Name) {
+				p.refuse(fmt.Errorf("tenancy: role name %s is not one of namespace %s's names: with --cluster a plan's role name starts with the cluster's roleNamePrefix, then %s- (the names its bindings derive)", p.role.Name, p.namespace(), p.namespace()))
+				continue
+			}
+			// What only the operator decides: issuers, owner, cluster.
+			if err := home.Admit(p.namespace(), &p.role.Role); err != nil {
+				p.refuse(fmt.Errorf("tenancy: %w", err))
+				continue
+			}
+		}
 		if err := r.tenancy.CheckSubjects(p.namespace(), &p.role.Role); err != nil {
 			p.refuse(fmt.Errorf("tenancy: %w", err))
 			continue
@@ -285,23 +305,15 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 			}
 		}
 	}
+	return nil
+}
 
-	var own *accountTarget // the credentials' own account (--rate applies)
-	clients, err := own.clients(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	quota := generator.DefaultMaxTrustPolicySize
-	summary := iam.NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
-	if safety.TrustPolicyOverDefault(r.input()) {
-		sum, err := summary.Get(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reading the trust policy size quota: %w", err)
-		}
-		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
-			quota = int(q)
-		}
-	}
+func (r *clusterRun) needsObserve() bool { return len(r.live()) > 0 }
+
+// mayPrune: with every plan refused, the run knows too little to prune.
+func (r *clusterRun) mayPrune() bool { return len(r.input().Roles) > 0 }
+
+func (r *clusterRun) validate(quota int, _ io.Writer) error {
 	for _, p := range r.live() {
 		problems := safety.Validate(&input.Input{Roles: []*input.DesiredRole{p.role}}, quota)
 		r.warn(problems.Warnings...)
@@ -309,10 +321,14 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 			p.refuse(fmt.Errorf("invalid plan: %s", strings.Join(problems.Errors, "; ")))
 		}
 	}
+	return nil
+}
+
+func (r *clusterRun) checkAccount(ctx context.Context, c *sts.Client) error {
 	if len(r.live()) > 0 {
-		partition, account, err := callerAccount(ctx, clients.STS)
+		partition, account, err := callerAccount(ctx, c)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, p := range r.live() {
 			if pp, pa := input.PlanAccount(&input.Input{Roles: []*input.DesiredRole{p.role}}); pp != partition || pa != account {
@@ -321,42 +337,32 @@ func (r *clusterRun) reconcile(ctx context.Context, f *runner, stdout, stderr io
 		}
 	}
 	r.settleClaims()
+	return nil
+}
 
-	opts := iam.Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
-	observer := &iam.Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Summary: summary}
-	state := iam.NewState()
-	if len(r.live()) > 0 {
-		if state, err = observer.Observe(ctx, r.input(), f.Prune); err != nil {
-			return nil, fmt.Errorf("observing IAM: %w", err)
-		}
-	}
+// decide: role ownership per role (tenancy claims, contested names, the
+// diff's refusals), then the policies each plan references.
+func (r *clusterRun) decide(ctx context.Context, pf *iam.Preflighter, state *iam.State, opts iam.Options) error {
+	r.checkAudiences(state)
 	r.decideOwnership(state, opts)
 	if len(r.live()) > 0 {
-		if err := r.preflightPlans(ctx, &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}, state); err != nil {
-			return nil, err
-		}
+		return r.preflightPlans(ctx, pf, state)
 	}
+	return nil
+}
 
-	accepted := r.input()
-	opts.Prune = f.Prune && len(accepted.Roles) > 0
-	iamPlan, err := iam.Diff(accepted, state, opts)
-	plan := &Plan{Plan: iamPlan}
-	if err != nil {
-		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
-	}
+// finish: prune only what tenancy allows, the account's quotas, and the
+// warnings gathered on the way.
+func (r *clusterRun) finish(ctx context.Context, _ *iam.Preflighter, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
 	r.limitPrune(plan, state)
-	if err := r.preflightQuotas(ctx, summary, state, plan, f.Cluster.Namespace != ""); err != nil {
-		return nil, err
-	}
-	podIdentity, err := addPodIdentity(ctx, f, clients, accepted, state, plan, opts)
-	if err != nil {
-		return nil, err
+	if err := r.preflightQuotas(ctx, summary, state, plan, r.f.Cluster.Namespace != ""); err != nil {
+		return err
 	}
 	for _, w := range r.warnings {
 		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
 	}
 	plan.Warnings = r.warnings
-	return renderOrApply(ctx, f, clients, podIdentity, observer, opts, plan, r.refused(), stdout, stderr)
+	return nil
 }
 
 func (r *clusterRun) warn(ws ...string) {
@@ -399,7 +405,11 @@ func (r *clusterRun) decideOwnership(state *iam.State, opts iam.Options) {
 	for _, g := range r.groups() {
 		o := state.Role(g.name)
 		errs := make([]error, len(g.namespaces))
+		claimed := func(ns string) bool { return g.byNS[ns] != nil || r.refusedIn(ns, g.name) }
 		for i, ns := range g.namespaces {
+			if r.tenancy.Reclaims(ns, o, claimed) {
+				continue // the squatter's plan is gone: the name's own namespace takes it back
+			}
 			errs[i] = r.tenancy.CheckClaim(ns, g.byNS[ns][0].role, o)
 		}
 		if len(g.namespaces) > 1 {
@@ -555,4 +565,40 @@ func (r *clusterRun) shard(f *runner) error {
 	r.plans = kept
 	r.whole = part.Whole
 	return nil
+}
+
+// checkAudiences refuses, with --cluster, a plan whose trust names an
+// audience the cluster's OIDC provider does not already accept: the
+// provider is shared by every tenant, so a tenant's audience is never added
+// to it (the operator adds audiences; the default one is always there).
+func (r *clusterRun) checkAudiences(state *iam.State) {
+	if r.tenancy.Home == nil {
+		return
+	}
+	for _, p := range r.live() {
+		accepted := []string{generator.DefaultAudience}
+		for _, prov := range p.role.OIDCProviders {
+			if o := state.Providers[prov.ARN]; o != nil {
+				accepted = append(accepted, o.ClientIDs...)
+			}
+		}
+		for _, aud := range safety.Audiences(&p.role.Role) {
+			if !slices.Contains(accepted, aud) {
+				p.refuse(fmt.Errorf("tenancy: the trust policy names audience %q, which the cluster's OIDC provider does not accept: a plan may not add an audience to the shared provider (the operator adds it)", aud))
+				break
+			}
+		}
+	}
+}
+
+// refusedIn reports whether a refused plan of namespace ns names the role:
+// its claim stands while its plan is broken (a typo must not hand its role
+// to another namespace).
+func (r *clusterRun) refusedIn(ns, role string) bool {
+	for _, p := range r.plans {
+		if p.err != nil && p.role != nil && p.namespace() == ns && strings.EqualFold(p.role.Name, role) {
+			return true
+		}
+	}
+	return false
 }

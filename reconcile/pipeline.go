@@ -72,60 +72,83 @@ func (f *runner) run(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 	return err
 }
 
-// planOrApplyAccount runs plan or apply over the desired roles of one
+// A batch is what one pass of the pipeline reconciles in one account, and
+// its unit of refusal: the whole -f input (fileBatch: a problem anywhere
+// refuses it all and nothing is written), or each plan ConfigMap of
+// --from-cluster (clusterRun: a problem refuses that plan only, and the
+// others go on). The pipeline (reconcileBatch) runs the steps in one order
+// for both; a batch says how each step's findings refuse.
+type batch interface {
+	// checkOffline runs the checks that need no AWS: the consistency guard,
+	// the guardrails, and for cluster plans their tenancy.
+	checkOffline(stderr io.Writer) error
+	// input is the input of the plans not refused so far.
+	input() *input.Input
+	// validate refuses plans that break IAM's limits (quota: the account's
+	// trust policy size quota).
+	validate(quota int, stderr io.Writer) error
+	// checkAccount refuses plans made for another account than the
+	// credentials'.
+	checkAccount(ctx context.Context, c *sts.Client) error
+	// needsObserve is false when no plan is left to observe IAM for.
+	needsObserve() bool
+	// decide applies the rules that need the observed roles, before the diff.
+	decide(ctx context.Context, pf *iam.Preflighter, state *iam.State, opts iam.Options) error
+	// mayPrune is false when prune must not run, whatever the flag says.
+	mayPrune() bool
+	// finish checks the plan (preflight, quotas, prune scope) and records
+	// what was checked and the warnings on it.
+	finish(ctx context.Context, pf *iam.Preflighter, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error
+	// refused names the plans refused alone ("ConfigMap ns/name: reason").
+	refused() []string
+}
+
+// planOrApplyAccount runs plan or apply over the -f input's roles of one
 // account (acct nil: the credentials' own); the Result is nil when nothing
 // was applied (plan, or a refusal before any write).
 func planOrApplyAccount(ctx context.Context, f *runner, in *input.Input, stdout, stderr io.Writer, acct *accountTarget) (*iam.Result, error) {
-	if !in.HasPlan() {
-		if f.Prune {
-			return nil, errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths")
-		}
-		if len(in.Discovery) == 0 {
-			fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
-		}
-	}
-	if violations := safety.Guard(in); len(violations) > 0 {
-		return nil, fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
-	}
-	if err := safety.EnforceGuardrails(f.Guardrails, in); err != nil {
+	return reconcileBatch(ctx, f, &fileBatch{f: f, in: in}, acct, stdout, stderr)
+}
+
+// reconcileBatch is the pipeline: checks without AWS, the account's
+// clients, validation, the account check, observation, the decisions that
+// need the observed state, the diff of every service, the preflight, then
+// the plan rendered or applied.
+func reconcileBatch(ctx context.Context, f *runner, b batch, acct *accountTarget, stdout, stderr io.Writer) (*iam.Result, error) {
+	if err := b.checkOffline(stderr); err != nil {
 		return nil, err
 	}
-
 	clients, err := acct.clients(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	quota := generator.DefaultMaxTrustPolicySize
 	summary := iam.NewAccountSummary(clients.IAM) // read at most once, shared with the preflight
-	if safety.TrustPolicyOverDefault(in) {
-		// Only then does the account's real quota matter: read it.
-		sum, err := summary.Get(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reading the trust policy size quota: %w", err)
-		}
-		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
-			quota = int(q)
-		}
+	quota, err := trustPolicyQuota(ctx, summary, b.input())
+	if err != nil {
+		return nil, err
 	}
-	problems := safety.Validate(in, quota)
-	for _, w := range problems.Warnings {
-		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
+	if err := b.validate(quota, stderr); err != nil {
+		return nil, err
 	}
-	if len(problems.Errors) > 0 {
-		return nil, fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  "))
-	}
-	if in.HasPlan() {
-		if err := checkAccount(ctx, clients.STS, in); err != nil {
-			return nil, err
-		}
+	if err := b.checkAccount(ctx, clients.STS); err != nil {
+		return nil, err
 	}
 
-	observer := &iam.Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Rate: f.Scale.Rate, Summary: summary}
-	state, err := observer.Observe(ctx, in, f.Prune)
-	if err != nil {
-		return nil, fmt.Errorf("observing IAM: %w", err)
-	}
 	opts := iam.Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
+	observer := &iam.Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Rate: f.Scale.Rate, Summary: summary}
+	state := iam.NewState()
+	if b.needsObserve() {
+		if state, err = observer.Observe(ctx, b.input(), f.Prune); err != nil {
+			return nil, fmt.Errorf("observing IAM: %w", err)
+		}
+	}
+	pf := &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}
+	if err := b.decide(ctx, pf, state, opts); err != nil {
+		return nil, err
+	}
+
+	in := b.input()
+	opts.Prune = f.Prune && b.mayPrune()
 	iamPlan, err := iam.Diff(in, state, opts)
 	plan := &Plan{Plan: iamPlan}
 	if err == nil {
@@ -134,16 +157,90 @@ func planOrApplyAccount(ctx context.Context, f *runner, in *input.Input, stdout,
 	if err != nil {
 		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
-	plan.Warnings = problems.Warnings
-	pf := &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}
-	if err := preflight(ctx, pf, summary, in, state, plan, stderr); err != nil {
+	if err := b.finish(ctx, pf, summary, state, plan, stderr); err != nil {
 		return nil, err
 	}
 	podIdentity, err := addPodIdentity(ctx, f, clients, in, state, plan, opts)
 	if err != nil {
 		return nil, err
 	}
-	return renderOrApply(ctx, f, clients, podIdentity, observer, opts, plan, nil, stdout, stderr)
+	return renderOrApply(ctx, f, clients, podIdentity, observer, opts, plan, b.refused(), stdout, stderr)
+}
+
+// trustPolicyQuota is the account's trust policy size quota: the default,
+// unless a planned trust policy is bigger, and only then read from the
+// account.
+func trustPolicyQuota(ctx context.Context, summary *iam.AccountSummary, in *input.Input) (int, error) {
+	quota := generator.DefaultMaxTrustPolicySize
+	if safety.TrustPolicyOverDefault(in) {
+		sum, err := summary.Get(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("reading the trust policy size quota: %w", err)
+		}
+		if q, ok := sum["AssumeRolePolicySizeQuota"]; ok && q > 0 {
+			quota = int(q)
+		}
+	}
+	return quota, nil
+}
+
+// fileBatch is an -f input (or its part in one account): one unit of
+// refusal.
+type fileBatch struct {
+	f        *runner
+	in       *input.Input
+	warnings []string // validation's, kept for the plan
+}
+
+func (b *fileBatch) input() *input.Input { return b.in }
+func (b *fileBatch) needsObserve() bool  { return true }
+func (b *fileBatch) mayPrune() bool      { return true }
+func (b *fileBatch) refused() []string   { return nil }
+
+func (b *fileBatch) checkOffline(stderr io.Writer) error {
+	in := b.in
+	if !in.HasPlan() {
+		if b.f.Prune {
+			return errors.New("--prune given but the input holds no plan (no ConfigMap labelled iambind.dev/plan=role): refusing to prune, since that would delete every role of the owner; check the -f paths")
+		}
+		if len(in.Discovery) == 0 {
+			fmt.Fprintln(stderr, "iambind: warning: the input holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
+		}
+	}
+	if violations := safety.Guard(in); len(violations) > 0 {
+		return fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
+	}
+	return safety.EnforceGuardrails(b.f.Guardrails, in)
+}
+
+func (b *fileBatch) validate(quota int, stderr io.Writer) error {
+	problems := safety.Validate(b.in, quota)
+	for _, w := range problems.Warnings {
+		fmt.Fprintf(stderr, "iambind: warning: %s\n", w)
+	}
+	if len(problems.Errors) > 0 {
+		return fmt.Errorf("the plan is invalid, nothing was changed:\n  %s", strings.Join(problems.Errors, "\n  "))
+	}
+	b.warnings = problems.Warnings
+	return nil
+}
+
+func (b *fileBatch) checkAccount(ctx context.Context, c *sts.Client) error {
+	if !b.in.HasPlan() {
+		return nil
+	}
+	return checkAccount(ctx, c, b.in)
+}
+
+// decide has nothing to do for -f: the diff refuses a role of another owner
+// (the whole input with it).
+func (b *fileBatch) decide(context.Context, *iam.Preflighter, *iam.State, iam.Options) error {
+	return nil
+}
+
+func (b *fileBatch) finish(ctx context.Context, pf *iam.Preflighter, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
+	plan.Warnings = b.warnings
+	return preflight(ctx, pf, summary, b.in, state, plan, stderr)
 }
 
 // renderOrApply prints the plan (plan) or executes it and prints the

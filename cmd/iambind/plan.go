@@ -29,6 +29,7 @@ func registerReconcileFlags(cmd *cobra.Command, cfg *reconcile.Config) {
 	fl.BoolVar(&c.Enabled, "from-cluster", false, "read the plan ConfigMaps from the Kubernetes cluster (in-cluster config, else kubeconfig) instead of -f; each plan succeeds or fails alone (namespace tenancy applies), and apply records iambind.dev/status on each when its outcome changed")
 	fl.StringVar(&c.Selector, "selector", kube.PlanSelector, "with --from-cluster: label selector of the plan ConfigMaps")
 	fl.StringVar(&c.Namespace, "namespace", "", "with --from-cluster: only this namespace (default: all namespaces)")
+	fl.StringArrayVar(&c.Clusters, "cluster", nil, "with --from-cluster: a file of the operator's IdentityCluster(s) for the cluster the Job runs in (repeatable); plans may then trust only these clusters' issuers, and their roles get these clusters' owner and cluster tag whatever a plan says")
 	fl.StringSliceVar(&c.Trusted, "trusted-namespaces", nil, "with --from-cluster: namespaces whose plans may bind ServiceAccounts of other namespaces and change any role iambind manages (operator-set: tenants must not be able to write ConfigMaps there); every other plan may bind only its own namespace's ServiceAccounts and roles")
 	fl.StringVar(&c.Kubeconfig, "kubeconfig", "", "with --from-cluster outside a pod: kubeconfig file (default $KUBECONFIG, then ~/.kube/config)")
 

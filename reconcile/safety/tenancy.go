@@ -28,6 +28,9 @@ const TagNamespace = "iambind.dev/namespace"
 // ownership per role once its tags are known.
 type Tenancy struct {
 	Trusted map[string]bool
+	// Home is the operator's description of this cluster (--cluster); nil
+	// when not given.
+	Home *Home
 }
 
 // NewTenancy checks the --trusted-namespaces list (namespace names, DNS labels).
@@ -78,6 +81,19 @@ func (t Tenancy) CheckSubjects(ns string, r *generator.Role) error {
 		if st.Effect != "Allow" {
 			continue // Deny only narrows
 		}
+		if isPodIdentityStatement(st) {
+			// EKS Pod Identity has no subject condition: which ServiceAccounts
+			// get the role is the associations' say, so they must all be ns's.
+			if len(r.PodIdentityAssociations) == 0 {
+				return fmt.Errorf("trust policy statement %d trusts EKS Pod Identity but the plan has no podIdentityAssociations", i+1)
+			}
+			for j, a := range r.PodIdentityAssociations {
+				if a.Namespace != ns {
+					return fmt.Errorf("podIdentityAssociations[%d] binds ServiceAccount %s/%s, outside namespace %s: a plan may bind only the ServiceAccounts of its own namespace", j, a.Namespace, a.ServiceAccount, ns)
+				}
+			}
+			continue
+		}
 		subjects := 0
 		for _, op := range slices.Sorted(maps.Keys(st.Condition)) {
 			for _, key := range slices.Sorted(maps.Keys(st.Condition[op])) {
@@ -111,6 +127,15 @@ func (t Tenancy) CheckSubjects(ns string, r *generator.Role) error {
 // with --adopt or not: --adopt would let a tenant take over any role of the
 // account by naming it.
 func (t Tenancy) CheckClaim(ns string, r *input.DesiredRole, o *iam.ObservedRole) error {
+	if o != nil && t.Home != nil {
+		// Whoever plans it, a role of another cluster or owner is not this Job's.
+		if c, ok := o.Tags[TagCluster]; ok && !slices.Contains(t.Home.Names(), c) {
+			return fmt.Errorf("role %s belongs to cluster %s (tag %s), not to this cluster (%s): a plan here may not change it", o.Name, c, TagCluster, strings.Join(t.Home.Names(), ", "))
+		}
+		if o.Owner() != "" && o.Owner() != r.Owner() {
+			return fmt.Errorf("role %s is owned by %s, not by this cluster's owner %s: a plan here may not change it", o.Name, o.Owner(), r.Owner())
+		}
+	}
 	if o == nil || t.Trusted[ns] {
 		return nil
 	}
@@ -219,6 +244,17 @@ type PruneScope struct {
 // (and trusted namespaces) whose plans claim it: a tenant naming another
 // cluster's owner cannot make this Job prune that cluster's roles.
 func (t Tenancy) MayPrune(o *iam.ObservedRole, s PruneScope) error {
+	if t.Home != nil {
+		c, ok := o.Tags[TagCluster]
+		switch {
+		case !ok:
+			return fmt.Errorf("role %s has no %s tag: not pruned, since it cannot be told from another cluster's role (this cluster's roles get the tag on their next apply)", o.Name, TagCluster)
+		case !slices.Contains(t.Home.Names(), c):
+			return fmt.Errorf("role %s belongs to cluster %s: not pruned", o.Name, c)
+		case !slices.Contains(t.Home.Owners(), o.Owner()):
+			return fmt.Errorf("role %s is owned by %s, not by this cluster: not pruned", o.Name, o.Owner())
+		}
+	}
 	ns, ok := o.Tags[TagNamespace]
 	if !ok {
 		return fmt.Errorf("role %s has no %s tag (it was not created from a cluster plan): prune it with `iambind apply -f ... --prune`", o.Name, TagNamespace)
@@ -235,4 +271,35 @@ func (t Tenancy) MayPrune(o *iam.ObservedRole, s PruneScope) error {
 		}
 	}
 	return fmt.Errorf("role %s (namespace %s, owner %s): the plans name several owners and no plan of %s or of a trusted namespace claims %s: not pruned", o.Name, ns, o.Owner(), ns, o.Owner())
+}
+
+// isPodIdentityStatement reports whether a trust statement admits EKS Pod
+// Identity and nothing else: its only principal is the service
+// pods.eks.amazonaws.com.
+func isPodIdentityStatement(st generator.Statement) bool {
+	if len(st.Principal) != 1 {
+		return false
+	}
+	svc, ok := st.Principal["Service"]
+	return ok && len(svc) == 1 && svc[0] == generator.PodIdentityPrincipal
+}
+
+// Reclaims reports whether a plan of namespace ns takes back the role o that
+// a plan of another namespace made (its TagNamespace): with --cluster, when
+// the name is one ns's bindings derive, that namespace plans it no more
+// (claimed reports which namespaces plan the role this run), and ns is the
+// name's rightful namespace: the holder's namespace does not derive the name
+// at all, or derives it only through a shorter prefix (namespace team
+// holding team-b-payments, which belongs to team-b). No administrator has to
+// step in once a squatter's plan is gone.
+func (t Tenancy) Reclaims(ns string, o *iam.ObservedRole, claimed func(ns string) bool) bool {
+	if t.Home == nil || o == nil {
+		return false
+	}
+	holder, ok := o.Tags[TagNamespace]
+	if !ok || holder == ns || claimed(holder) || !t.Home.NameAllowed(ns, o.Name) {
+		return false
+	}
+	hp := t.Home.prefixOf(holder, o.Name)
+	return hp == "" || len(t.Home.prefixOf(ns, o.Name)) > len(hp)
 }
