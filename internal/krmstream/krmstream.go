@@ -1,0 +1,187 @@
+// Package krmstream reads and writes plain multi-document YAML streams of
+// Kubernetes objects — what `kustomize build`, `helm template`, a Helm
+// post-renderer hook and `kubectl apply -f -` pass around — with kyaml, the
+// library kustomize reads and writes them with, so a stream comes back with
+// the comments, key order and formatting kustomize would give it.
+package krmstream
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// IsResourceList tells whether data is a KRM ResourceList (what kustomize
+// and kpt hand a function) rather than a plain stream of objects.
+//
+// It reads the top-level kind of the first document from its text: a
+// ResourceList is one document holding the whole input, and parsing it
+// twice would cost what the function itself costs. A top-level key is the
+// only thing that can start a line at column 0 in a block mapping; only a
+// flow-style or JSON document lacks such a line, and that one is parsed.
+func IsResourceList(data []byte) bool {
+	first := data
+	if loc := separator.FindIndex(data); loc != nil {
+		first = data[:loc[0]]
+	}
+	if m := topLevelKind.FindSubmatch(first); m != nil {
+		return string(m[1]) == kio.ResourceListKind
+	}
+	var head struct {
+		Kind string `yaml:"kind"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(first)).Decode(&head); err != nil {
+		return false
+	}
+	return head.Kind == kio.ResourceListKind
+}
+
+var (
+	// The document separator as kyaml's ByteReader splits on it.
+	separator    = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
+	topLevelKind = regexp.MustCompile(`(?m)^kind:[ \t]*["']?([^"'\s#]*)`)
+)
+
+// Read parses a multi-document YAML stream into objects, in stream order.
+// Empty documents (a Helm template that rendered nothing) are skipped; a
+// List (kind List, or any kind ending in List, with an items sequence, as
+// `kubectl get -o yaml` writes) stands for its items. A document that is
+// not a Kubernetes object is an error naming the document.
+func Read(r io.Reader) (fn.KubeObjects, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true, DisableUnwrapping: true}).Read()
+	if err != nil {
+		return nil, fmt.Errorf("not a YAML stream: %s", locate(data, err))
+	}
+	var objs fn.KubeObjects
+	for i, n := range nodes {
+		expanded, err := expandList(n, i+1)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range expanded {
+			objs = append(objs, fn.MoveToKubeObject(e))
+		}
+	}
+	return objs, nil
+}
+
+// expandList returns the objects of document n (1-based, counting
+// non-empty documents): its items when it is a List, else itself.
+func expandList(node *yaml.RNode, n int) ([]*yaml.RNode, error) {
+	if err := checkObject(node); err != nil {
+		return nil, fmt.Errorf("document %d: %w", n, err)
+	}
+	kind := node.GetKind()
+	items := node.Field("items")
+	if !strings.HasSuffix(kind, "List") || items == nil || items.Value.YNode().Kind != yaml.SequenceNode {
+		return []*yaml.RNode{node}, nil
+	}
+	var out []*yaml.RNode
+	for j, item := range items.Value.Content() {
+		rn := yaml.NewRNode(item)
+		if err := checkObject(rn); err != nil {
+			return nil, fmt.Errorf("document %d (%s): items[%d]: %w", n, kind, j, err)
+		}
+		out = append(out, rn)
+	}
+	return out, nil
+}
+
+// checkObject refuses what no Kubernetes tool would accept as an object:
+// it must be a mapping with a string apiVersion and kind.
+func checkObject(node *yaml.RNode) error {
+	if node.YNode().Kind != yaml.MappingNode {
+		return fmt.Errorf("not a Kubernetes object (a YAML %s, not a mapping with apiVersion and kind)", kindName(node.YNode().Kind))
+	}
+	for _, field := range []string{"apiVersion", "kind"} {
+		f := node.Field(field)
+		if f == nil || f.Value.YNode().Kind != yaml.ScalarNode || f.Value.YNode().Value == "" {
+			return fmt.Errorf("not a Kubernetes object: %s is missing or not a string", field)
+		}
+	}
+	return nil
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.SequenceNode:
+		return "sequence"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "document"
+}
+
+// Write writes objs to w as a multi-document YAML stream, in order, with
+// kyaml's writer (indent 2, compact sequences: kustomize's output style).
+// The objects are moved out: objs is empty afterwards.
+func Write(w io.Writer, objs fn.KubeObjects) error {
+	nodes := make([]*yaml.RNode, len(objs))
+	for i, o := range objs {
+		nodes[i] = o.MoveToResourceNode()
+	}
+	if len(nodes) == 0 {
+		return nil
+	}
+	return kio.ByteWriter{Writer: w, KeepReaderAnnotations: true}.Write(nodes)
+}
+
+// FileAnnotations are the annotations that tell kpt which file of a package
+// an object lives in. A stream has no files: kustomize drops them from its
+// output, and a stream written for Helm or kubectl should not carry them.
+var FileAnnotations = []string{
+	kioutil.PathAnnotation, kioutil.IndexAnnotation,
+	//lint:ignore SA1019 the legacy annotations are cleared too: older kpt tools write them
+	kioutil.LegacyPathAnnotation, kioutil.LegacyIndexAnnotation,
+}
+
+// ClearFileAnnotations removes FileAnnotations from obj, and its
+// annotations map when that leaves it empty.
+func ClearFileAnnotations(obj *fn.KubeObject) error {
+	for _, k := range FileAnnotations {
+		if _, has := obj.GetAnnotations()[k]; has {
+			if err := obj.RemoveAnnotation(k); err != nil {
+				return err
+			}
+		}
+	}
+	return obj.RemoveAnnotationsIfEmpty()
+}
+
+// locate names the document a parse error is in: kyaml's reader reports
+// the error of one document without saying which. Each document is parsed
+// alone, as the reader does, and the first that fails is named (counting
+// every document, empty ones included, from 1).
+func locate(data []byte, err error) string {
+	docs := separator.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), -1)
+	for i, doc := range docs {
+		var n yaml.Node
+		if derr := yaml.NewDecoder(strings.NewReader(doc)).Decode(&n); derr != nil && derr != io.EOF {
+			return fmt.Sprintf("document %d: %s", i+1, oneLine(derr.Error()))
+		}
+	}
+	return oneLine(err.Error())
+}
+
+// oneLine keeps an error to one line: kyaml's parse errors end in a
+// newline-separated stack of wrapped messages.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
