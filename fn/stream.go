@@ -112,8 +112,14 @@ func readInputs(in []byte, clusterFiles []string) (fn.KubeObjects, map[*fn.KubeO
 		items = append(items, objs...)
 	}
 	objs, err := readSafely(bytes.NewReader(in))
-	if err != nil {
+	switch {
+	case err != nil:
 		problems = append(problems, "stdin: "+err.Error())
+	case len(objs) == 0:
+		// In `render | iambind-fn` an empty stream is most often a render
+		// that failed without pipefail; passed on, it would tell kubectl
+		// --prune or Argo CD that every object is gone.
+		problems = append(problems, "stdin: the stream holds no object (did the command before the pipe fail?)")
 	}
 	return append(items, objs...), fromFiles, problems
 }
