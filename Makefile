@@ -115,7 +115,7 @@ reliability: build
 	$(MAKE) fuzz FUZZTIME=10m
 
 ## bench: whole-process figures (docs/benchmarks.md); each script prints its table and PASS/MISS per goal
-BENCH_SCRIPTS ?= ./scripts/bench-fn.sh ./scripts/bench-reconcile.sh ./scripts/bench-fromcluster.sh ./scripts/bench-scale.sh ./scripts/bench-kustomize.sh
+BENCH_SCRIPTS ?= ./scripts/bench-fn.sh ./scripts/bench-stream.sh ./scripts/bench-reconcile.sh ./scripts/bench-fromcluster.sh ./scripts/bench-scale.sh ./scripts/bench-kustomize.sh
 bench: build $(KUSTOMIZE)
 	set -e; for s in $(BENCH_SCRIPTS); do GO=$(GO) BIN=$(BIN) $$s; done
 
