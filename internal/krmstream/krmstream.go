@@ -27,10 +27,7 @@ import (
 // only thing that can start a line at column 0 in a block mapping; only a
 // flow-style or JSON document lacks such a line, and that one is parsed.
 func IsResourceList(data []byte) bool {
-	first := data
-	if loc := separator.FindIndex(data); loc != nil {
-		first = data[:loc[0]]
-	}
+	first := firstDocument(data)
 	if m := topLevelKind.FindSubmatch(first); m != nil {
 		return string(m[1]) == kio.ResourceListKind
 	}
@@ -43,7 +40,25 @@ func IsResourceList(data []byte) bool {
 	return head.Kind == kio.ResourceListKind
 }
 
+// firstDocument returns the text of the first document with content: a
+// stream may open with a separator, or with a document of comments only.
+func firstDocument(data []byte) []byte {
+	for len(data) > 0 {
+		doc, rest := data, []byte(nil)
+		if loc := separator.FindIndex(data); loc != nil {
+			doc, rest = data[:loc[0]], data[loc[1]:]
+		}
+		if content.Match(doc) {
+			return doc
+		}
+		data = rest
+	}
+	return nil
+}
+
 var (
+	// A line that is neither blank nor a comment.
+	content = regexp.MustCompile(`(?m)^[ \t]*[^ \t\r\n#]`)
 	// The document separator as kyaml's ByteReader splits on it.
 	separator    = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
 	topLevelKind = regexp.MustCompile(`(?m)^kind:[ \t]*["']?([^"'\s#]*)`)
@@ -83,6 +98,9 @@ func expandList(node *yaml.RNode, n int) ([]*yaml.RNode, error) {
 		return nil, fmt.Errorf("document %d: %w", n, err)
 	}
 	kind := node.GetKind()
+	if kind == kio.ResourceListKind {
+		return nil, fmt.Errorf("document %d: a ResourceList is the whole input of a KRM function, not one document of a stream", n)
+	}
 	items := node.Field("items")
 	if !strings.HasSuffix(kind, "List") || items == nil || items.Value.YNode().Kind != yaml.SequenceNode {
 		return []*yaml.RNode{node}, nil
