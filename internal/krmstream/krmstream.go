@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/kio"
@@ -59,36 +62,98 @@ func firstDocument(data []byte) []byte {
 var (
 	// A line that is neither blank nor a comment.
 	content = regexp.MustCompile(`(?m)^[ \t]*[^ \t\r\n#]`)
-	// The document separator as kyaml's ByteReader splits on it.
-	separator    = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
-	topLevelKind = regexp.MustCompile(`(?m)^kind:[ \t]*["']?([^"'\s#]*)`)
+	// A document separator line, as kyaml's ByteReader finds them; what
+	// follows the dashes is checked by split.
+	separator     = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)
+	separatorLine = regexp.MustCompile(`(?m)^---(.*)$`)
+	topLevelKind  = regexp.MustCompile(`(?m)^kind:[ \t]*["']?([^"'\s#]*)`)
 )
 
 // Read parses a multi-document YAML stream into objects, in stream order.
 // Empty documents (a Helm template that rendered nothing) are skipped; a
 // List (kind List, or any kind ending in List, with an items sequence, as
 // `kubectl get -o yaml` writes) stands for its items. A document that is
-// not a Kubernetes object is an error naming the document.
+// not YAML, or not a Kubernetes object, is an error naming the document
+// (counted from 1 at the top; each separator starts the next).
+//
+// The stream is split as kyaml's ByteReader splits it, and each document is
+// read by a ByteReader of its own, on every CPU: parsing is most of the
+// cost of a stream, and its documents do not depend on each other.
 func Read(r io.Reader) (fn.KubeObjects, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true, DisableUnwrapping: true}).Read()
+	docs, err := split(string(data))
 	if err != nil {
-		return nil, fmt.Errorf("not a YAML stream: %s", locate(data, err))
+		return nil, fmt.Errorf("not a YAML stream: %v", err)
 	}
+	nodes := make([][]*yaml.RNode, len(docs))
+	errs := make([]error, len(docs))
+	parallel(len(docs), func(i int) {
+		defer recoverInto(&errs[i])
+		reader := &kio.ByteReader{Reader: strings.NewReader(docs[i]), OmitReaderAnnotations: true, DisableUnwrapping: true}
+		nodes[i], errs[i] = reader.Read()
+	})
 	var objs fn.KubeObjects
-	for i, n := range nodes {
-		expanded, err := expandList(n, i+1)
-		if err != nil {
-			return nil, err
+	for i := range docs {
+		if errs[i] != nil {
+			msg := strings.TrimPrefix(oneLine(errs[i].Error()), "MalformedYAMLError: ")
+			return nil, fmt.Errorf("not a YAML stream: document %d: %s", i+1, msg)
 		}
-		for _, e := range expanded {
-			objs = append(objs, fn.MoveToKubeObject(e))
+		for _, n := range nodes[i] {
+			expanded, err := expandList(n, i+1)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range expanded {
+				objs = append(objs, fn.MoveToKubeObject(e))
+			}
 		}
 	}
 	return objs, nil
+}
+
+// split cuts a stream into its documents at separator lines, as kyaml's
+// ByteReader does (which refuses a separator followed by anything but a
+// comment), less the empty text before a leading separator.
+func split(s string) ([]string, error) {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	var docs []string
+	prev := 0
+	for _, loc := range separatorLine.FindAllStringSubmatchIndex(s, -1) {
+		if rest := strings.TrimSpace(s[loc[2]:loc[3]]); rest != "" && rest[0] != '#' {
+			return nil, fmt.Errorf("invalid document separator: %s", strings.TrimSpace(s[loc[0]:loc[1]]))
+		}
+		if loc[0] > 0 {
+			docs = append(docs, s[prev:loc[0]])
+		}
+		prev = loc[1]
+	}
+	return append(docs, s[prev:]), nil
+}
+
+// recoverInto turns a panic of kyaml or the SDK on hostile YAML (aliases
+// where a string belongs) into an error: on a worker goroutine no caller's
+// recover can catch it.
+func recoverInto(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("malformed input (YAML aliases in apiVersion, kind or metadata are not supported): %v", p)
+	}
+}
+
+// parallel runs f(0) … f(n-1) on GOMAXPROCS goroutines.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // expandList returns the objects of document n (1-based, counting
@@ -150,24 +215,32 @@ func kindName(k yaml.Kind) string {
 // Why not kio.ByteWriter: it copies every node, then runs one encoder over
 // the whole stream, and the encoder's event buffer grows with everything
 // written so far: 4 s and 1 GB for 10k objects (BenchmarkStream). An
-// encoder per document writes the same bytes, in a fraction of that.
+// encoder per document writes the same bytes; the documents are encoded on
+// every CPU, then written in order.
 func Write(w io.Writer, objs fn.KubeObjects) error {
-	var buf bytes.Buffer
-	for i, o := range objs {
-		node := o.MoveToResourceNode().YNode()
+	encoded := make([][]byte, len(objs))
+	errs := make([]error, len(objs))
+	parallel(len(objs), func(i int) {
+		defer recoverInto(&errs[i])
+		node := objs[i].MoveToResourceNode().YNode()
 		objs[i] = nil
-		buf.Reset()
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
+		var buf bytes.Buffer
 		enc := yaml.NewEncoderWithOptions(&buf, &yaml.EncoderOptions{SeqIndent: yaml.CompactSequenceStyle})
-		if err := enc.Encode(node); err != nil {
-			return err
+		if errs[i] = enc.Encode(node); errs[i] == nil {
+			errs[i] = enc.Close()
 		}
-		if err := enc.Close(); err != nil {
-			return err
+		encoded[i] = buf.Bytes()
+	})
+	for i, doc := range encoded {
+		if errs[i] != nil {
+			return errs[i]
 		}
-		if _, err := w.Write(buf.Bytes()); err != nil {
+		if i > 0 {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(doc); err != nil {
 			return err
 		}
 	}
@@ -194,21 +267,6 @@ func ClearFileAnnotations(obj *fn.KubeObject) error {
 		}
 	}
 	return obj.RemoveAnnotationsIfEmpty()
-}
-
-// locate names the document a parse error is in: kyaml's reader reports
-// the error of one document without saying which. Each document is parsed
-// alone, as the reader does, and the first that fails is named (counting
-// every document, empty ones included, from 1).
-func locate(data []byte, err error) string {
-	docs := separator.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), -1)
-	for i, doc := range docs {
-		var n yaml.Node
-		if derr := yaml.NewDecoder(strings.NewReader(doc)).Decode(&n); derr != nil && derr != io.EOF {
-			return fmt.Sprintf("document %d: %s", i+1, oneLine(derr.Error()))
-		}
-	}
-	return oneLine(err.Error())
 }
 
 // oneLine keeps an error to one line: kyaml's parse errors end in a
