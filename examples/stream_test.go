@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // pipe runs `name args... | iambind-fn fnArgs...` in dir and returns
@@ -149,5 +151,55 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestArgoCDStreamComponent adds examples/argocd/stream to a stand-in
+// argocd-repo-server: the plugin's ConfigMap and its sidecar, mounting it.
+func TestArgoCDStreamComponent(t *testing.T) {
+	dir := t.TempDir()
+	component, _ := filepath.Rel(dir, filepath.Join(repoRoot, "examples", "argocd", "stream"))
+	writeFile(t, filepath.Join(dir, "kustomization.yaml"), "resources: [repo-server.yaml]\ncomponents: ["+component+"]\n")
+	writeFile(t, filepath.Join(dir, "repo-server.yaml"), `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: argocd-repo-server, namespace: argocd}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: argocd-repo-server}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: argocd-repo-server}}
+    spec:
+      containers:
+        - name: argocd-repo-server
+          image: quay.io/argoproj/argocd:v2.13.0
+      volumes:
+        - {name: var-files, emptyDir: {}}
+        - {name: plugins, emptyDir: {}}
+`)
+	nodes := parse(t, kustomizeBuild(t, dir))
+	var cmName string
+	for _, n := range nodes {
+		if n.GetKind() == "ConfigMap" {
+			cmName = n.GetName()
+			data := n.GetDataMap()["plugin.yaml"]
+			if !strings.Contains(data, "name: iambind-stream") || !strings.Contains(data, "iambind-fn") {
+				t.Errorf("ConfigMap %s does not carry the stream plugin:\n%s", cmName, data)
+			}
+		}
+	}
+	deploy := find(nodes, "Deployment", "argocd", "argocd-repo-server")
+	if deploy == nil || cmName == "" {
+		t.Fatalf("no repo server or no plugin ConfigMap")
+	}
+	sidecar, err := deploy.Pipe(yaml.Lookup("spec", "template", "spec", "containers", "[name=iambind-stream-cmp]"))
+	if err != nil || sidecar == nil {
+		t.Fatalf("no iambind-stream-cmp sidecar:\n%s", deploy.MustString())
+	}
+	volume, err := deploy.Pipe(yaml.Lookup("spec", "template", "spec", "volumes", "[name=iambind-stream-cmp-plugin]", "configMap", "name"))
+	if err != nil || volume == nil || yaml.GetValue(volume) != cmName {
+		t.Errorf("the sidecar's plugin volume does not name ConfigMap %s:\n%s", cmName, deploy.MustString())
+	}
+	mount, err := sidecar.Pipe(yaml.Lookup("volumeMounts", "[name=iambind-stream-cmp-plugin]", "mountPath"))
+	if err != nil || mount == nil || yaml.GetValue(mount) != "/home/argocd/cmp-server/config/plugin.yaml" {
+		t.Errorf("plugin.yaml is not mounted where argocd-cmp-server reads it:\n%s", sidecar.MustString())
 	}
 }
