@@ -15,7 +15,8 @@
 # pipe / alone per size with PASS/MISS against 1.05x.
 # A miss never fails the script: the numbers are the product (docs/benchmarks.md).
 #
-# Environment: RUNS (default 3), SIZES (default "1000 2000 4000"), PER_TEAM (default 1),
+# Environment: RUNS (default 3), SIZES (default "1000 2000 4000"), PER_TEAM (default 1), EXEC
+# (default 1; EXEC=0 times only alone and pipe, minutes instead of half an hour at 4k),
 # BIN (default ./bin), BENCH_DIR (inputs; default a temporary directory, removed at exit).
 set -euo pipefail
 
@@ -25,6 +26,7 @@ BIN=${BIN:-$PWD/bin}
 RUNS=${RUNS:-3}
 SIZES=${SIZES:-1000 2000 4000}
 PER_TEAM=${PER_TEAM:-1}
+EXEC=${EXEC:-1}
 GOAL=1.30      # iambind-fn build time <= 1.3 x the no-op function's, at every size
 PIPE_GOAL=1.05 # kustomize build | iambind-fn <= 1.05 x kustomize build alone, at every size
 
@@ -58,8 +60,9 @@ for n in "${sizes[@]}"; do
 	printf '#!/usr/bin/env bash\nset -o pipefail\n"%s" build "%s" | "%s" --cluster "%s"\n' \
 		"$BIN/kustomize" "$d/alone" "$BIN/iambind-fn" "$d/alone/cluster.yaml" >"$d/pipe.sh"
 	chmod +x "$d/pipe.sh"
-	cmds="$(build alone "$d/alone") :: pipe $d/pipe.sh :: $(build no-op "$d/noop") :: $(build iambind-fn "$d/fn")"
-	if [[ $PER_TEAM == 1 && $n == "$largest" ]]; then
+	cmds="$(build alone "$d/alone") :: pipe $d/pipe.sh"
+	[[ $EXEC == 1 ]] && cmds+=" :: $(build no-op "$d/noop") :: $(build iambind-fn "$d/fn")"
+	if [[ $EXEC == 1 && $PER_TEAM == 1 && $n == "$largest" ]]; then
 		"$BIN/kustgen" -n "$n" -dir "$d/noop-teams" -exec "$BENCH_DIR/noop" -per-team
 		"$BIN/kustgen" -n "$n" -dir "$d/fn-teams" -exec "$BIN/iambind-fn" -per-team
 		cmds+=" :: $(build no-op/team "$d/noop-teams") :: $(build iambind-fn/team "$d/fn-teams")"
@@ -79,6 +82,7 @@ END {
 	printf "%-9s | %-15s | %-15s | %-15s | %-22s\n", "resources", "alone", "no-op function", "iambind-fn", "iambind-fn / no-op"
 	for (i = 1; i <= ns; i++) {
 		n = sizes[i]
+		if (!((n, "no-op") in wall)) continue
 		r = wall[n, "iambind-fn"] / wall[n, "no-op"]
 		printf "%9d | %6.2f (%6.2f) | %6.2f (%6.2f) | %6.2f (%6.2f) | %5.2fx (CPU %4.2fx) %s\n", n,
 			wall[n, "alone"], cpu[n, "alone"], wall[n, "no-op"], cpu[n, "no-op"], wall[n, "iambind-fn"], cpu[n, "iambind-fn"],
