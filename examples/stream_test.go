@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/iambind/iambind/internal/mototest"
 )
 
 // pipe runs `name args... | iambind-fn fnArgs...` in dir and returns
@@ -201,5 +203,43 @@ spec:
 	mount, err := sidecar.Pipe(yaml.Lookup("volumeMounts", "[name=iambind-stream-cmp-plugin]", "mountPath"))
 	if err != nil || mount == nil || yaml.GetValue(mount) != "/home/argocd/cmp-server/config/plugin.yaml" {
 		t.Errorf("plugin.yaml is not mounted where argocd-cmp-server reads it:\n%s", sidecar.MustString())
+	}
+}
+
+// TestReadmePipe runs README's whole review pipe over the big-repository
+// kustomization of examples/argocd/stream/app, against a moto IAM in the
+// example's account: kustomize builds, iambind-fn expands, the rendered
+// stream is kept, and iambind plan reads the same bytes.
+func TestReadmePipe(t *testing.T) {
+	kustomize := kustomizeBinary(t)
+	if err := buildIambind(); err != nil {
+		t.Fatalf("building iambind: %v", err)
+	}
+	moto := mototest.StartInAccount(t, "111122223333")
+	dir := t.TempDir()
+	copyTree(t, filepath.Join(repoRoot, "examples", "argocd", "stream", "app"), dir)
+	path := t.TempDir()
+	for name, bin := range map[string]string{"kustomize": kustomize, "iambind-fn": fnBinary(), "iambind": filepath.Join(repoRoot, "bin", "iambind")} {
+		if err := os.Symlink(bin, filepath.Join(path, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("bash", "-c", "set -o pipefail; kustomize build . | iambind-fn | tee rendered.yaml | iambind plan -f -")
+	cmd.Dir = dir
+	cmd.Env = append(moto.Env(), "PATH="+path+":/usr/bin:/bin", "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the pipe failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "Plan: 1 to create, 0 to update") || !strings.Contains(string(out), "shop-orders") {
+		t.Errorf("iambind plan did not plan the role shop-orders:\n%s", out)
+	}
+	rendered, err := os.ReadFile(filepath.Join(dir, "rendered.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := find(parse(t, string(rendered)), "ServiceAccount", "shop", "orders")
+	if sa == nil || sa.GetAnnotations()["eks.amazonaws.com/role-arn"] != "arn:aws:iam::111122223333:role/iambind/shop-orders" {
+		t.Errorf("rendered.yaml lacks the annotated ServiceAccount:\n%s", rendered)
 	}
 }
