@@ -46,15 +46,14 @@ func helm3Binary(t *testing.T) string {
 	return bin
 }
 
-// helmEnv is an environment of its own for helm: its plugin, config, cache
-// and data directories under dir (nothing of the user's), and iambind-fn on
-// PATH, as the plugin and --post-renderer iambind-fn expect.
+// helmEnv is an environment of its own for helm: its config, cache and
+// data directories (plugins included) under dir, nothing of the user's, and
+// iambind-fn on PATH, as the plugin and --post-renderer iambind-fn expect.
 func helmEnv(t *testing.T, dir string) []string {
 	t.Helper()
 	env := []string{
 		"PATH=" + filepath.Dir(fnBinary()) + ":" + os.Getenv("PATH"),
 		"HOME=" + dir,
-		"HELM_PLUGINS=" + filepath.Join(dir, "plugins"),
 		"HELM_CONFIG_HOME=" + filepath.Join(dir, "config"),
 		"HELM_CACHE_HOME=" + filepath.Join(dir, "cache"),
 		"HELM_DATA_HOME=" + filepath.Join(dir, "data"),
@@ -85,7 +84,10 @@ func TestHelmPostRenderer(t *testing.T) {
 		helm := helmBinary(t)
 		dir := t.TempDir()
 		env := helmEnv(t, dir)
-		copyTree(t, filepath.Join(repoRoot, "examples", "helm", "plugin", "iambind"), filepath.Join(dir, "plugins", "iambind"))
+		// As examples/helm/README.md says (run from examples/helm).
+		if _, stderr, err := runHelm(t, helm, env, "plugin", "install", "plugin/iambind"); err != nil {
+			t.Fatalf("helm plugin install: %v\n%s", err, stderr)
+		}
 		out, stderr, err := runHelm(t, helm, env, append(helmRelease, "--post-renderer", "iambind", "--post-renderer-args", "--cluster=cluster.yaml")...)
 		if err != nil {
 			t.Fatalf("helm template: %v\n%s", err, stderr)
