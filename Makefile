@@ -9,9 +9,13 @@ KUBECONFORM_VERSION := v0.7.0
 ACTIONLINT_VERSION := v1.7.12
 # staticcheck 2026.2.2 (make lint; checks in staticcheck.conf)
 STATICCHECK_VERSION := v0.8.2
+# Helm, for the post-renderer tests (examples/helm): Helm 4 runs iambind-fn as a
+# post-renderer plugin, Helm 3 as a --post-renderer executable.
+HELM_VERSION := v4.3.2
+HELM3_VERSION := v3.21.4
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build image schemas lint race test test-unit demo tools kube-assets fuzz reliability bench clean
+.PHONY: all build image schemas lint race test test-unit demo tools helm kube-assets fuzz reliability bench clean
 
 all: build
 
@@ -40,6 +44,17 @@ $(BIN)/kubeconform:
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# helm is Helm 4; Helm 3's binary is also called helm, so it is built into a
+# directory of its own and renamed helm3.
+$(BIN)/helm:
+	GOBIN=$(BIN) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
+$(BIN)/helm3:
+	tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM3_VERSION) && mv $$tmp/helm $@ && rmdir $$tmp
+
+## helm: both Helm binaries the post-renderer tests run
+helm: $(BIN)/helm $(BIN)/helm3
+
 $(BIN)/actionlint:
 	GOBIN=$(BIN) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
@@ -49,7 +64,7 @@ tools/mermaid/node_modules/.package-lock.json: tools/mermaid/package.json tools/
 	@if command -v npm >/dev/null; then npm ci --prefix tools/mermaid --no-audit --no-fund --loglevel=error; \
 	else echo "warning: npm not found: the Mermaid check of the markdown plan tests will skip (no node) or fail"; fi
 
-tools: $(KUSTOMIZE) $(BIN)/kubeconform $(BIN)/actionlint $(BIN)/staticcheck tools/mermaid/node_modules/.package-lock.json
+tools: $(KUSTOMIZE) $(BIN)/kubeconform $(BIN)/actionlint $(BIN)/staticcheck $(BIN)/helm $(BIN)/helm3 tools/mermaid/node_modules/.package-lock.json
 
 ## schemas: regenerate schemas/*.json from the Go types (a test fails when they are stale)
 schemas:
@@ -100,7 +115,7 @@ reliability: build
 	$(MAKE) fuzz FUZZTIME=10m
 
 ## bench: whole-process figures (docs/benchmarks.md); each script prints its table and PASS/MISS per goal
-BENCH_SCRIPTS ?= ./scripts/bench-fn.sh ./scripts/bench-reconcile.sh ./scripts/bench-fromcluster.sh ./scripts/bench-scale.sh ./scripts/bench-kustomize.sh
+BENCH_SCRIPTS ?= ./scripts/bench-fn.sh ./scripts/bench-stream.sh ./scripts/bench-reconcile.sh ./scripts/bench-fromcluster.sh ./scripts/bench-scale.sh ./scripts/bench-kustomize.sh
 bench: build $(KUSTOMIZE)
 	set -e; for s in $(BENCH_SCRIPTS); do GO=$(GO) BIN=$(BIN) $$s; done
 

@@ -1,6 +1,8 @@
 // Command iambind-fn is the iambind KRM function: it reads a ResourceList on
 // stdin and writes one on stdout (kustomize exec transformer, kpt fn
-// eval/render). All logic lives in the generator package.
+// eval/render), or, given a plain multi-document YAML stream, writes the
+// stream back expanded (pipes, Helm post-rendering: stream.go). All logic
+// lives in the generator package.
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/internal/buildinfo"
 	"github.com/iambind/iambind/internal/krmout"
+	"github.com/iambind/iambind/internal/krmstream"
 )
 
 //go:embed README.md
@@ -41,9 +44,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	opts, err := parseFlags(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
+		return 1
+	}
 	in, err := io.ReadAll(stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "iambind-fn: reading stdin: %v\n", err)
+		return 1
+	}
+	if !krmstream.IsResourceList(in) {
+		return runStream(process, in, opts, stdout, stderr)
+	}
+	if opts.any() {
+		// A ResourceList carries its own config: kpt and kustomize would
+		// never see what a flag changed.
+		fmt.Fprintf(stderr, "iambind-fn: error: --cluster and --keep-inputs are for YAML streams; in a ResourceList, give the IdentityCluster as the function config or among the items\n")
 		return 1
 	}
 	rl, err := processSafely(process, in)

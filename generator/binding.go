@@ -252,7 +252,7 @@ func resolveClusters(names []string, clusters map[string]*IdentityCluster, sink 
 		case 1:
 			return []*IdentityCluster{clusters[available[0]]}
 		case 0:
-			sink.errorf("spec.clusters", "no IdentityCluster is in scope: add one to the input (or pass it as the function config)")
+			sink.errorf("spec.clusters", "no IdentityCluster is in scope: add one to the input (or pass it as the function config; in a YAML stream, with --cluster FILE)")
 		default:
 			sink.errorf("spec.clusters", "is required when several IdentityClusters are in scope (%s)", strings.Join(available, ", "))
 		}

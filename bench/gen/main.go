@@ -1,5 +1,6 @@
 // Command gen writes the deterministic synthetic ResourceList of
-// bench/synth to stdout: gen -n 10000 > in.yaml.
+// bench/synth to stdout: gen -n 10000 > in.yaml; with -stream the same
+// objects as a plain YAML stream, for iambind-fn's stream mode.
 package main
 
 import (
@@ -13,7 +14,19 @@ import (
 func main() {
 	n := flag.Int("n", 10000, "number of resources (a multiple of 10; one in ten is an IdentityBinding)")
 	inject := flag.Bool("inject", false, "turn spec.inject on in every binding and run every Deployment as a bound ServiceAccount")
+	stream := flag.Bool("stream", false, "write the objects as a plain multi-document YAML stream, not a ResourceList")
 	flag.Parse()
+	if *stream {
+		if *n <= 0 || *n%10 != 0 {
+			fmt.Fprintf(os.Stderr, "gen: resource count %d must be a positive multiple of 10\n", *n)
+			os.Exit(1)
+		}
+		if _, err := os.Stdout.Write(synth.Stream(*n, synth.Options{Inject: *inject})); err != nil {
+			fmt.Fprintln(os.Stderr, "gen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := synth.WriteWith(os.Stdout, *n, synth.Options{Inject: *inject}); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)

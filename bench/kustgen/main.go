@@ -49,7 +49,7 @@ func write(dir string, n int, execPath string, perTeam bool) error {
 	}
 	var cluster string
 	byTeam := map[string][]string{}
-	for _, doc := range documents(synth.ResourceList(n)) {
+	for _, doc := range synth.Documents(synth.ResourceList(n)) {
 		if strings.Contains(doc, "\nkind: IdentityCluster\n") {
 			cluster = doc
 			continue
@@ -101,31 +101,15 @@ func writeKustomization(dir string, docs []string, cluster string, asTransformer
 		}
 	} else {
 		docs = append([]string{cluster}, docs...)
+		// Also alone, unlisted, for the pipe form of the same build:
+		// `kustomize build DIR | iambind-fn --cluster DIR/cluster.yaml`
+		// (kustomize drops the listed copy, a local-config resource).
+		if err := os.WriteFile(filepath.Join(dir, "cluster.yaml"), []byte(cluster), 0o644); err != nil {
+			return err
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "resources.yaml"), []byte(strings.Join(docs, "---\n")), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644)
-}
-
-// documents turns synth's ResourceList (items written as "- " blocks indented
-// two spaces) into plain YAML documents.
-func documents(rl []byte) []string {
-	_, items, ok := strings.Cut(string(rl), "\nitems:\n")
-	if !ok {
-		panic("kustgen: synth output has no items")
-	}
-	var docs []string
-	for _, item := range strings.Split(items, "\n- ")[0:] {
-		item = strings.TrimPrefix(item, "- ")
-		var b strings.Builder
-		for i, line := range strings.Split(strings.TrimRight(item, "\n"), "\n") {
-			if i > 0 {
-				line = strings.TrimPrefix(line, "  ")
-			}
-			b.WriteString(line + "\n")
-		}
-		docs = append(docs, b.String())
-	}
-	return docs
 }

@@ -42,8 +42,12 @@ func TestWrite(t *testing.T) {
 		if got := count(t, filepath.Join(dir, "resources.yaml"), "\nkind: "); got != n {
 			t.Errorf("resources.yaml holds %d objects, want %d (the cluster included)", got, n)
 		}
-		if _, err := os.Stat(filepath.Join(dir, "cluster.yaml")); !os.IsNotExist(err) {
-			t.Errorf("cluster.yaml written without a function: %v", err)
+		// The pipe form's --cluster file, not listed by the kustomization.
+		if got := count(t, filepath.Join(dir, "cluster.yaml"), "\nkind: IdentityCluster\n"); got != 1 {
+			t.Errorf("cluster.yaml holds %d IdentityClusters, want 1", got)
+		}
+		if got := count(t, filepath.Join(dir, "kustomization.yaml"), "cluster.yaml"); got != 0 {
+			t.Error("the kustomization lists cluster.yaml")
 		}
 	})
 	t.Run("per-team", func(t *testing.T) {

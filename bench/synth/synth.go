@@ -49,6 +49,35 @@ func ResourceListWith(n int, opts Options) []byte {
 	return buf.Bytes()
 }
 
+// Stream returns the same objects as ResourceListWith as a plain
+// multi-document YAML stream, what `kustomize build` or `helm template`
+// hands iambind-fn in stream mode.
+func Stream(n int, opts Options) []byte {
+	return []byte(strings.Join(Documents(ResourceListWith(n, opts)), "---\n"))
+}
+
+// Documents turns a ResourceList written by Write (items as "- " blocks
+// indented two spaces) into plain YAML documents.
+func Documents(rl []byte) []string {
+	_, items, ok := strings.Cut(string(rl), "\nitems:\n")
+	if !ok {
+		panic("synth: the ResourceList has no items")
+	}
+	var docs []string
+	for _, item := range strings.Split(items, "\n- ") {
+		item = strings.TrimPrefix(item, "- ")
+		var b strings.Builder
+		for i, line := range strings.Split(strings.TrimRight(item, "\n"), "\n") {
+			if i > 0 {
+				line = strings.TrimPrefix(line, "  ")
+			}
+			b.WriteString(line + "\n")
+		}
+		docs = append(docs, b.String())
+	}
+	return docs
+}
+
 // Write writes a ResourceList of exactly n items (n a positive multiple of
 // 10) with n/10 IdentityBindings. Each block of ten items is one workload:
 //

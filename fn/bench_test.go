@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+
+	"github.com/iambind/iambind/bench/synth"
+)
+
+// BenchmarkStreamMode is iambind-fn's stream mode in process over the
+// 10k-resource synthetic stream, next to the SDK pass-through of the same
+// objects as a ResourceList (the floor of ResourceList mode). The goal
+// (stream mode ≤ 1.0× the pass-through) is judged on whole processes by
+// scripts/bench-stream.sh; this gives allocations and a profile.
+//
+//	go test ./fn -run '^$' -bench BenchmarkStreamMode -benchmem
+func BenchmarkStreamMode(b *testing.B) {
+	stream := synth.Stream(10_000, synth.Options{})
+	rl := synth.ResourceList(10_000)
+	b.Run("stream", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if code := run(nil, bytes.NewReader(stream), io.Discard, io.Discard); code != 0 {
+				b.Fatalf("exit code %d", code)
+			}
+		}
+	})
+	b.Run("sdk-passthrough", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := fn.Run(fn.ResourceListProcessorFunc(func(*fn.ResourceList) (bool, error) { return true, nil }), rl); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"github.com/spf13/pflag"
+
+	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/krmstream"
+)
+
+// Stream mode: stdin that is not a ResourceList is a plain multi-document
+// YAML stream (`kustomize build`, `helm template`, a Helm post-renderer
+// hook). It gets the same expansion as a ResourceList; what differs is the
+// envelope: the output is a stream too, bindings and clusters (local config
+// that a Helm release or `kubectl apply` must not receive) are left out
+// unless --keep-inputs, and problems go to stderr only, with nothing on
+// stdout, since a stream has no place for results.
+
+// options are the command-line flags; only stream mode takes any.
+type options struct {
+	clusterFiles []string
+	keepInputs   bool
+}
+
+func (o options) any() bool { return len(o.clusterFiles) > 0 || o.keepInputs }
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := pflag.NewFlagSet("iambind-fn", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the one-line error below says it
+	fs.StringArrayVar(&o.clusterFiles, "cluster", nil, "a file of IdentityCluster objects (repeatable)")
+	fs.BoolVar(&o.keepInputs, "keep-inputs", false, "keep IdentityBindings and IdentityClusters in the output stream")
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("%v (flags: --cluster FILE, --keep-inputs, --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: the input is read from stdin (flags: --cluster FILE, --keep-inputs, --help)", fs.Arg(0))
+	}
+	return o, nil
+}
+
+func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, stdout, stderr io.Writer) int {
+	items, fromFiles, problems := readInputs(in, opts.clusterFiles)
+	if len(problems) == 0 {
+		problems = leftBehindPlans(items)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "iambind-fn: error: %s\n", p)
+		}
+		return 1
+	}
+	inputs := make(map[*fn.KubeObject]bool, len(items))
+	for _, obj := range items {
+		inputs[obj] = true
+	}
+
+	rl := &fn.ResourceList{Items: items, FunctionConfig: fn.NewEmptyKubeObject()}
+	ok, err := process(rl)
+	for _, r := range rl.Results {
+		if r.Severity == fn.Error || r.Severity == fn.Warning {
+			fmt.Fprintf(stderr, "iambind-fn: %s\n", formatResult(r))
+		}
+	}
+	if err != nil || !ok {
+		if err != nil {
+			fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
+		}
+		return 1
+	}
+
+	out, err := streamOutput(rl.Items, inputs, fromFiles, opts.keepInputs)
+	if err != nil {
+		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
+		return 1
+	}
+	// Encoded in full before the first byte goes out: on error, stdout stays empty.
+	var buf bytes.Buffer
+	if err := writeStream(&buf, out); err != nil {
+		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
+		return 1
+	}
+	if _, err := stdout.Write(buf.Bytes()); err != nil {
+		fmt.Fprintf(stderr, "iambind-fn: error: writing stdout: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// readInputs parses the stream and every --cluster file. It returns the
+// items to process (the files' clusters first, then the stream) and the
+// set of objects that came from files, or every problem found.
+func readInputs(in []byte, clusterFiles []string) (fn.KubeObjects, map[*fn.KubeObject]bool, []string) {
+	var items fn.KubeObjects
+	var problems []string
+	fromFiles := map[*fn.KubeObject]bool{}
+	for _, file := range clusterFiles {
+		objs, err := readClusterFile(file)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		for _, obj := range objs {
+			fromFiles[obj] = true
+		}
+		items = append(items, objs...)
+	}
+	objs, err := readSafely(bytes.NewReader(in))
+	switch {
+	case err != nil:
+		problems = append(problems, "stdin: "+err.Error())
+	case len(objs) == 0:
+		// In `render | iambind-fn` an empty stream is most often a render
+		// that failed without pipefail; passed on, it would tell kubectl
+		// --prune or Argo CD that every object is gone.
+		problems = append(problems, "stdin: the stream holds no object (did the command before the pipe fail?)")
+	}
+	return append(items, objs...), fromFiles, problems
+}
+
+// readClusterFile reads a --cluster file: IdentityCluster objects only, so
+// that a file meant for another purpose is not silently taken as input.
+func readClusterFile(file string) (fn.KubeObjects, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster %s: %v", file, err)
+	}
+	defer f.Close()
+	objs, err := readSafely(f)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster %s: %v", file, err)
+	}
+	if len(objs) == 0 {
+		return nil, fmt.Errorf("--cluster %s: holds no object; it must hold %s %s objects", file, generator.APIVersion, generator.KindCluster)
+	}
+	for _, obj := range objs {
+		if obj.GetAPIVersion() != generator.APIVersion || obj.GetKind() != generator.KindCluster {
+			return nil, fmt.Errorf("--cluster %s: holds %s %s %s; only %s %s objects belong there",
+				file, obj.GetAPIVersion(), obj.GetKind(), obj.GetName(), generator.APIVersion, generator.KindCluster)
+		}
+	}
+	return objs, nil
+}
+
+// readSafely is krmstream.Read with the guard of ResourceList mode: hostile
+// YAML (aliases where a string belongs) gets a message, not a stack trace.
+func readSafely(r io.Reader) (objs fn.KubeObjects, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			objs, err = nil, fmt.Errorf("malformed input: the stream could not be read (YAML aliases in apiVersion, kind or metadata are not supported): %v", p)
+		}
+	}()
+	return krmstream.Read(r)
+}
+
+// leftBehindPlans refuses a stream that holds iambind's plans but no
+// IdentityBinding: that is the output of an earlier iambind-fn, which left
+// its inputs out. Processing it again would take every plan for one of a
+// removed binding and drop it, with the ServiceAccounts it created and the
+// annotations it set: the whole IAM wiring of the stream, silently.
+func leftBehindPlans(items fn.KubeObjects) []string {
+	var plans []string
+	for _, obj := range items {
+		switch {
+		case obj.GetAPIVersion() == generator.APIVersion && obj.GetKind() == generator.KindBinding:
+			return nil
+		case obj.GetAPIVersion() == "v1" && obj.GetKind() == "ConfigMap" &&
+			obj.GetLabel(generator.LabelManagedBy) == generator.ManagedByValue &&
+			obj.GetLabel(generator.LabelPlan) == generator.PlanRoleValue && obj.GetAnnotation(generator.AnnotationBinding) != "":
+			plans = append(plans, fmt.Sprintf("ConfigMap %s/%s: metadata.annotations.%s: this plan was generated from IdentityBinding %s, which is not in the input: iambind-fn already ran over this stream and left the bindings out. Run it once, or give the earlier run --keep-inputs",
+				obj.GetNamespace(), obj.GetName(), generator.AnnotationBinding, obj.GetAnnotation(generator.AnnotationBinding)))
+		}
+	}
+	return plans
+}
+
+// streamOutput is the processed items as the stream receives them: the
+// inputs (clusters, bindings, guardrails: every iambind.dev object) left out
+// unless keepInputs, the clusters of --cluster files always left out (they
+// were not in the stream), and the kpt file annotations of generated objects
+// removed (a stream has no files).
+func streamOutput(items fn.KubeObjects, inputs, fromFiles map[*fn.KubeObject]bool, keepInputs bool) (fn.KubeObjects, error) {
+	out := make(fn.KubeObjects, 0, len(items))
+	for _, obj := range items {
+		switch {
+		case fromFiles[obj]:
+			continue
+		case inputs[obj]:
+			if !keepInputs && isInputKind(obj) {
+				continue
+			}
+		default:
+			if err := krmstream.ClearFileAnnotations(obj); err != nil {
+				return nil, fmt.Errorf("internal error: %v", err)
+			}
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+func isInputKind(obj *fn.KubeObject) bool {
+	group, _, _ := strings.Cut(obj.GetAPIVersion(), "/")
+	return group == generator.Group
+}
+
+// writeStream is krmstream.Write with the same guard as reading.
+func writeStream(w io.Writer, objs fn.KubeObjects) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed input: the stream could not be written (YAML aliases in metadata are not supported): %v", p)
+		}
+	}()
+	return krmstream.Write(w, objs)
+}
