@@ -40,7 +40,13 @@ spec:
 // from `kustomize build` and may `kubectl create`).
 func renderPlans(t *testing.T, bindings ...string) []*corev1.ConfigMap {
 	t.Helper()
-	items, err := fn.ParseKubeObjects([]byte(tenantCluster + "---\n" + strings.Join(bindings, "---\n")))
+	return renderPlansWith(t, tenantCluster, bindings...)
+}
+
+// renderPlansWith renders the bindings with another IdentityCluster.
+func renderPlansWith(t *testing.T, cluster string, bindings ...string) []*corev1.ConfigMap {
+	t.Helper()
+	items, err := fn.ParseKubeObjects([]byte(cluster + "---\n" + strings.Join(bindings, "---\n")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,217 @@
+package reconcile_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/kubetest"
+	"github.com/iambind/iambind/internal/mototest"
+	"github.com/iambind/iambind/reconcile/safety"
+)
+
+// TestSharedClusterAttacks is the shared-cluster acceptance test: the Job
+// runs as deployed (`apply --from-cluster --prune --cluster FILE
+// --guardrails deploy/base/guardrails.yaml`, the shipped boundary created
+// first) on a real API server and moto, with a tenant (team-a) that writes
+// plan ConfigMaps in its own namespace. Each attack below is one instance of
+// a class; each is refused on the attacker's plan only, with a status that
+// says why, and the other namespaces' plans converge in the same run.
+func TestSharedClusterAttacks(t *testing.T) {
+	server := kubetest.StartT(t)
+	moto := mototest.StartInAccount(t, exampleAccount)
+	moto.SetEnv(t)
+	kubeconfig := writeKubeconfig(t, server)
+	ctx := context.Background()
+	admin, err := kubernetes.NewForConfig(server.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"shop", "team-a", "team-b"} {
+		if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+
+	// The operator's setup: the shipped boundary policy and guardrails, and
+	// this cluster's IdentityCluster in a file only the operator writes.
+	boundary, err := os.ReadFile(filepath.Join("..", "deploy", "base", "boundary-policy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iamc.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"), PolicyDocument: aws.String(string(boundary))}); err != nil {
+		t.Fatal(err)
+	}
+	clusterFile := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(clusterFile, []byte(tenantCluster), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	guardrails := filepath.Join("..", "deploy", "base", "guardrails.yaml")
+
+	// Another cluster (B) in the same account, with its own namespace
+	// team-a and shop: its roles carry its owner and cluster tags.
+	otherTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + exampleAccount + `:oidc-provider/oidc.other.example/id/B"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.other.example/id/B:sub":"system:serviceaccount:team-a:data"}}}]}`
+	for _, r := range []struct{ name, ns string }{{"team-a-data", "team-a"}, {"shop-legacy", "shop"}} {
+		if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(r.name), Path: aws.String("/iambind/"),
+			AssumeRolePolicyDocument: aws.String(otherTrust), Tags: []types.Tag{
+				{Key: aws.String(generator.TagOwner), Value: aws.String("cluster-b")},
+				{Key: aws.String(safety.TagNamespace), Value: aws.String(r.ns)},
+				{Key: aws.String(safety.TagCluster), Value: aws.String("cluster-b")},
+			}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A name squatted before names were confined: team-a holds team-b-payments.
+	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("team-b-payments"), Path: aws.String("/iambind/"),
+		AssumeRolePolicyDocument: aws.String(otherTrust), Tags: []types.Tag{
+			{Key: aws.String(generator.TagOwner), Value: aws.String("prod")},
+			{Key: aws.String(safety.TagNamespace), Value: aws.String("team-a")},
+			{Key: aws.String(safety.TagCluster), Value: aws.String("prod")},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// withInline is team-a's binding name with an inline policy of actions.
+	withInline := func(name string, actions ...string) string {
+		doc, _ := json.Marshal(actions)
+		return strings.Replace(binding("team-a", name, ""), "  policies: {managed: [AmazonS3ReadOnlyAccess]}\n",
+			"  policies:\n    inline:\n      p: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: "+string(doc)+", Resource: \"*\"}]}\n", 1)
+	}
+	attacks := map[string]struct {
+		cm   *corev1.ConfigMap
+		want string // in the plan's status message
+	}{}
+	attack := func(name, want string, cm *corev1.ConfigMap) {
+		cm.Namespace, cm.Name = "team-a", "iambind-"+name
+		attacks[name] = struct {
+			cm   *corev1.ConfigMap
+			want string
+		}{cm, want}
+	}
+	evilCluster := strings.Replace(tenantCluster, kubetest.Issuer, "https://issuer.attacker.example", 1)
+	// 1. An issuer the attacker controls.
+	attack("foreign-issuer", "not this cluster's issuer", renderPlansWith(t, evilCluster, binding("team-a", "evil-issuer", ""))[0])
+	// 2. An audience that would be added to the shared provider.
+	attack("audience", `audience "attacker"`, renderPlans(t, binding("team-a", "aud", "  audience: attacker\n"))[0])
+	// 3. Cluster B's role of the same namespace, with B's owner in role.json.
+	takeover := renderPlans(t, binding("team-a", "data", ""))[0]
+	takeover.Data[generator.PlanKeyRole] = strings.Replace(takeover.Data[generator.PlanKeyRole], `"iambind.dev/owner": "prod"`, `"iambind.dev/owner": "cluster-b"`, 1)
+	if !strings.Contains(takeover.Data[generator.PlanKeyRole], "cluster-b") {
+		t.Fatalf("test setup: owner tag not found in %s", takeover.Data[generator.PlanKeyRole])
+	}
+	attack("takeover", "belongs to cluster cluster-b", takeover)
+	// 6. Another namespace's derived name.
+	attack("squat", "is not one of namespace team-a's names", renderPlans(t, binding("team-a", "x", "  role: {name: team-b-orders}\n"))[0])
+	// 7. Escalation outside IAM through inline policies, as written and in other case.
+	attack("eks-admin", "eks:CreateAccessEntry", renderPlans(t, withInline("eks", "eks:CreateAccessEntry", "eks:AssociateAccessPolicy"))[0])
+	attack("ssm", "ssm:SendCommand", renderPlans(t, withInline("ssm", "SSM:sendcommand"))[0])
+	attack("lambda", "lambda:UpdateFunctionConfiguration", renderPlans(t, withInline("lambda", "lambda:UpdateFunctionConfiguration"))[0])
+	attack("managed", "AmazonSSMFullAccess", renderPlans(t, strings.Replace(binding("team-a", "managed", ""), "AmazonS3ReadOnlyAccess", "AmazonSSMFullAccess", 1))[0])
+	for _, a := range attacks {
+		createCM(t, admin, a.cm)
+	}
+	// The legitimate plans of the same run.
+	legit := []*corev1.ConfigMap{
+		renderPlans(t, binding("shop", "orders", ""))[0],
+		renderPlans(t, binding("team-a", "api", ""))[0],
+		renderPlans(t, binding("team-b", "payments", ""))[0], // takes its name back from the squatter
+	}
+	for _, cm := range legit {
+		createCM(t, admin, cm)
+	}
+
+	code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--prune", "--kubeconfig", kubeconfig,
+		"--cluster", clusterFile, "--guardrails", guardrails)
+	if code != 1 {
+		t.Fatalf("apply with refused plans must exit 1, got %d\n%s\n%s", code, stdout, stderr)
+	}
+	for name, a := range attacks {
+		st, msg := status(t, admin, "team-a/"+a.cm.Name)
+		if st != "Error" || !strings.Contains(msg, a.want) {
+			t.Errorf("attack %s: status %q message %q, want Error with %q", name, st, msg, a.want)
+		}
+	}
+	for _, cm := range legit {
+		if st, msg := status(t, admin, cm.Namespace+"/"+cm.Name); st != "Synced" {
+			t.Errorf("%s/%s: status %q message %q, want Synced", cm.Namespace, cm.Name, st, msg)
+		}
+	}
+
+	tags := func(name string) map[string]string {
+		out, err := iamc.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(name)})
+		if err != nil {
+			return nil
+		}
+		m := map[string]string{}
+		for _, tg := range out.Tags {
+			m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		}
+		return m
+	}
+	// Cluster B's roles: neither taken over nor pruned.
+	for _, name := range []string{"team-a-data", "shop-legacy"} {
+		out, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+		if err != nil {
+			t.Errorf("cluster B's role %s is gone: %v", name, err)
+			continue
+		}
+		if trust, _ := url.PathUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument)); !strings.Contains(trust, "oidc.other.example") {
+			t.Errorf("cluster B's role %s was rewritten: %s", name, trust)
+		}
+	}
+	// No identity provider for the attacker's issuer; the shared provider
+	// has the default audience only.
+	providers, err := iamc.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range providers.OpenIDConnectProviderList {
+		arn := aws.ToString(p.Arn)
+		if strings.Contains(arn, "attacker") {
+			t.Errorf("an identity provider for the attacker's issuer was created: %s", arn)
+		}
+		got, err := iamc.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: p.Arn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.ClientIDList) != 1 || got.ClientIDList[0] != generator.DefaultAudience {
+			t.Errorf("provider %s client IDs %v, want only %s", arn, got.ClientIDList, generator.DefaultAudience)
+		}
+	}
+	// Attack roles were never created.
+	for _, name := range []string{"team-a-evil-issuer", "team-a-aud", "team-b-orders", "team-a-eks", "team-a-ssm", "team-a-lambda", "team-a-managed"} {
+		if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil {
+			t.Errorf("role %s of an attack was created", name)
+		}
+	}
+	// The legitimate roles carry this cluster's owner, cluster and namespace.
+	for name, ns := range map[string]string{"shop-orders": "shop", "team-a-api": "team-a", "team-b-payments": "team-b"} {
+		tg := tags(name)
+		if tg[generator.TagOwner] != "prod" || tg[safety.TagCluster] != "prod" || tg[safety.TagNamespace] != ns {
+			t.Errorf("role %s tags %v, want owner prod, cluster prod, namespace %s", name, tg, ns)
+		}
+	}
+
+	t.Run("a second run is a no-op for the converged plans", func(t *testing.T) {
+		code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--prune", "--kubeconfig", kubeconfig,
+			"--cluster", clusterFile, "--guardrails", guardrails)
+		if code != 1 || !strings.Contains(stdout, " 0 writes") {
+			t.Errorf("second run: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	})
+}
