@@ -342,18 +342,31 @@ func (r *clusterRun) checkAccount(ctx context.Context, c *sts.Client) error {
 
 // decide: role ownership per role (tenancy claims, contested names, the
 // diff's refusals), then the policies each plan references.
-func (r *clusterRun) decide(ctx context.Context, pf *iam.Preflighter, state *iam.State, opts iam.Options) error {
+func (r *clusterRun) decide(ctx context.Context, rd readers, state *iam.State, opts iam.Options) error {
 	r.checkAudiences(state)
 	r.decideOwnership(state, opts)
-	if len(r.live()) > 0 {
-		return r.preflightPlans(ctx, pf, state)
+	if len(r.live()) == 0 {
+		return nil
 	}
-	return nil
+	var roles []*input.DesiredRole
+	for _, p := range r.live() {
+		roles = append(roles, p.role)
+	}
+	found, err := judgeManagedPolicies(ctx, rd.documents, r.guardrails, roles)
+	if err != nil {
+		return err
+	}
+	for _, p := range r.live() {
+		if vs := found[p.role]; len(vs) > 0 {
+			p.refuse(safety.GuardrailError(vs))
+		}
+	}
+	return r.preflightPlans(ctx, rd.policies, state)
 }
 
 // finish: prune only what tenancy allows, the account's quotas, and the
 // warnings gathered on the way.
-func (r *clusterRun) finish(ctx context.Context, _ *iam.Preflighter, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
+func (r *clusterRun) finish(ctx context.Context, _ readers, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
 	r.limitPrune(plan, state)
 	if err := r.preflightQuotas(ctx, summary, state, plan, r.f.Cluster.Namespace != ""); err != nil {
 		return err

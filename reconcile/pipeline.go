@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/iambind/iambind/guardrails"
 	"github.com/iambind/iambind/reconcile/safety"
 
 	"github.com/iambind/iambind/reconcile/iam"
@@ -92,15 +93,24 @@ type batch interface {
 	checkAccount(ctx context.Context, c *sts.Client) error
 	// needsObserve is false when no plan is left to observe IAM for.
 	needsObserve() bool
-	// decide applies the rules that need the observed roles, before the diff.
-	decide(ctx context.Context, pf *iam.Preflighter, state *iam.State, opts iam.Options) error
+	// decide applies the rules that need the observed roles and the
+	// policies' documents, before the diff.
+	decide(ctx context.Context, rd readers, state *iam.State, opts iam.Options) error
 	// mayPrune is false when prune must not run, whatever the flag says.
 	mayPrune() bool
 	// finish checks the plan (preflight, quotas, prune scope) and records
 	// what was checked and the warnings on it.
-	finish(ctx context.Context, pf *iam.Preflighter, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error
+	finish(ctx context.Context, rd readers, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error
 	// refused names the plans refused alone ("ConfigMap ns/name: reason").
 	refused() []string
+}
+
+// readers are the preflight's reads of one run, each cached per ARN: the
+// policies a plan references (do they exist, may they be attached) and,
+// with guardrails, the managed policies' documents.
+type readers struct {
+	policies  *iam.Preflighter
+	documents *iam.DocumentReader
 }
 
 // planOrApplyAccount runs plan or apply over the -f input's roles of one
@@ -142,8 +152,9 @@ func reconcileBatch(ctx context.Context, f *runner, b batch, acct *accountTarget
 			return nil, fmt.Errorf("observing IAM: %w", err)
 		}
 	}
-	pf := &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency}
-	if err := b.decide(ctx, pf, state, opts); err != nil {
+	rd := readers{policies: &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency},
+		documents: &iam.DocumentReader{IAM: clients.IAM, Concurrency: f.Concurrency}}
+	if err := b.decide(ctx, rd, state, opts); err != nil {
 		return nil, err
 	}
 
@@ -157,7 +168,7 @@ func reconcileBatch(ctx context.Context, f *runner, b batch, acct *accountTarget
 	if err != nil {
 		return nil, fmt.Errorf("refusing to %s, nothing was changed:\n  %s", f.Command, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
-	if err := b.finish(ctx, pf, summary, state, plan, stderr); err != nil {
+	if err := b.finish(ctx, rd, summary, state, plan, stderr); err != nil {
 		return nil, err
 	}
 	podIdentity, err := addPodIdentity(ctx, f, clients, in, state, plan, opts)
@@ -189,7 +200,8 @@ func trustPolicyQuota(ctx context.Context, summary *iam.AccountSummary, in *inpu
 type fileBatch struct {
 	f        *runner
 	in       *input.Input
-	warnings []string // validation's, kept for the plan
+	rails    *guardrails.Guardrails // --guardrails, nil without
+	warnings []string               // validation's, kept for the plan
 }
 
 func (b *fileBatch) input() *input.Input { return b.in }
@@ -210,7 +222,12 @@ func (b *fileBatch) checkOffline(stderr io.Writer) error {
 	if violations := safety.Guard(in); len(violations) > 0 {
 		return fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 	}
-	return safety.EnforceGuardrails(b.f.Guardrails, in)
+	if err := safety.EnforceGuardrails(b.f.Guardrails, in); err != nil {
+		return err
+	}
+	rails, err := safety.LoadGuardrails(b.f.Guardrails)
+	b.rails = rails
+	return err
 }
 
 func (b *fileBatch) validate(quota int, stderr io.Writer) error {
@@ -232,15 +249,27 @@ func (b *fileBatch) checkAccount(ctx context.Context, c *sts.Client) error {
 	return checkAccount(ctx, c, b.in)
 }
 
-// decide has nothing to do for -f: the diff refuses a role of another owner
-// (the whole input with it).
-func (b *fileBatch) decide(context.Context, *iam.Preflighter, *iam.State, iam.Options) error {
-	return nil
+// decide: the guardrails judge the managed policies by their documents
+// (ownership needs nothing here: the diff refuses a role of another owner,
+// and the whole input with it).
+func (b *fileBatch) decide(ctx context.Context, rd readers, _ *iam.State, _ iam.Options) error {
+	found, err := judgeManagedPolicies(ctx, rd.documents, b.rails, b.in.Roles)
+	if err != nil || len(found) == 0 {
+		return err
+	}
+	var lines []string
+	for _, r := range b.in.Roles { // sorted: stable output
+		for _, v := range found[r] {
+			lines = append(lines, v.String()+" ("+r.Source+")")
+		}
+	}
+	return fmt.Errorf("guardrails %s refused %d role(s) for what their managed policies grant, nothing was changed:\n  %s",
+		b.f.Guardrails, len(found), strings.Join(lines, "\n  "))
 }
 
-func (b *fileBatch) finish(ctx context.Context, pf *iam.Preflighter, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
+func (b *fileBatch) finish(ctx context.Context, rd readers, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
 	plan.Warnings = b.warnings
-	return preflight(ctx, pf, summary, b.in, state, plan, stderr)
+	return preflight(ctx, rd.policies, summary, b.in, state, plan, stderr)
 }
 
 // renderOrApply prints the plan (plan) or executes it and prints the

@@ -57,6 +57,12 @@ func TestSharedClusterAttacks(t *testing.T) {
 	if _, err := iamc.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("iambind-boundary"), PolicyDocument: aws.String(string(boundary))}); err != nil {
 		t.Fatal(err)
 	}
+	// A customer managed policy the guardrails allow by name (under /iambind/)
+	// whose document grants code execution as other principals.
+	if _, err := iamc.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("ops-tools"), Path: aws.String("/iambind/"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ssm:Send*"],"Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
 	clusterFile := filepath.Join(t.TempDir(), "cluster.yaml")
 	if err := os.WriteFile(clusterFile, []byte(tenantCluster), 0o600); err != nil {
 		t.Fatal(err)
@@ -122,6 +128,7 @@ func TestSharedClusterAttacks(t *testing.T) {
 	attack("ssm", "ssm:SendCommand", renderPlans(t, withInline("ssm", "SSM:sendcommand"))[0])
 	attack("lambda", "lambda:UpdateFunctionConfiguration", renderPlans(t, withInline("lambda", "lambda:UpdateFunctionConfiguration"))[0])
 	attack("managed", "AmazonSSMFullAccess", renderPlans(t, strings.Replace(binding("team-a", "managed", ""), "AmazonS3ReadOnlyAccess", "AmazonSSMFullAccess", 1))[0])
+	attack("managed-by-document", "ssm:SendCommand", renderPlans(t, strings.Replace(binding("team-a", "docs", ""), "AmazonS3ReadOnlyAccess", "arn:aws:iam::"+exampleAccount+":policy/iambind/ops-tools", 1))[0])
 	for _, a := range attacks {
 		createCM(t, admin, a.cm)
 	}
@@ -194,7 +201,7 @@ func TestSharedClusterAttacks(t *testing.T) {
 		}
 	}
 	// Attack roles were never created.
-	for _, name := range []string{"team-a-evil-issuer", "team-a-aud", "team-b-orders", "team-a-eks", "team-a-ssm", "team-a-lambda", "team-a-managed"} {
+	for _, name := range []string{"team-a-evil-issuer", "team-a-aud", "team-b-orders", "team-a-eks", "team-a-ssm", "team-a-lambda", "team-a-managed", "team-a-docs"} {
 		if _, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil {
 			t.Errorf("role %s of an attack was created", name)
 		}
