@@ -171,7 +171,8 @@ func reconcileBatch(ctx context.Context, f *runner, b batch, acct *accountTarget
 	if err := b.finish(ctx, rd, summary, state, plan, stderr); err != nil {
 		return nil, err
 	}
-	podIdentity, err := addPodIdentity(ctx, f, clients, in, state, plan, opts)
+	// finish may have refused plans (the quota's fair share): what is left goes on.
+	podIdentity, err := addPodIdentity(ctx, f, clients, b.input(), state, plan, opts)
 	if err != nil {
 		return nil, err
 	}

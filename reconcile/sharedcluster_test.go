@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -221,4 +222,98 @@ func TestSharedClusterAttacks(t *testing.T) {
 			t.Errorf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 	})
+}
+
+// TestSharedClusterQuotaFairShare: with the account near its roles quota,
+// one tenant's thirty new plans no longer block every namespace. The room
+// left is shared out one role per namespace in turn: team-b's two new roles
+// and shop's change go through, team-a gets the rest of the room, and only
+// team-a's plans beyond it wait, each with a status that says so.
+func TestSharedClusterQuotaFairShare(t *testing.T) {
+	server := kubetest.StartT(t)
+	moto := mototest.StartInAccount(t, exampleAccount)
+	moto.SetEnv(t)
+	kubeconfig := writeKubeconfig(t, server)
+	ctx := context.Background()
+	admin, err := kubernetes.NewForConfig(server.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"shop", "team-a", "team-b"} {
+		if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clusterFile := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(clusterFile, []byte(tenantCluster), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apply := func() (int, string, string) {
+		return iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig, "--cluster", clusterFile)
+	}
+	shop := renderPlans(t, binding("shop", "orders", ""))[0]
+	createCM(t, admin, shop)
+	if code, stdout, stderr := apply(); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	// Fill the account (moto's RolesQuota is 1000) up to 14 free roles.
+	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
+	const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	errs := make(chan error, 985)
+	sem := make(chan struct{}, 8)
+	for i := range 985 {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			_, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(fmt.Sprintf("other-%03d", i)), AssumeRolePolicyDocument: aws.String(trust)})
+			errs <- err
+		}()
+	}
+	for range 985 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var bindings []string
+	for i := range 30 {
+		bindings = append(bindings, binding("team-a", fmt.Sprintf("app%02d", i), ""))
+	}
+	for _, cm := range renderPlans(t, bindings...) {
+		createCM(t, admin, cm)
+	}
+	for _, cm := range renderPlans(t, binding("team-b", "api", ""), binding("team-b", "worker", "")) {
+		createCM(t, admin, cm)
+	}
+	shop2 := renderPlans(t, binding("shop", "orders", "  role: {description: orders v2}\n"))[0]
+	shop.Data = shop2.Data
+	if _, err := admin.CoreV1().ConfigMaps("shop").Update(ctx, shop, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := apply()
+	if code != 1 || !strings.Contains(stdout, "roles: 14 created, 1 updated") {
+		t.Fatalf("apply near the quota: exit %d, want 1 with 14 created and shop updated\n%s\n%s", code, stdout, stderr)
+	}
+	for _, cm := range []string{"shop/iambind-orders", "team-b/iambind-api", "team-b/iambind-worker"} {
+		if st, msg := status(t, admin, cm); st != "Synced" {
+			t.Errorf("%s: status %q message %q, want Synced", cm, st, msg)
+		}
+	}
+	waiting := 0
+	for i := range 30 {
+		st, msg := status(t, admin, fmt.Sprintf("team-a/iambind-app%02d", i))
+		switch {
+		case st == "Synced":
+		case st == "Error" && strings.Contains(msg, "room for 14 more role(s)") && strings.Contains(msg, "namespace team-a asks for 30"):
+			waiting++
+		default:
+			t.Errorf("team-a/iambind-app%02d: status %q message %q", i, st, msg)
+		}
+	}
+	if waiting != 18 {
+		t.Errorf("%d of team-a's plans wait, want 18 (12 of the 14 free roles are team-a's share)", waiting)
+	}
 }

@@ -165,3 +165,50 @@ func CheckQuotas(ctx context.Context, summary *AccountSummary, plan *Plan, state
 	}
 	return QuotaProblems(f, m), nil
 }
+
+// RoleRoom is how many roles the plan may still create in the account
+// without going over its roles quota (summary is GetAccountSummary's map),
+// and whether the quota is known at all. Deletions of the same plan make
+// room first.
+func RoleRoom(f QuotaFigures, summary map[string]int32) (room int, known bool) {
+	q, ok := summary["RolesQuota"]
+	if !ok {
+		return 0, false
+	}
+	return int(q) - int(summary["Roles"]) + f.Deletes, true
+}
+
+// FairShare picks which of the claimants' new roles fit in room: one per
+// claimant per round, claimants in order and each claimant's roles in
+// order, so that a claimant asking for many roles takes no more than its
+// share while another's few still fit. It returns the roles left out.
+func FairShare(room int, byClaimant map[string][]string) []string {
+	claimants := make([]string, 0, len(byClaimant))
+	for c := range byClaimant {
+		claimants = append(claimants, c)
+	}
+	sort.Strings(claimants)
+	next := map[string]int{}
+	for room > 0 {
+		progressed := false
+		for _, c := range claimants {
+			if room == 0 {
+				break
+			}
+			if next[c] < len(byClaimant[c]) {
+				next[c]++
+				room--
+				progressed = true
+			}
+		}
+		if !progressed {
+			break
+		}
+	}
+	var out []string
+	for _, c := range claimants {
+		out = append(out, byClaimant[c][next[c]:]...)
+	}
+	sort.Strings(out)
+	return out
+}

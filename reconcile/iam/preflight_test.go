@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -213,5 +214,20 @@ func TestQuotas(t *testing.T) {
 	}
 	if reads != 1 || !s.WasRead() {
 		t.Fatalf("%d reads", reads)
+	}
+}
+
+func TestFairShare(t *testing.T) {
+	many := []string{"team-a-01", "team-a-02", "team-a-03", "team-a-04", "team-a-05", "team-a-06"}
+	got := FairShare(3, map[string][]string{"team-a": many, "team-b": {"team-b-x"}})
+	want := []string{"team-a-03", "team-a-04", "team-a-05", "team-a-06"}
+	if !slices.Equal(got, want) {
+		t.Errorf("left out %v, want %v: team-b's one role fits, team-a gets the rest of the room", got, want)
+	}
+	if got := FairShare(10, map[string][]string{"a": {"a-1"}, "b": {"b-1"}}); len(got) != 0 {
+		t.Errorf("everything fits, yet %v left out", got)
+	}
+	if got := FairShare(0, map[string][]string{"a": {"a-1"}}); !slices.Equal(got, []string{"a-1"}) {
+		t.Errorf("no room: %v", got)
 	}
 }
