@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/eksfake"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/reconcile/safety"
@@ -315,5 +316,74 @@ func TestSharedClusterQuotaFairShare(t *testing.T) {
 	}
 	if waiting != 18 {
 		t.Errorf("%d of team-a's plans wait, want 18 (12 of the 14 free roles are team-a's share)", waiting)
+	}
+}
+
+// TestSharedClusterPodIdentity: a tenant's EKS Pod Identity plan goes
+// through the Job when its associations bind only its own namespace's
+// ServiceAccounts on this cluster; one binding another namespace's
+// ServiceAccount, or another EKS cluster, is refused alone.
+func TestSharedClusterPodIdentity(t *testing.T) {
+	server := kubetest.StartT(t)
+	moto := mototest.StartInAccount(t, exampleAccount)
+	moto.SetEnv(t)
+	fake := eksfake.Start(t, exampleAccount, "us-west-2", "prod", "other")
+	kubeconfig := writeKubeconfig(t, server)
+	ctx := context.Background()
+	admin, err := kubernetes.NewForConfig(server.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"team-a", "team-b"} {
+		if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cluster := tenantCluster + "  region: us-west-2\n  eksClusterName: prod\n"
+	clusterFile := filepath.Join(t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(clusterFile, []byte(cluster), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	podBinding := func(ns, name, mode string) string {
+		return binding(ns, name, "  mode: "+mode+"\n  serviceAccounts:\n  - {name: "+name+", namespace: "+ns+"}\n")
+	}
+	legit := renderPlansWith(t, cluster, podBinding("team-b", "api", "podIdentity"))[0]
+	both := renderPlansWith(t, cluster, podBinding("team-b", "worker", "both"))[0]
+	// team-a's plan, edited to associate team-b's ServiceAccount with team-a's role.
+	cross := renderPlansWith(t, cluster, podBinding("team-a", "steal", "podIdentity"))[0]
+	cross.Data[generator.PlanKeyRole] = strings.Replace(cross.Data[generator.PlanKeyRole], `"namespace": "team-a"`, `"namespace": "team-b"`, 1)
+	// team-a's plan for another EKS cluster in the account.
+	otherCluster := strings.Replace(cluster, "eksClusterName: prod", "eksClusterName: other", 1)
+	elsewhere := renderPlansWith(t, otherCluster, podBinding("team-a", "elsewhere", "podIdentity"))[0]
+	for _, cm := range []*corev1.ConfigMap{legit, both, cross, elsewhere} {
+		createCM(t, admin, cm)
+	}
+	if !strings.Contains(cross.Data[generator.PlanKeyRole], `"namespace": "team-b"`) {
+		t.Fatalf("test setup: association namespace not edited:\n%s", cross.Data[generator.PlanKeyRole])
+	}
+
+	code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig, "--cluster", clusterFile, "--eks-endpoint-url", fake.URL)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (two refused plans)\n%s\n%s", code, stdout, stderr)
+	}
+	for cm, want := range map[string]string{
+		"team-b/iambind-api":       "",
+		"team-b/iambind-worker":    "",
+		"team-a/iambind-steal":     "binds ServiceAccount team-b/steal, outside namespace team-a",
+		"team-a/iambind-elsewhere": `EKS cluster "other"`,
+	} {
+		st, msg := status(t, admin, cm)
+		if want == "" && st != "Synced" || want != "" && (st != "Error" || !strings.Contains(msg, want)) {
+			t.Errorf("%s: status %q message %q, want %s", cm, st, msg, map[bool]string{true: "Synced", false: "Error with " + want}[want == ""])
+		}
+	}
+	got := map[string]string{}
+	for _, c := range []string{"prod", "other"} {
+		for _, a := range fake.Associations(c) {
+			got[c+"/"+a.Namespace+"/"+a.ServiceAccount] = a.RoleARN
+		}
+	}
+	if len(got) != 2 || got["prod/team-b/api"] == "" || got["prod/team-b/worker"] == "" {
+		t.Errorf("associations %v, want team-b's two on cluster prod only", got)
 	}
 }
