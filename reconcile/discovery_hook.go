@@ -23,7 +23,7 @@ func planDiscovery(ctx context.Context, c *awsapi.Clients, in *input.Input, opts
 	if len(in.Discovery) == 0 {
 		return nil, nil
 	}
-	st, err := discovery.Observe(ctx, c.S3, in.Discovery, opts.Prune)
+	st, err := (&discovery.Observer{S3: c.S3}).Observe(ctx, in.Discovery, opts.Prune)
 	if err != nil {
 		return nil, fmt.Errorf("observing S3: %w", err)
 	}
@@ -32,7 +32,7 @@ func planDiscovery(ctx context.Context, c *awsapi.Clients, in *input.Input, opts
 
 // applyDiscovery publishes the discovery plan (a no-op without one).
 func applyDiscovery(ctx context.Context, c *awsapi.Clients, plan *Plan, log io.Writer) *discovery.Result {
-	return discovery.Apply(ctx, c.S3, plan.Discovery, log)
+	return (&discovery.Executor{S3: c.S3, Log: log}).Apply(ctx, plan.Discovery)
 }
 
 func s3Calls(c *awsapi.Clients, plan *Plan) *JSONCalls {

@@ -19,9 +19,12 @@
 //
 // What stays here is the pipeline and its output:
 //
-//   - pipeline.go:  Run, one plan or apply of an -f input per account:
-//     guard, guardrails, validation, account check, observe, diff, preflight,
-//     then render (plan) or apply in phases (S3, IAM upserts, EKS, IAM deletes);
+//   - pipeline.go:  Run, and the one pipeline (reconcileBatch) for an -f input
+//     (per account) and for the cluster's plans: checks without AWS,
+//     validation, account check, observe, decisions on the observed state,
+//     diff, preflight, then render or apply; a batch says how findings refuse;
+//   - apply.go:     apply's phases (S3, IAM upserts, EKS, IAM deletes);
+//   - output.go:    the plan, or what apply did, in the run's format;
 //   - accounts.go:  a plan spanning accounts, one pipeline per account
 //     (--assume-role), run concurrently, reports merged;
 //   - fromcluster.go: --from-cluster, where the unit of refusal is one plan
@@ -31,6 +34,9 @@
 //   - render.go, markdown.go, jsonstream.go: text, JSON and markdown plans
 //     and summaries;
 //   - podidentity.go, discovery_hook.go: where the EKS and S3 services plug in;
+//   - managed.go, preflight_run.go: the preflight of a run (managed policies
+//     judged by their documents, policies that cannot be attached, quotas and
+//     their fair share between namespaces);
 //   - check.go:     `check`, a token against the plan's trust policies.
 //
 // Deciding never interleaves with calling AWS: a Plan is a value that one piece

@@ -18,9 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/awsapi"
-	"github.com/iambind/iambind/reconcile/discovery"
 	"github.com/iambind/iambind/reconcile/input"
-	"github.com/iambind/iambind/reconcile/podidentity"
 )
 
 // Run is one plan or apply, from the rendered files or from the cluster's
@@ -273,108 +271,31 @@ func (b *fileBatch) finish(ctx context.Context, rd readers, summary *iam.Account
 	return preflight(ctx, rd.policies, summary, b.in, state, plan, stderr)
 }
 
-// renderOrApply prints the plan (plan) or executes it and prints the
-// summary (apply). refused are the plans that failed alone (--from-cluster),
+// renderOrApply prints the plan (plan) or applies it and prints what was
+// done (apply). refused are the plans that failed alone (--from-cluster),
 // listed among the JSON errors; the caller decides the exit code for them.
 // podIdentity is nil when the plan has no EKS Pod Identity associations.
 func renderOrApply(ctx context.Context, f *runner, clients *awsapi.Clients, podIdentity *podIdentityRoom,
 	observer *iam.Observer, opts iam.Options, plan *Plan, refused []string, stdout, stderr io.Writer) (*iam.Result, error) {
 	if f.Command == CommandPlan {
-		switch f.Output {
-		case "markdown":
-			RenderMarkdown(stdout, plan)
-		case "json":
-			doc := NewJSONDocument("plan", plan)
-			doc.Errors = append(doc.Errors, refused...)
-			doc.IAMCalls = JSONCalls{Reads: clients.Calls.Reads(), Writes: clients.Calls.Writes(), Retries: clients.Calls.Retries()}
-			if podIdentity != nil {
-				doc.EKSCalls = &JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
-			}
-			doc.S3Calls = s3Calls(clients, plan)
-			if err := WriteJSON(stdout, doc); err != nil {
-				return nil, err
-			}
-		default:
-			RenderText(stdout, plan)
+		if err := renderPlan(f, clients, podIdentity, plan, refused, stdout); err != nil {
+			return nil, err
 		}
 		if plan.HasChanges() {
 			f.changes.Store(true)
 		}
 		return nil, nil
 	}
-
+	var log io.Writer
+	var progress func(done, total int)
 	if f.Output == "text" {
 		RenderText(stdout, plan)
+		log, progress = stdout, progressReporter(stderr)
 	}
-	ex := &iam.Executor{IAM: clients.IAM, Observer: observer, Options: opts, Concurrency: f.Concurrency}
-	if f.Output == "text" {
-		ex.Log = stdout
-		ex.Progress = progressReporter(stderr)
-	}
-	// The phases: issuers first (IAM and token verifiers fetch them once the
-	// provider exists), then IAM's providers and role upserts, then EKS Pod
-	// Identity associations (they name roles that must exist), then role
-	// deletions (a role goes only once its associations are gone).
-	dres := applyDiscovery(ctx, clients, plan, ex.Log)
-	res := ex.Upsert(ctx, plan.Plan)
-	var piResult *podidentity.Result
-	if podIdentity != nil {
-		piResult = podIdentity.apply(ctx, plan.PodIdentity, ex.Log, res.RoleErrors)
-		for role, err := range piResult.RoleErrors {
-			if _, failed := res.RoleErrors[role]; !failed {
-				res.RoleErrors[role] = err // a plan's status says Error when its associations failed
-			}
-		}
-	}
-	if piResult != nil && len(piResult.Errors) > 0 {
-		iam.KeepDeletions(plan.Plan, res, piResult.Errors)
-	} else {
-		ex.Delete(ctx, plan.Plan, res)
-	}
-	res.Errors = append(dres.Errors, res.Errors...)
-	reads, writes := clients.Calls.Reads(), clients.Calls.Writes()
-	if f.Output == "json" {
-		doc := NewJSONDocument("apply", plan)
-		doc.IAMCalls = JSONCalls{Reads: reads, Writes: writes, Retries: clients.Calls.Retries()}
-		doc.S3Calls = s3Calls(clients, plan)
-		doc.Result = &JSONResult{Created: res.Created, Updated: res.Updated, Deleted: res.Deleted, Unchanged: res.Unchanged,
-			IAMCalls: doc.IAMCalls, Errors: append([]string{}, refused...), Discovery: discoveryResult(plan, dres)}
-		for _, e := range res.Errors {
-			doc.Result.Errors = append(doc.Result.Errors, e.Error())
-		}
-		doc.Errors = doc.Result.Errors
-		if podIdentity != nil {
-			calls := JSONCalls{Reads: podIdentity.calls.Reads(), Writes: podIdentity.calls.Writes(), Retries: podIdentity.calls.Retries()}
-			doc.EKSCalls = &calls
-			pr := &JSONPodIdentityResult{EKSCalls: calls}
-			if piResult != nil {
-				pr.Created, pr.Updated, pr.Deleted, pr.Unchanged = piResult.Created, piResult.Updated, piResult.Deleted, piResult.Unchanged
-			}
-			doc.Result.PodIdentityAssociations = pr
-		}
-		if len(res.Unfinished) > 0 {
-			doc.Result.Unfinished, doc.Result.Rerun = res.Unfinished, f.Rerun
-		}
-		if err := WriteJSON(stdout, doc); err != nil {
-			return res, err
-		}
-	} else {
-		summary := ApplySummary(res, reads, writes)
-		if n := clients.Calls.Retries(); n > 0 {
-			summary += fmt.Sprintf(" (+%d retried attempts)", n)
-		}
-		if plan.Discovery != nil {
-			summary += "; " + discovery.ApplySummary(dres, clients.S3Calls.Reads(), clients.S3Calls.Writes())
-		}
-		fmt.Fprintln(stdout, summary)
-		if podIdentity != nil {
-			r := piResult
-			if r == nil {
-				r = &podidentity.Result{}
-			}
-			fmt.Fprintln(stdout, podidentity.ApplySummary(r, podIdentity.calls.Reads(), podIdentity.calls.Writes()))
-		}
-		fmt.Fprint(stdout, FailureReport(res, f.Rerun))
+	done := applyPlan(ctx, f, clients, podIdentity, observer, opts, plan, log, progress)
+	res := done.iam
+	if err := renderApplied(f, clients, podIdentity, plan, refused, done, stdout); err != nil {
+		return res, err
 	}
 	if len(res.Errors) > 0 {
 		msgs := make([]string, len(res.Errors))

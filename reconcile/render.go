@@ -98,7 +98,7 @@ func PlanSummary(p *Plan) string {
 	if pi := podidentity.PlanSummary(p.PodIdentity); pi != "" {
 		s += "; " + pi
 	}
-	if d := discovery.Summary(p.Discovery); d != "" {
+	if d := discovery.PlanSummary(p.Discovery); d != "" {
 		s += "; " + d
 	}
 	switch {

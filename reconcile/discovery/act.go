@@ -20,10 +20,18 @@ type Result struct {
 	Errors                                           []error
 }
 
+// Executor applies a Plan, as the IAM and EKS rooms' executors do.
+type Executor struct {
+	S3 *s3.Client
+	// Log receives one line per write; nil for none.
+	Log io.Writer
+}
+
 // Apply runs the plan's actions, bucket by bucket, each bucket's in order
 // (the public access block before the policy that needs it). A failed call
 // stops that bucket; the others go on. Every failure is in Result.Errors.
-func Apply(ctx context.Context, c *s3.Client, p *Plan, log io.Writer) *Result {
+func (e *Executor) Apply(ctx context.Context, p *Plan) *Result {
+	c, log := e.S3, e.Log
 	res := &Result{}
 	if p == nil {
 		return res

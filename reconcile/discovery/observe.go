@@ -86,10 +86,17 @@ func inRegion(region string) func(*s3.Options) {
 	return func(o *s3.Options) { o.Region = region }
 }
 
+// Observer reads the current state of the planned buckets (reads only), as
+// the IAM and EKS rooms' observers do.
+type Observer struct {
+	S3 *s3.Client
+}
+
 // Observe reads every planned bucket: existence and region, tags, policy,
 // public access block and the planned objects; with prune also the
 // discovery documents iambind uploaded earlier that left the plan.
-func Observe(ctx context.Context, c *s3.Client, plans []*input.DiscoveryPlan, prune bool) (*State, error) {
+func (ob *Observer) Observe(ctx context.Context, plans []*input.DiscoveryPlan, prune bool) (*State, error) {
+	c := ob.S3
 	st := &State{Buckets: map[string]*ObservedBucket{}}
 	names, groups := ByBucket(plans)
 	for _, name := range names {

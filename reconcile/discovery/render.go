@@ -23,8 +23,8 @@ func RenderText(w io.Writer, p *Plan) {
 	}
 }
 
-// Summary is the plan line's discovery part, "" when there is no plan.
-func Summary(p *Plan) string {
+// PlanSummary is the plan line's discovery part, "" when there is no plan.
+func PlanSummary(p *Plan) string {
 	if p == nil || len(p.Buckets) == 0 {
 		return ""
 	}
