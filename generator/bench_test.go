@@ -1,6 +1,6 @@
 package generator_test
 
-// Benchmarks of the function on synthetic streams (issue 5): n resources, one
+// Benchmarks of the function on synthetic streams: n resources, one
 // in ten an IdentityBinding with 2 ServiceAccounts, a managed and an inline
 // policy, the rest Deployments, Services, ConfigMaps and ServiceAccounts (see
 // bench/synth). Run with

@@ -18,7 +18,7 @@ import (
 	"github.com/iambind/iambind/internal/mototest"
 )
 
-// The bad-input corpus of the reconcile reader (issue 4, item 5).
+// The bad-input corpus of the reconcile reader.
 //
 // Every file in testdata/bad is a rendered manifest stream that `iambind plan`
 // and `iambind apply` must refuse. A file starts with one or more

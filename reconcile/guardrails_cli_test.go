@@ -14,8 +14,8 @@ import (
 	"github.com/iambind/iambind/generator"
 )
 
-// The Guardrails rules through the built `iambind` binary against moto
-// (issue 11): a compliant plan applies with the required boundary added;
+// The Guardrails rules through the built `iambind` binary against moto:
+// a compliant plan applies with the required boundary added;
 // each broken rule is refused by plan and apply with exit 1, a message naming
 // role, binding, field, value and rule, and zero writes to IAM.
 

@@ -185,7 +185,7 @@ func actionCounter(t *testing.T, target string) (endpoint string, count func(act
 // GetAccountSummary is asked only when its answer matters: never for a
 // 10-role no-op or an update-only run (per-role reads win whatever the
 // account's size, and nothing is created), once for a run that creates near
-// a quota (the preflight's check, issue 14), shared with the read model.
+// a quota (the preflight's check), shared with the read model.
 func TestIntegrationAccountSummaryOnlyWhenNeeded(t *testing.T) {
 	e := newEnv(t)
 	endpoint, count := actionCounter(t, e.srv.Endpoint)

@@ -33,22 +33,9 @@ import (
 // a class; each is refused on the attacker's plan only, with a status that
 // says why, and the other namespaces' plans converge in the same run.
 func TestSharedClusterAttacks(t *testing.T) {
-	server := kubetest.StartT(t)
-	moto := mototest.StartInAccount(t, exampleAccount)
-	moto.SetEnv(t)
-	kubeconfig := writeKubeconfig(t, server)
+	sc := startSharedCluster(t, "shop", "team-a", "team-b")
+	admin, kubeconfig, iamc := sc.admin, sc.kubeconfig, sc.iam
 	ctx := context.Background()
-	admin, err := kubernetes.NewForConfig(server.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range []string{"shop", "team-a", "team-b"} {
-		if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
 
 	// The operator's setup: the shipped boundary policy and guardrails, and
 	// this cluster's IdentityCluster in a file only the operator writes.
@@ -65,10 +52,7 @@ func TestSharedClusterAttacks(t *testing.T) {
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","ssm:Send*"],"Resource":"*"}]}`)}); err != nil {
 		t.Fatal(err)
 	}
-	clusterFile := filepath.Join(t.TempDir(), "cluster.yaml")
-	if err := os.WriteFile(clusterFile, []byte(tenantCluster), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	clusterFile := writeFile(t, "cluster.yaml", tenantCluster)
 	guardrails := filepath.Join("..", "deploy", "base", "guardrails.yaml")
 
 	// Another cluster (B) in the same account, with its own namespace
@@ -231,24 +215,10 @@ func TestSharedClusterAttacks(t *testing.T) {
 // and shop's change go through, team-a gets the rest of the room, and only
 // team-a's plans beyond it wait, each with a status that says so.
 func TestSharedClusterQuotaFairShare(t *testing.T) {
-	server := kubetest.StartT(t)
-	moto := mototest.StartInAccount(t, exampleAccount)
-	moto.SetEnv(t)
-	kubeconfig := writeKubeconfig(t, server)
+	sc := startSharedCluster(t, "shop", "team-a", "team-b")
+	admin, kubeconfig, iamc := sc.admin, sc.kubeconfig, sc.iam
 	ctx := context.Background()
-	admin, err := kubernetes.NewForConfig(server.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range []string{"shop", "team-a", "team-b"} {
-		if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clusterFile := filepath.Join(t.TempDir(), "cluster.yaml")
-	if err := os.WriteFile(clusterFile, []byte(tenantCluster), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	clusterFile := writeFile(t, "cluster.yaml", tenantCluster)
 	apply := func() (int, string, string) {
 		return iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig, "--cluster", clusterFile)
 	}
@@ -259,8 +229,6 @@ func TestSharedClusterQuotaFairShare(t *testing.T) {
 	}
 
 	// Fill the account (moto's RolesQuota is 1000) up to 14 free roles.
-	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})
 	const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	errs := make(chan error, 985)
 	sem := make(chan struct{}, 8)
@@ -324,26 +292,11 @@ func TestSharedClusterQuotaFairShare(t *testing.T) {
 // ServiceAccounts on this cluster; one binding another namespace's
 // ServiceAccount, or another EKS cluster, is refused alone.
 func TestSharedClusterPodIdentity(t *testing.T) {
-	server := kubetest.StartT(t)
-	moto := mototest.StartInAccount(t, exampleAccount)
-	moto.SetEnv(t)
+	sc := startSharedCluster(t, "team-a", "team-b")
+	admin, kubeconfig := sc.admin, sc.kubeconfig
 	fake := eksfake.Start(t, exampleAccount, "us-west-2", "prod", "other")
-	kubeconfig := writeKubeconfig(t, server)
-	ctx := context.Background()
-	admin, err := kubernetes.NewForConfig(server.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range []string{"team-a", "team-b"} {
-		if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cluster := tenantCluster + "  region: us-west-2\n  eksClusterName: prod\n"
-	clusterFile := filepath.Join(t.TempDir(), "cluster.yaml")
-	if err := os.WriteFile(clusterFile, []byte(cluster), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	clusterFile := writeFile(t, "cluster.yaml", cluster)
 	podBinding := func(ns, name, mode string) string {
 		return binding(ns, name, "  mode: "+mode+"\n  serviceAccounts:\n  - {name: "+name+", namespace: "+ns+"}\n")
 	}
@@ -386,4 +339,41 @@ func TestSharedClusterPodIdentity(t *testing.T) {
 	if len(got) != 2 || got["prod/team-b/api"] == "" || got["prod/team-b/worker"] == "" {
 		t.Errorf("associations %v, want team-b's two on cluster prod only", got)
 	}
+}
+
+// sharedCluster is one shared-cluster test's real API server (with the
+// namespaces made) and an IAM client of moto in the example account.
+type sharedCluster struct {
+	admin      kubernetes.Interface
+	kubeconfig string
+	iam        *iam.Client
+}
+
+func startSharedCluster(t *testing.T, namespaces ...string) *sharedCluster {
+	t.Helper()
+	server := kubetest.StartT(t)
+	moto := mototest.StartInAccount(t, exampleAccount)
+	moto.SetEnv(t)
+	admin, err := kubernetes.NewForConfig(server.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range namespaces {
+		if _, err := admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &sharedCluster{admin: admin, kubeconfig: writeKubeconfig(t, server),
+		iam: iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(moto.Endpoint),
+			Credentials: credentials.NewStaticCredentialsProvider("testing", "testing", "")})}
+}
+
+// writeFile writes content to a file of the test's own and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -95,7 +95,7 @@ func resourceVersions(t *testing.T, c kubernetes.Interface) map[string]string {
 	return out
 }
 
-// TestFromClusterTenancy is the multi-tenant acceptance test (issue 11): on
+// TestFromClusterTenancy is the multi-tenant acceptance test: on
 // a real API server with RBAC, a tenant allowed only to create ConfigMaps in
 // its own namespace writes, with its own credentials, (a) a plan granting a
 // kube-system ServiceAccount AdministratorAccess, (b) a plan taking over

@@ -1,5 +1,5 @@
 // Command fromcluster measures `iambind apply --from-cluster` against
-// `iambind apply -f` on the same rendered plans (issue 11), on a real
+// `iambind apply -f` on the same rendered plans, on a real
 // kube-apiserver (internal/kubetest) and a moto IAM started by
 // scripts/bench-fromcluster.sh. It prints a table and PASS/MISS per goal:
 //   - from empty, --from-cluster takes at most 1.5 × (+1 s) the time of -f;

@@ -1,5 +1,5 @@
 // Command scale measures `iambind apply` over many accounts under IAM's
-// per-account rate limit (issue 15; docs/benchmarks.md "Organisation scale").
+// per-account rate limit (docs/benchmarks.md "Organisation scale").
 //
 // It starts one moto_server per account (the first account is moto's
 // default 123456789012, the caller's own; the others run with

@@ -13,15 +13,11 @@ const (
 	testIssuer2 = fixture.Issuer2
 )
 
-func clusterYAML(name, issuer string) string { return fixture.ClusterYAML(name, issuer) }
-func bindingYAML(ns, name string, clusters ...string) string {
-	return fixture.BindingYAML(ns, name, clusters...)
-}
-
-func render(t testing.TB, docs ...string) string {
-	t.Helper()
-	return fixture.Render(t, docs...)
-}
+var (
+	clusterYAML = fixture.ClusterYAML
+	bindingYAML = fixture.BindingYAML
+	render      = fixture.Render
+)
 
 // readString reads a rendered stream as the CLI would.
 func readString(t testing.TB, s string) *Input {
