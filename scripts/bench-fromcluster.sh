@@ -13,7 +13,8 @@
 # Goals: from-cluster ≤ 1.5 × (-f) + 1 s, from empty and no-op; a no-op rewrites no ConfigMap and
 # makes no IAM write.
 #
-# Environment: PLANS (200), RUNS (3), BIN (./bin), GO (go), KUBE_ASSETS (etcd + kube-apiserver).
+# Environment: PLANS (200), RUNS (3), BIN (./bin), GO (go), KUBE_ASSETS (etcd + kube-apiserver),
+# HOME_CLUSTER=1 (the Job as deployed: --from-cluster runs get --cluster with the plans' IdentityCluster).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

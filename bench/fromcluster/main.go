@@ -81,6 +81,17 @@ func run(n, runs int, endpoint, bin string) error {
 	if err != nil {
 		return err
 	}
+	// HOME_CLUSTER=1 runs the Job as deployed: with the operator's
+	// IdentityCluster (--cluster), so tenancy's issuer, owner and name rules
+	// are part of what is measured.
+	var clusterArgs []string
+	if os.Getenv("HOME_CLUSTER") == "1" {
+		f := filepath.Join(dir, "cluster.yaml")
+		if err := os.WriteFile(f, []byte(benchplan.ClusterYAML(benchplan.Options{})), 0o644); err != nil {
+			return err
+		}
+		clusterArgs = []string{"--cluster", f}
+	}
 	planFile := filepath.Join(dir, "plan.yaml")
 	if err := os.WriteFile(planFile, rendered, 0o644); err != nil {
 		return err
@@ -159,7 +170,7 @@ func run(n, runs int, endpoint, bin string) error {
 		if err := recreate(); err != nil {
 			return err
 		}
-		if m, err = apply("--from-cluster", "--kubeconfig", kubeconfig); err != nil {
+		if m, err = apply(append([]string{"--from-cluster", "--kubeconfig", kubeconfig}, clusterArgs...)...); err != nil {
 			return err
 		}
 		clusterCreate = append(clusterCreate, m)
@@ -171,7 +182,7 @@ func run(n, runs int, endpoint, bin string) error {
 		if err != nil {
 			return err
 		}
-		m, err := apply("--from-cluster", "--kubeconfig", kubeconfig)
+		m, err := apply(append([]string{"--from-cluster", "--kubeconfig", kubeconfig}, clusterArgs...)...)
 		if err != nil {
 			return err
 		}

@@ -53,15 +53,7 @@ func (o *Options) defaults() {
 // plan of any larger n. Deterministic.
 func Render(n int, o Options) ([]byte, error) {
 	o.defaults()
-	docs := []string{fmt.Sprintf(`apiVersion: iambind.dev/v1alpha1
-kind: IdentityCluster
-metadata: {name: bench}
-spec:
-  accountID: "%s"
-  issuer: %s
-  owner: %s
-  rolePath: %s
-`, o.Account, o.Issuer, o.Owner, o.RolePath)}
+	docs := []string{ClusterYAML(o)}
 	for i := 0; i < n; i++ {
 		var b strings.Builder
 		fmt.Fprintf(&b, "apiVersion: iambind.dev/v1alpha1\nkind: IdentityBinding\nmetadata: {name: %s%04d, namespace: ns%d}\nspec:\n", o.Prefix, i, i%10)
@@ -81,4 +73,19 @@ spec:
 		return nil, fmt.Errorf("the bindings do not generate: %v", out.Problems)
 	}
 	return (&fn.ResourceList{Items: out.Items}).ToYAML()
+}
+
+// ClusterYAML is the one IdentityCluster of the bench plans, as an operator
+// would also give it to the in-cluster Job (--cluster).
+func ClusterYAML(o Options) string {
+	o.defaults()
+	return fmt.Sprintf(`apiVersion: iambind.dev/v1alpha1
+kind: IdentityCluster
+metadata: {name: bench}
+spec:
+  accountID: "%s"
+  issuer: %s
+  owner: %s
+  rolePath: %s
+`, o.Account, o.Issuer, o.Owner, o.RolePath)
 }
