@@ -15,6 +15,7 @@ type applied struct {
 	iam         *iam.Result         // its Errors hold every service's failures
 	podIdentity *podidentity.Result // nil without associations
 	discovery   *discovery.Result
+	interrupted bool // a stop was asked for (SIGTERM, SIGINT) while applying
 }
 
 // applyPlan runs the plan's phases: issuers first (IAM and token verifiers
@@ -44,5 +45,6 @@ func applyPlan(ctx context.Context, f *runner, clients *awsapi.Clients, podIdent
 	}
 	res.Errors = append(done.discovery.Errors, res.Errors...)
 	done.iam = res
+	done.interrupted = awsapi.StopRequested(ctx)
 	return done
 }

@@ -74,6 +74,6 @@ func renderApplied(f *runner, clients *awsapi.Clients, podIdentity *podIdentityR
 		}
 		fmt.Fprintln(stdout, podidentity.ApplySummary(r, podIdentity.calls.Reads(), podIdentity.calls.Writes()))
 	}
-	fmt.Fprint(stdout, FailureReport(res, f.Rerun))
+	fmt.Fprint(stdout, FailureReport(res, f.Rerun, done.interrupted))
 	return nil
 }

@@ -302,6 +302,10 @@ func renderOrApply(ctx context.Context, f *runner, clients *awsapi.Clients, podI
 		for i, e := range res.Errors {
 			msgs[i] = e.Error()
 		}
+		if done.interrupted {
+			return res, fmt.Errorf("apply was interrupted with %d item(s) not finished; run the same command again to finish: %s\n  %s",
+				len(res.Errors), f.Rerun, strings.Join(msgs, "\n  "))
+		}
 		return res, fmt.Errorf("apply failed for %d item(s); after fixing the cause, finish with: %s\n  %s",
 			len(res.Errors), f.Rerun, strings.Join(msgs, "\n  "))
 	}

@@ -120,12 +120,19 @@ func ApplySummary(r *iam.Result, reads, writes int64) string {
 // FailureReport is the end of a failed apply's output: per failed role (or
 // OIDC provider) what was done and what was not, and the command that
 // finishes the job once the cause is fixed (apply is idempotent).
-func FailureReport(r *iam.Result, rerun string) string {
+func FailureReport(r *iam.Result, rerun string, interrupted bool) string {
 	if len(r.Unfinished) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Apply stopped short for %d item(s); IAM is partly changed:\n", len(r.Unfinished))
+	stopped := "failed:  "
+	if interrupted {
+		// Nothing failed: the run was asked to stop, and these are where it stopped.
+		stopped = "stopped: "
+		fmt.Fprintf(&b, "Apply was interrupted before %d item(s) were finished; IAM is partly changed:\n", len(r.Unfinished))
+	} else {
+		fmt.Fprintf(&b, "Apply stopped short for %d item(s); IAM is partly changed:\n", len(r.Unfinished))
+	}
 	keys := make([]string, 0, len(r.Unfinished))
 	for k := range r.Unfinished {
 		keys = append(keys, k)
@@ -140,13 +147,17 @@ func FailureReport(r *iam.Result, rerun string) string {
 		}
 		fmt.Fprintf(&b, "    done:     %s\n", done)
 		if len(p.NotDone) > 0 {
-			fmt.Fprintf(&b, "    failed:   %s\n", p.NotDone[0])
+			fmt.Fprintf(&b, "    %s %s\n", stopped, p.NotDone[0])
 		}
 		if len(p.NotDone) > 1 {
 			fmt.Fprintf(&b, "    not done: %s\n", strings.Join(p.NotDone[1:], ", "))
 		}
 	}
-	fmt.Fprintf(&b, "To finish: fix the cause above, then run: %s\n", rerun)
+	if interrupted {
+		fmt.Fprintf(&b, "To finish: run the same command again: %s\n", rerun)
+	} else {
+		fmt.Fprintf(&b, "To finish: fix the cause above, then run: %s\n", rerun)
+	}
 	return b.String()
 }
 

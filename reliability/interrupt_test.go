@@ -297,6 +297,10 @@ func TestInterruptApply(t *testing.T) {
 	if rerun := "iambind apply -f " + fx.path; !strings.Contains(out, rerun) {
 		t.Errorf("the output does not give the command that finishes the job (%q)", rerun)
 	}
+	// An interrupt is not a failure: nothing to fix, only to run again.
+	if !strings.Contains(out, "Apply was interrupted before") || !strings.Contains(out, "To finish: run the same command again") || strings.Contains(out, "fix the cause") {
+		t.Errorf("the summary should say the apply was interrupted, with nothing to fix:\n%s", tail(out))
+	}
 	if bad := untaggedRoles(t, moto.Endpoint); len(bad) > 0 {
 		t.Errorf("roles without the owner tag after the interrupt: %v", bad)
 	}
