@@ -59,6 +59,9 @@ type ClusterSource struct {
 	// the Job runs in (--cluster): the issuers plans may trust, the owner
 	// and cluster their roles get.
 	Clusters []string
+	// MaxRolesPerNamespace caps the roles one namespace's plans may hold
+	// (--max-roles-per-namespace; 0: no cap). Set by the operator.
+	MaxRolesPerNamespace int
 }
 
 // Scale holds the organisation-scale settings of plan and apply.

@@ -343,6 +343,7 @@ func (r *clusterRun) checkAccount(ctx context.Context, c *sts.Client) error {
 // decide: role ownership per role (tenancy claims, contested names, the
 // diff's refusals), then the policies each plan references.
 func (r *clusterRun) decide(ctx context.Context, rd readers, state *iam.State, opts iam.Options) error {
+	r.capNamespaces(state)
 	r.checkAudiences(state)
 	r.decideOwnership(state, opts)
 	if len(r.live()) == 0 {
@@ -614,4 +615,50 @@ func (r *clusterRun) refusedIn(ns, role string) bool {
 		}
 	}
 	return false
+}
+
+// capNamespaces applies the operator's cap on the roles one namespace's
+// plans may hold (--max-roles-per-namespace): roles already in IAM are kept
+// first, then new ones in name order; the plans beyond the cap fail alone.
+// Trusted namespaces are not capped.
+func (r *clusterRun) capNamespaces(state *iam.State) {
+	limit := r.f.Cluster.MaxRolesPerNamespace
+	if limit <= 0 {
+		return
+	}
+	byNS := map[string][]*clusterPlan{}
+	for _, p := range r.live() {
+		if !r.tenancy.Trusted[p.namespace()] {
+			byNS[p.namespace()] = append(byNS[p.namespace()], p)
+		}
+	}
+	for ns, plans := range byNS {
+		var names []string // distinct roles, existing first, then by name
+		seen := map[string]bool{}
+		for _, p := range plans {
+			if k := strings.ToLower(p.role.Name); !seen[k] {
+				seen[k] = true
+				names = append(names, p.role.Name)
+			}
+		}
+		sort.Slice(names, func(i, j int) bool {
+			ei, ej := state.Role(names[i]) != nil, state.Role(names[j]) != nil
+			if ei != ej {
+				return ei
+			}
+			return names[i] < names[j]
+		})
+		if len(names) <= limit {
+			continue
+		}
+		over := map[string]bool{}
+		for _, n := range names[limit:] {
+			over[strings.ToLower(n)] = true
+		}
+		for _, p := range plans {
+			if over[strings.ToLower(p.role.Name)] {
+				p.refuse(fmt.Errorf("tenancy: namespace %s plans %d roles, more than its limit of %d (--max-roles-per-namespace): this plan's role is beyond it", ns, len(names), limit))
+			}
+		}
+	}
 }

@@ -377,3 +377,38 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+// TestSharedClusterNamespaceLimit: the operator's cap on roles per
+// namespace (--max-roles-per-namespace) keeps a namespace's roles already in
+// IAM, then its new ones in name order; the plans beyond it fail alone and
+// other namespaces are not affected.
+func TestSharedClusterNamespaceLimit(t *testing.T) {
+	sc := startSharedCluster(t, "team-a", "team-b")
+	clusterFile := writeFile(t, "cluster.yaml", tenantCluster)
+	apply := func() (int, string, string) {
+		return iamCLI(t, "apply", "--from-cluster", "--kubeconfig", sc.kubeconfig, "--cluster", clusterFile, "--max-roles-per-namespace", "2")
+	}
+	createCM(t, sc.admin, renderPlans(t, binding("team-a", "zeta", ""))[0])
+	if code, stdout, stderr := apply(); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, cm := range renderPlans(t, binding("team-a", "alpha", ""), binding("team-a", "beta", ""), binding("team-a", "gamma", ""), binding("team-b", "api", "")) {
+		createCM(t, sc.admin, cm)
+	}
+	code, stdout, stderr := apply()
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	}
+	for cm, want := range map[string]string{
+		"team-a/iambind-zeta":  "", // already in IAM: kept first
+		"team-a/iambind-alpha": "", // first new one by name
+		"team-a/iambind-beta":  "more than its limit of 2",
+		"team-a/iambind-gamma": "more than its limit of 2",
+		"team-b/iambind-api":   "",
+	} {
+		st, msg := status(t, sc.admin, cm)
+		if want == "" && st != "Synced" || want != "" && (st != "Error" || !strings.Contains(msg, want)) {
+			t.Errorf("%s: status %q message %q, want %q", cm, st, msg, want)
+		}
+	}
+}
