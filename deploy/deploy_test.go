@@ -104,6 +104,7 @@ var (
 	jobWrites = []string{"CreateRole", "UpdateRole", "UpdateAssumeRolePolicy", "DeleteRole", "TagRole", "UntagRole",
 		"PutRolePermissionsBoundary", "AttachRolePolicy", "DetachRolePolicy",
 		"PutRolePolicy", "DeleteRolePolicy", "RemoveRoleFromInstanceProfile", "CreateOpenIDConnectProvider",
+		"TagOpenIDConnectProvider", "DeleteOpenIDConnectProvider", // --cluster: providers tagged at creation, pruned by their tags
 		"AddClientIDToOpenIDConnectProvider"}
 )
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/iambind/iambind/internal/iameval"
@@ -71,7 +72,7 @@ func TestJobPolicyDelegation(t *testing.T) {
 	}
 	for _, a := range jobWrites {
 		target := managedRole
-		if a == "CreateOpenIDConnectProvider" || a == "AddClientIDToOpenIDConnectProvider" {
+		if strings.HasSuffix(a, "OpenIDConnectProvider") {
 			target = providerARN
 		}
 		expect(a+" on a managed role with the boundary", eval(a, target, jobContext(a, boundaryARN)), iameval.Allowed)

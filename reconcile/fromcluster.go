@@ -367,9 +367,12 @@ func (r *clusterRun) decide(ctx context.Context, rd readers, state *iam.State, o
 
 // finish: prune only what tenancy allows, the account's quotas, and the
 // warnings gathered on the way.
-func (r *clusterRun) finish(ctx context.Context, _ readers, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
+func (r *clusterRun) finish(ctx context.Context, rd readers, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error {
 	r.limitPrune(plan, state)
 	if err := r.preflightQuotas(ctx, summary, state, plan, r.f.Cluster.Namespace != ""); err != nil {
+		return err
+	}
+	if err := r.pruneProviders(ctx, rd.iam, plan); err != nil {
 		return err
 	}
 	for _, w := range r.warnings {
@@ -661,4 +664,45 @@ func (r *clusterRun) capNamespaces(state *iam.State) {
 			}
 		}
 	}
+}
+
+// providerTags: with --cluster, a provider the Job creates carries the
+// owner and cluster of the home cluster whose issuer it is, so that prune
+// can later tell it from providers made by others.
+func (r *clusterRun) providerTags() func(string) map[string]string {
+	home := r.tenancy.Home
+	if home == nil {
+		return nil
+	}
+	return func(url string) map[string]string {
+		c := home.ByIssuer(url)
+		if c == nil {
+			return nil
+		}
+		return map[string]string{generator.TagManagedBy: generator.ManagedByValue, generator.TagOwner: c.Spec.Owner, safety.TagCluster: c.Metadata.Name}
+	}
+}
+
+// pruneProviders plans, with --cluster and --prune, the deletion of the OIDC
+// providers this cluster's Job made (its owner and cluster tags) for an
+// issuer that is not the cluster's any more: one an earlier version let a
+// tenant plan, or the issuer of a cluster since rebuilt. A provider it did
+// not make is never touched.
+func (r *clusterRun) pruneProviders(ctx context.Context, ob *iam.Observer, plan *Plan) error {
+	home := r.tenancy.Home
+	if home == nil || !r.f.Prune {
+		return nil
+	}
+	stale, err := ob.ProvidersTagged(ctx, func(tags map[string]string) bool {
+		return slices.Contains(home.Names(), tags[safety.TagCluster]) && slices.Contains(home.Owners(), tags[generator.TagOwner])
+	})
+	if err != nil {
+		return fmt.Errorf("observing IAM: %w", err)
+	}
+	for _, p := range stale {
+		if home.ByIssuer(p.URL) == nil {
+			plan.Providers = append(plan.Providers, iam.PruneProvider(p.URL, p.ARN))
+		}
+	}
+	return nil
 }

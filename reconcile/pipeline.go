@@ -101,6 +101,9 @@ type batch interface {
 	finish(ctx context.Context, rd readers, summary *iam.AccountSummary, state *iam.State, plan *Plan, stderr io.Writer) error
 	// refused names the plans refused alone ("ConfigMap ns/name: reason").
 	refused() []string
+	// providerTags are the tags of the OIDC providers this batch creates
+	// (nil: none).
+	providerTags() func(url string) map[string]string
 }
 
 // readers are the preflight's reads of one run, each cached per ARN: the
@@ -109,6 +112,7 @@ type batch interface {
 type readers struct {
 	policies  *iam.Preflighter
 	documents *iam.DocumentReader
+	iam       *iam.Observer // the run's observer, for what prune looks for late
 }
 
 // planOrApplyAccount runs plan or apply over the -f input's roles of one
@@ -142,7 +146,7 @@ func reconcileBatch(ctx context.Context, f *runner, b batch, acct *accountTarget
 		return nil, err
 	}
 
-	opts := iam.Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json"}
+	opts := iam.Options{Prune: f.Prune, Adopt: f.Adopt, NoDocumentDiffs: f.Output == "json", ProviderTags: b.providerTags()}
 	observer := &iam.Observer{IAM: clients.IAM, Concurrency: f.Concurrency, Rate: f.Scale.Rate, Summary: summary}
 	state := iam.NewState()
 	if b.needsObserve() {
@@ -151,7 +155,7 @@ func reconcileBatch(ctx context.Context, f *runner, b batch, acct *accountTarget
 		}
 	}
 	rd := readers{policies: &iam.Preflighter{IAM: clients.IAM, Concurrency: f.Concurrency},
-		documents: &iam.DocumentReader{IAM: clients.IAM, Concurrency: f.Concurrency}}
+		documents: &iam.DocumentReader{IAM: clients.IAM, Concurrency: f.Concurrency}, iam: observer}
 	if err := b.decide(ctx, rd, state, opts); err != nil {
 		return nil, err
 	}
@@ -207,6 +211,9 @@ func (b *fileBatch) input() *input.Input { return b.in }
 func (b *fileBatch) needsObserve() bool  { return true }
 func (b *fileBatch) mayPrune() bool      { return true }
 func (b *fileBatch) refused() []string   { return nil }
+
+// providerTags: -f leaves providers untagged, as it always did.
+func (b *fileBatch) providerTags() func(string) map[string]string { return nil }
 
 func (b *fileBatch) checkOffline(stderr io.Writer) error {
 	in := b.in

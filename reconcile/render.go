@@ -26,6 +26,8 @@ func RenderText(w io.Writer, p *Plan) {
 			fmt.Fprintf(w, "+ create OIDC provider %s (client IDs: %s)\n", pc.URL, strings.Join(pc.AddClientIDs, ", "))
 		case iam.KindUpdate:
 			fmt.Fprintf(w, "~ update OIDC provider %s: add client IDs %s\n", pc.URL, strings.Join(pc.AddClientIDs, ", "))
+		case iam.KindDelete:
+			fmt.Fprintf(w, "- delete OIDC provider %s (made by iambind, no longer this cluster's issuer)\n", pc.URL)
 		default:
 			fmt.Fprintf(w, "= no change OIDC provider %s\n", pc.URL)
 		}
@@ -83,17 +85,22 @@ func OrphanLines(p *Plan) []string {
 func PlanSummary(p *Plan) string {
 	s := fmt.Sprintf("Plan: %d to create, %d to update, %d to replace, %d to delete, %d unchanged",
 		p.Count(iam.KindCreate), p.Count(iam.KindUpdate), p.Count(iam.KindReplace), p.Count(iam.KindDelete), p.Count(iam.KindNoChange))
-	var pcreate, pupdate int
+	var pcreate, pupdate, pdelete int
 	for _, pc := range p.Providers {
 		switch pc.Kind {
 		case iam.KindCreate:
 			pcreate++
 		case iam.KindUpdate:
 			pupdate++
+		case iam.KindDelete:
+			pdelete++
 		}
 	}
 	if pcreate+pupdate > 0 {
 		s += fmt.Sprintf("; OIDC providers: %d to create, %d to update", pcreate, pupdate)
+	}
+	if pdelete > 0 {
+		s += fmt.Sprintf("; %d OIDC provider(s) to delete", pdelete)
 	}
 	if pi := podidentity.PlanSummary(p.PodIdentity); pi != "" {
 		s += "; " + pi

@@ -68,6 +68,24 @@ func TestSharedClusterAttacks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Cluster B's provider (not iambind's to touch), and a provider an
+	// earlier version of this Job made for an attacker's issuer (tagged as
+	// this cluster's): prune removes the second only.
+	for _, p := range []struct {
+		url  string
+		tags []types.Tag
+	}{
+		{"https://oidc.other.example/id/B", nil},
+		{"https://issuer.attacker.example/old", []types.Tag{
+			{Key: aws.String(generator.TagOwner), Value: aws.String("prod")},
+			{Key: aws.String(safety.TagCluster), Value: aws.String("prod")},
+		}},
+	} {
+		if _, err := iamc.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{Url: aws.String(p.url),
+			ClientIDList: []string{generator.DefaultAudience}, ThumbprintList: []string{"9e99a48a9960b14926bb7f3b02e22da2b0ab7280"}, Tags: p.tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A name squatted before names were confined: team-a holds team-b-payments.
 	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("team-b-payments"), Path: aws.String("/iambind/"),
 		AssumeRolePolicyDocument: aws.String(otherTrust), Tags: []types.Tag{
@@ -185,6 +203,21 @@ func TestSharedClusterAttacks(t *testing.T) {
 		if len(got.ClientIDList) != 1 || got.ClientIDList[0] != generator.DefaultAudience {
 			t.Errorf("provider %s client IDs %v, want only %s", arn, got.ClientIDList, generator.DefaultAudience)
 		}
+	}
+	arns := map[string]bool{}
+	for _, p := range providers.OpenIDConnectProviderList {
+		arns[aws.ToString(p.Arn)] = true
+	}
+	if !arns["arn:aws:iam::"+exampleAccount+":oidc-provider/oidc.other.example/id/B"] {
+		t.Error("cluster B's OIDC provider was deleted")
+	}
+	home := "arn:aws:iam::" + exampleAccount + ":oidc-provider/" + strings.TrimPrefix(kubetest.Issuer, "https://")
+	if !arns[home] {
+		t.Errorf("this cluster's provider was not created: %v", arns)
+	} else if out, err := iamc.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(home)}); err != nil {
+		t.Fatal(err)
+	} else if tg := tagMapOf(out.Tags); tg[safety.TagCluster] != "prod" || tg[generator.TagOwner] != "prod" {
+		t.Errorf("this cluster's provider tags %v, want cluster prod and owner prod", tg)
 	}
 	// Attack roles were never created.
 	for _, name := range []string{"team-a-evil-issuer", "team-a-aud", "team-b-orders", "team-a-eks", "team-a-ssm", "team-a-lambda", "team-a-managed", "team-a-docs"} {
@@ -411,4 +444,12 @@ func TestSharedClusterNamespaceLimit(t *testing.T) {
 			t.Errorf("%s: status %q message %q, want %q", cm, st, msg, want)
 		}
 	}
+}
+
+func tagMapOf(tags []types.Tag) map[string]string {
+	m := map[string]string{}
+	for _, tg := range tags {
+		m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	return m
 }

@@ -22,6 +22,7 @@ type Op string
 // The IAM operations apply may call, in the order they run for one role.
 const (
 	OpCreateOIDCProvider Op = "CreateOpenIDConnectProvider"
+	OpDeleteOIDCProvider Op = "DeleteOpenIDConnectProvider"
 	OpAddClientID        Op = "AddClientIDToOpenIDConnectProvider"
 	OpRemoveFromProfile  Op = "RemoveRoleFromInstanceProfile"
 	OpDeleteInline       Op = "DeleteRolePolicy"
@@ -146,6 +147,10 @@ type Options struct {
 	// markdown outputs show it, and at 10,000 created roles the diffs are
 	// tens of MB that JSON output never reads.
 	NoDocumentDiffs bool
+	// ProviderTags are the tags an OIDC provider created for that issuer
+	// URL gets (nil: none), so that a later run can tell the providers it
+	// made (the in-cluster Job with --cluster).
+	ProviderTags func(url string) map[string]string
 }
 
 // documentDiff is the line diff of two documents, unless opts do without.
@@ -165,7 +170,7 @@ func Diff(in *input.Input, state *State, opts Options) (*Plan, error) {
 	plan := &Plan{Owners: in.Owners(), Prune: opts.Prune}
 	var errs []error
 
-	plan.Providers = diffProviders(in, state)
+	plan.Providers = diffProviders(in, state, opts)
 
 	planned := map[string]bool{}
 	for _, r := range in.Roles {
@@ -229,7 +234,7 @@ func orphans(owners []string, planned map[string]bool, state *State) []OrphanRol
 	return out
 }
 
-func diffProviders(in *input.Input, state *State) []ProviderChange {
+func diffProviders(in *input.Input, state *State, opts Options) []ProviderChange {
 	type want struct {
 		url string
 		aud map[string]bool
@@ -260,7 +265,11 @@ func diffProviders(in *input.Input, state *State) []ProviderChange {
 		case obs == nil:
 			pc.Kind = KindCreate
 			pc.AddClientIDs = auds
-			pc.Actions = append(pc.Actions, Action{Op: OpCreateOIDCProvider, Target: w.url, ClientIDs: auds})
+			create := Action{Op: OpCreateOIDCProvider, Target: w.url, ClientIDs: auds}
+			if opts.ProviderTags != nil {
+				create.Tags = opts.ProviderTags(w.url)
+			}
+			pc.Actions = append(pc.Actions, create)
 		default:
 			have := map[string]bool{}
 			for _, c := range obs.ClientIDs {
@@ -491,4 +500,10 @@ func docValue(doc string) any {
 		return json.RawMessage(c)
 	}
 	return doc
+}
+
+// PruneProvider is the planned deletion of an OIDC provider iambind made
+// that nothing plans any more.
+func PruneProvider(url, arn string) ProviderChange {
+	return ProviderChange{URL: url, ARN: arn, Kind: KindDelete, Actions: []Action{{Op: OpDeleteOIDCProvider, Target: arn}}}
 }

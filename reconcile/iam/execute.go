@@ -48,6 +48,7 @@ type Executor struct {
 type Result struct {
 	Created, Updated, Deleted, Unchanged int
 	ProvidersCreated, ProvidersUpdated   int
+	ProvidersDeleted                     int
 	Errors                               []error
 	// RoleErrors and ProviderErrors say which role (by name) or OIDC
 	// provider (by URL) failed, for per-plan status reporting.
@@ -98,6 +99,9 @@ func (e *Executor) Upsert(ctx context.Context, plan *Plan) *Result {
 		}
 	}
 	for _, pc := range plan.Providers {
+		if pc.Kind == KindDelete {
+			continue // after the roles that trusted it (Delete)
+		}
 		for i, a := range pc.Actions {
 			if err := e.call(ctx, a, false); err != nil {
 				res.Errors = append(res.Errors, fmt.Errorf("OIDC provider %s: %w", pc.URL, err))
@@ -138,6 +142,20 @@ func (e *Executor) Apply(ctx context.Context, plan *Plan) *Result {
 // Delete runs the plan's role deletions (the second phase; see Upsert).
 func (e *Executor) Delete(ctx context.Context, plan *Plan, res *Result) {
 	e.applyRoles(ctx, deletions(plan), res)
+	for _, pc := range plan.Providers {
+		if pc.Kind != KindDelete {
+			continue
+		}
+		for _, a := range pc.Actions {
+			if err := e.call(ctx, a, false); err != nil {
+				res.Errors = append(res.Errors, fmt.Errorf("OIDC provider %s: %w", pc.URL, err))
+				res.ProviderErrors[pc.URL] = err
+				res.Unfinished["OIDC provider "+pc.URL] = progressOf(nil, pc.Actions)
+				continue
+			}
+			res.ProvidersDeleted++
+		}
+	}
 	res.sortErrors()
 }
 
@@ -309,11 +327,20 @@ func (e *Executor) do(ctx context.Context, a Action) error {
 	var err error
 	switch a.Op {
 	case OpCreateOIDCProvider:
-		_, err = c.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+		in := &iam.CreateOpenIDConnectProviderInput{
 			Url: aws.String(a.Target), ClientIDList: a.ClientIDs, ThumbprintList: []string{PlaceholderThumbprint},
-		})
+		}
+		if len(a.Tags) > 0 {
+			in.Tags = iamTags(a.Tags)
+		}
+		_, err = c.CreateOpenIDConnectProvider(ctx, in)
 		if awsapi.IsCode(err, "EntityAlreadyExists") {
 			err = nil // raced with another apply; its client IDs are checked on the next run
+		}
+	case OpDeleteOIDCProvider:
+		_, err = c.DeleteOpenIDConnectProvider(ctx, &iam.DeleteOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(a.Target)})
+		if awsapi.IsCode(err, "NoSuchEntity") {
+			err = nil // already gone
 		}
 	case OpAddClientID:
 		for _, id := range a.ClientIDs {

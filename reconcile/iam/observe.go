@@ -354,3 +354,37 @@ func tagMap(tags []types.Tag) map[string]string {
 	}
 	return m
 }
+
+// TaggedProvider is an OIDC provider of the account with its URL and tags.
+type TaggedProvider struct {
+	URL, ARN string
+	Tags     map[string]string
+}
+
+// ProvidersTagged lists the account's OIDC providers whose tags match
+// (ListOpenIDConnectProviders, then GetOpenIDConnectProvider for each), so
+// that prune can find the providers an earlier run made.
+func (ob *Observer) ProvidersTagged(ctx context.Context, match func(tags map[string]string) bool) ([]TaggedProvider, error) {
+	list, err := ob.IAM.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		return nil, fmt.Errorf("ListOpenIDConnectProviders: %w", err)
+	}
+	var out []TaggedProvider
+	for _, p := range list.OpenIDConnectProviderList {
+		arn := aws.ToString(p.Arn)
+		got, err := ob.IAM.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: p.Arn})
+		if err != nil {
+			return nil, fmt.Errorf("OIDC provider %s: GetOpenIDConnectProvider: %w", arn, err)
+		}
+		tags := tagMap(got.Tags)
+		if match(tags) {
+			url := aws.ToString(got.Url)
+			if !strings.HasPrefix(url, "https://") {
+				url = "https://" + url // IAM returns the URL without its scheme
+			}
+			out = append(out, TaggedProvider{URL: url, ARN: arn, Tags: tags})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
+	return out, nil
+}

@@ -78,8 +78,8 @@ func (h *Home) Owners() []string {
 	return out
 }
 
-// byIssuer is the home cluster of an issuer URL, nil when none.
-func (h *Home) byIssuer(issuer string) *generator.IdentityCluster {
+// ByIssuer is the home cluster of an issuer URL, nil when none.
+func (h *Home) ByIssuer(issuer string) *generator.IdentityCluster {
 	for i := range h.Clusters {
 		if strings.TrimSuffix(h.Clusters[i].Spec.Issuer, "/") == strings.TrimSuffix(issuer, "/") {
 			return &h.Clusters[i]
@@ -145,7 +145,7 @@ func (h *Home) Admit(ns string, r *generator.Role) error {
 					continue
 				}
 				issuer := "https://" + key[:strings.LastIndex(key, ":")]
-				if h.byIssuer(issuer) == nil {
+				if h.ByIssuer(issuer) == nil {
 					return fmt.Errorf("trust policy statement %d: condition %s on %s names an issuer that is not this cluster's (%s)", i+1, op, key, strings.Join(h.issuers(), ", "))
 				}
 			}
@@ -153,7 +153,7 @@ func (h *Home) Admit(ns string, r *generator.Role) error {
 	}
 	var providers []generator.OIDCProvider
 	for _, p := range r.OIDCProviders {
-		c := h.byIssuer(p.URL)
+		c := h.ByIssuer(p.URL)
 		if c == nil {
 			return fmt.Errorf("oidcProviders: %s is not this cluster's issuer (%s): a plan may not create an identity provider (--cluster)", p.URL, strings.Join(h.issuers(), ", "))
 		}
