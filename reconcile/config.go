@@ -62,6 +62,10 @@ type ClusterSource struct {
 	// MaxRolesPerNamespace caps the roles one namespace's plans may hold
 	// (--max-roles-per-namespace; 0: no cap). Set by the operator.
 	MaxRolesPerNamespace int
+	// MaxPoliciesPerRole caps the managed plus inline policies of a tenant
+	// plan's role, and MaxPlanBytes the size of its plan ConfigMap's data
+	// (--max-policies-per-role, --max-plan-bytes; 0: no cap).
+	MaxPoliciesPerRole, MaxPlanBytes int
 }
 
 // Scale holds the organisation-scale settings of plan and apply.

@@ -279,6 +279,10 @@ func (r *clusterRun) checkOffline(stderr io.Writer) error {
 		fmt.Fprintln(stderr, "iambind: warning: the cluster holds no plan (no ConfigMap labelled iambind.dev/plan=role)")
 	}
 	for _, p := range r.live() {
+		if err := r.checkPlanLimits(p); err != nil {
+			p.refuse(err)
+			continue
+		}
 		if home := r.tenancy.Home; home != nil {
 			if !r.tenancy.Trusted[p.namespace()] && !home.NameAllowed(p.namespace(), p.role.Name) {
 				p.refuse(fmt.Errorf("tenancy: role name %s is not one of namespace %s's names: with --cluster a plan's role name starts with the cluster's roleNamePrefix, then %s- (the names its bindings derive)", p.role.Name, p.namespace(), p.namespace()))
@@ -702,6 +706,29 @@ func (r *clusterRun) pruneProviders(ctx context.Context, ob *iam.Observer, plan 
 	for _, p := range stale {
 		if home.ByIssuer(p.URL) == nil {
 			plan.Providers = append(plan.Providers, iam.PruneProvider(p.URL, p.ARN))
+		}
+	}
+	return nil
+}
+
+// checkPlanLimits applies the operator's caps on one tenant plan
+// (--max-policies-per-role, --max-plan-bytes); trusted namespaces are not
+// capped.
+func (r *clusterRun) checkPlanLimits(p *clusterPlan) error {
+	if r.tenancy.Trusted[p.namespace()] {
+		return nil
+	}
+	c := r.f.Cluster
+	if n := len(p.role.ManagedPolicyARNs) + len(p.role.InlinePolicies); c.MaxPoliciesPerRole > 0 && n > c.MaxPoliciesPerRole {
+		return fmt.Errorf("tenancy: role %s has %d policies (managed and inline), more than the limit of %d per role (--max-policies-per-role)", p.role.Name, n, c.MaxPoliciesPerRole)
+	}
+	if c.MaxPlanBytes > 0 {
+		size := 0
+		for k, v := range p.cm.Data {
+			size += len(k) + len(v)
+		}
+		if size > c.MaxPlanBytes {
+			return fmt.Errorf("tenancy: the plan is %d bytes, more than the limit of %d (--max-plan-bytes)", size, c.MaxPlanBytes)
 		}
 	}
 	return nil

@@ -453,3 +453,32 @@ func tagMapOf(tags []types.Tag) map[string]string {
 	}
 	return m
 }
+
+// TestSharedClusterPlanLimits: the operator's caps on a tenant plan's
+// policies per role and plan size fail that plan alone.
+func TestSharedClusterPlanLimits(t *testing.T) {
+	sc := startSharedCluster(t, "team-a", "team-b")
+	clusterFile := writeFile(t, "cluster.yaml", tenantCluster)
+	many := strings.Replace(binding("team-a", "many", ""), "[AmazonS3ReadOnlyAccess]", "[AmazonS3ReadOnlyAccess, AmazonSQSReadOnlyAccess, AmazonSNSReadOnlyAccess]", 1)
+	big := strings.Replace(binding("team-a", "big", ""), "  policies: {managed: [AmazonS3ReadOnlyAccess]}\n",
+		"  policies:\n    inline:\n      p: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: \"s3:GetObject\", Resource: \"arn:aws:s3:::"+strings.Repeat("b", 5000)+"/*\"}]}\n", 1)
+	for _, cm := range renderPlans(t, many, big, binding("team-a", "small", ""), binding("team-b", "api", "")) {
+		createCM(t, sc.admin, cm)
+	}
+	code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", sc.kubeconfig, "--cluster", clusterFile,
+		"--max-policies-per-role", "2", "--max-plan-bytes", "6000")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	}
+	for cm, want := range map[string]string{
+		"team-a/iambind-many":  "3 policies (managed and inline), more than the limit of 2",
+		"team-a/iambind-big":   "more than the limit of 6000 (--max-plan-bytes)",
+		"team-a/iambind-small": "",
+		"team-b/iambind-api":   "",
+	} {
+		st, msg := status(t, sc.admin, cm)
+		if want == "" && st != "Synced" || want != "" && (st != "Error" || !strings.Contains(msg, want)) {
+			t.Errorf("%s: status %q message %q, want %q", cm, st, msg, want)
+		}
+	}
+}
