@@ -18,8 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/internal/faultproxy"
@@ -244,12 +242,7 @@ func interruptSummary(reqs []faultproxy.Request, signalled time.Time) string {
 func TestInterruptApply(t *testing.T) {
 	moto := mototest.Start(t)
 	fx := buildPlan(t, 40, "interrupt")
-	proxy, err := faultproxy.Start(moto.Endpoint, 1, faultproxy.Rates{FixedLatency: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	proxy.Record()
+	proxy := interruptProxy(t, moto.Endpoint, 200*time.Millisecond)
 
 	p := interruptStart(t, proxy.URL, "apply", "-f", fx.path)
 	// Some roles are created (and, at 4 workers, others are half done).
@@ -320,12 +313,7 @@ func TestInterruptApply(t *testing.T) {
 func TestInterruptTwice(t *testing.T) {
 	moto := mototest.Start(t)
 	fx := buildPlan(t, 20, "interrupt-twice")
-	proxy, err := faultproxy.Start(moto.Endpoint, 1, faultproxy.Rates{FixedLatency: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	proxy.Record()
+	proxy := interruptProxy(t, moto.Endpoint, 100*time.Millisecond)
 
 	p := interruptStart(t, proxy.URL, "apply", "-f", fx.path)
 	interruptWaitFor(t, p, proxy, "2 CreateRole calls answered", 60*time.Second, func(reqs []faultproxy.Request) bool {
@@ -372,13 +360,8 @@ func TestInterruptTwice(t *testing.T) {
 // interruptKubeconfig writes the admin credentials of a test API server.
 func interruptKubeconfig(t *testing.T, s *kubetest.Server) string {
 	t.Helper()
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["test"] = &clientcmdapi.Cluster{Server: s.Config.Host, CertificateAuthorityData: s.Config.CAData}
-	cfg.AuthInfos["test"] = &clientcmdapi.AuthInfo{Token: s.Config.BearerToken}
-	cfg.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test"}
-	cfg.CurrentContext = "test"
 	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+	if err := s.WriteKubeconfig(path); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -509,12 +492,7 @@ func TestInterruptFromCluster(t *testing.T) {
 	fx := buildPlan(t, 20, "interrupt-cluster")
 	plans := interruptCreatePlans(t, server, fx)
 
-	proxy, err := faultproxy.Start(moto.Endpoint, 1, faultproxy.Rates{FixedLatency: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	proxy.Record()
+	proxy := interruptProxy(t, moto.Endpoint, 200*time.Millisecond)
 	p := interruptStart(t, proxy.URL, "apply", "--from-cluster", "--kubeconfig", kubeconfig)
 	// Some plans are finished by then, some half done, most not started.
 	interruptWaitFor(t, p, proxy, "8 CreateRole calls answered", 60*time.Second, func(reqs []faultproxy.Request) bool {
@@ -591,4 +569,17 @@ func TestInterruptFromCluster(t *testing.T) {
 	if r := runCLI(t, context.Background(), moto.Endpoint, "plan", "--from-cluster", "--kubeconfig", kubeconfig, "--detailed-exitcode"); r.code != 0 {
 		t.Errorf("plan --from-cluster --detailed-exitcode after the rerun: exit %d\n%s\n%s", r.code, tail(r.stdout), tail(r.stderr))
 	}
+}
+
+// interruptProxy is a recording proxy in front of moto that answers every
+// call after latency: the slowed IAM the interrupt tests stop mid-apply.
+func interruptProxy(t *testing.T, endpoint string, latency time.Duration) *faultproxy.Proxy {
+	t.Helper()
+	proxy, err := faultproxy.Start(endpoint, 1, faultproxy.Rates{FixedLatency: latency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	proxy.Record()
+	return proxy
 }

@@ -26,8 +26,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/iambind/iambind/bench/reconcile/benchplan"
 	"github.com/iambind/iambind/generator"
@@ -316,11 +314,6 @@ func stripPaths(m *metav1.ObjectMeta) {
 }
 
 func writeKubeconfig(s *kubetest.Server, dir string) (string, error) {
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["bench"] = &clientcmdapi.Cluster{Server: s.Config.Host, CertificateAuthorityData: s.Config.CAData}
-	cfg.AuthInfos["bench"] = &clientcmdapi.AuthInfo{Token: s.Config.BearerToken}
-	cfg.Contexts["bench"] = &clientcmdapi.Context{Cluster: "bench", AuthInfo: "bench"}
-	cfg.CurrentContext = "bench"
 	path := filepath.Join(dir, "kubeconfig")
-	return path, clientcmd.WriteToFile(*cfg, path)
+	return path, s.WriteKubeconfig(path)
 }
