@@ -228,12 +228,12 @@ func (b *fileBatch) checkOffline(stderr io.Writer) error {
 	if violations := safety.Guard(in); len(violations) > 0 {
 		return fmt.Errorf("consistency guard: nothing was changed:\n  %s", strings.Join(violations, "\n  "))
 	}
-	if err := safety.EnforceGuardrails(b.f.Guardrails, in); err != nil {
+	rails, err := safety.LoadGuardrails(b.f.Guardrails)
+	if err != nil {
 		return err
 	}
-	rails, err := safety.LoadGuardrails(b.f.Guardrails)
 	b.rails = rails
-	return err
+	return safety.EnforceGuardrails(rails, b.f.Guardrails, in)
 }
 
 func (b *fileBatch) validate(quota int, stderr io.Writer) error {

@@ -44,12 +44,11 @@ func GuardrailError(vs []guardrails.Violation) error {
 	return fmt.Errorf("guardrails: %s", strings.Join(msgs, "; "))
 }
 
-// EnforceGuardrails loads --guardrails FILE (when given) and refuses the
-// whole run (-f mode), before any AWS call, when a role breaks it.
-func EnforceGuardrails(path string, in *input.Input) error {
-	g, err := LoadGuardrails(path)
-	if err != nil || g == nil {
-		return err
+// EnforceGuardrails refuses the whole run (-f mode), before any AWS call,
+// when a role breaks the guardrails g (loaded from path; nil: none).
+func EnforceGuardrails(g *guardrails.Guardrails, path string, in *input.Input) error {
+	if g == nil {
+		return nil
 	}
 	refused := GuardrailViolations(g, in)
 	if len(refused) == 0 {
