@@ -46,7 +46,7 @@ func parseFlags(args []string) (options, error) {
 }
 
 func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, stdout, stderr io.Writer) int {
-	items, fromFiles, problems := readInputs(in, opts.clusterFiles)
+	items, source, fromFiles, problems := readInputs(in, opts.clusterFiles)
 	if len(problems) == 0 {
 		problems = leftBehindPlans(items)
 	}
@@ -82,7 +82,7 @@ func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, st
 	}
 	// Encoded in full before the first byte goes out: on error, stdout stays empty.
 	var buf bytes.Buffer
-	if err := writeStream(&buf, out); err != nil {
+	if err := writeStream(&buf, source, out); err != nil {
 		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
 		return 1
 	}
@@ -94,9 +94,10 @@ func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, st
 }
 
 // readInputs parses the stream and every --cluster file. It returns the
-// items to process (the files' clusters first, then the stream) and the
-// set of objects that came from files, or every problem found.
-func readInputs(in []byte, clusterFiles []string) (fn.KubeObjects, map[*fn.KubeObject]bool, []string) {
+// items to process (the files' clusters first, then the stream), the parsed
+// stream (whose unchanged objects are written as they came), and the set of
+// objects that came from files, or every problem found.
+func readInputs(in []byte, clusterFiles []string) (fn.KubeObjects, *krmstream.Stream, map[*fn.KubeObject]bool, []string) {
 	var items fn.KubeObjects
 	var problems []string
 	fromFiles := map[*fn.KubeObject]bool{}
@@ -111,17 +112,20 @@ func readInputs(in []byte, clusterFiles []string) (fn.KubeObjects, map[*fn.KubeO
 		}
 		items = append(items, objs...)
 	}
-	objs, err := readSafely(bytes.NewReader(in))
+	stream, err := readSafely(bytes.NewReader(in))
 	switch {
 	case err != nil:
 		problems = append(problems, "stdin: "+err.Error())
-	case len(objs) == 0:
+	case len(stream.Objects) == 0:
 		// In `render | iambind-fn` an empty stream is most often a render
 		// that failed without pipefail; passed on, it would tell kubectl
 		// --prune or Argo CD that every object is gone.
 		problems = append(problems, "stdin: the stream holds no object (did the command before the pipe fail?)")
 	}
-	return append(items, objs...), fromFiles, problems
+	if stream == nil {
+		return items, nil, fromFiles, problems
+	}
+	return append(items, stream.Objects...), stream, fromFiles, problems
 }
 
 // readClusterFile reads a --cluster file: IdentityCluster objects only, so
@@ -132,10 +136,11 @@ func readClusterFile(file string) (fn.KubeObjects, error) {
 		return nil, fmt.Errorf("--cluster %s: %v", file, err)
 	}
 	defer f.Close()
-	objs, err := readSafely(f)
+	stream, err := readSafely(f)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster %s: %v", file, err)
 	}
+	objs := stream.Objects
 	if len(objs) == 0 {
 		return nil, fmt.Errorf("--cluster %s: holds no object; it must hold %s %s objects", file, generator.APIVersion, generator.KindCluster)
 	}
@@ -148,15 +153,15 @@ func readClusterFile(file string) (fn.KubeObjects, error) {
 	return objs, nil
 }
 
-// readSafely is krmstream.Read with the guard of ResourceList mode: hostile
+// readSafely is krmstream.ReadStream with the guard of ResourceList mode: hostile
 // YAML (aliases where a string belongs) gets a message, not a stack trace.
-func readSafely(r io.Reader) (objs fn.KubeObjects, err error) {
+func readSafely(r io.Reader) (stream *krmstream.Stream, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			objs, err = nil, fmt.Errorf("malformed input: the stream could not be read (YAML aliases in apiVersion, kind or metadata are not supported): %v", p)
+			stream, err = nil, fmt.Errorf("malformed input: the stream could not be read (YAML aliases in apiVersion, kind or metadata are not supported): %v", p)
 		}
 	}()
-	return krmstream.Read(r)
+	return krmstream.ReadStream(r)
 }
 
 // leftBehindPlans refuses a stream that holds iambind's plans but no
@@ -210,12 +215,12 @@ func isInputKind(obj *fn.KubeObject) bool {
 	return group == generator.Group
 }
 
-// writeStream is krmstream.Write with the same guard as reading.
-func writeStream(w io.Writer, objs fn.KubeObjects) (err error) {
+// writeStream is Stream.Write with the same guard as reading.
+func writeStream(w io.Writer, source *krmstream.Stream, objs fn.KubeObjects) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("malformed input: the stream could not be written (YAML aliases in metadata are not supported): %v", p)
 		}
 	}()
-	return krmstream.Write(w, objs)
+	return source.Write(w, objs)
 }
