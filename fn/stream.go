@@ -81,7 +81,9 @@ func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, st
 		return 1
 	}
 	// Encoded in full before the first byte goes out: on error, stdout stays empty.
+	// The output is about the input's size and more: grown once, not doubled up to it.
 	var buf bytes.Buffer
+	buf.Grow(len(in) + len(in)/2)
 	if err := writeStream(&buf, source, out); err != nil {
 		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
 		return 1
