@@ -112,6 +112,9 @@ func applyPolicies(pb *plannedBinding, b *IdentityBinding, policies []RolePolicy
 
 // bindingField maps a role.json path to the IdentityBinding field it comes from.
 func bindingField(field string, role Role, b *IdentityBinding, partition string) string {
+	if f := wellKnownField(field, role, b, partition); f != "" {
+		return f
+	}
 	switch {
 	case field == "permissionsBoundary", field == "maxSessionDuration", field == "path", field == "name":
 		return "spec.role." + field
