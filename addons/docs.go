@@ -65,8 +65,9 @@ func Markdown(m Manifest) string {
 				}
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | [%s](%s) | %s | `%s` | `%s` | %s |\n",
-			s.ID, s.Project, s.Repo+"/"+s.Path, s.BlobURL(), version, s.Commit[:12], s.SHA256, strings.Join(users, ", "))
+		// Links stay in the repository: the file is the pinned copy.
+		fmt.Fprintf(&b, "| %s | %s | `%s` `%s` ([copy](../addons/%s)) | %s | `%s` | `%s` | %s |\n",
+			s.ID, s.Project, s.Repo, s.Path, s.Copy, version, s.Commit, s.SHA256, strings.Join(users, ", "))
 	}
 	b.WriteString("\nEmbedded documents (`addons/policies/`) and what they are extracted from:\n\n")
 	b.WriteString("| document | extracted from |\n|---|---|\n")

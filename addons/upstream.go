@@ -46,11 +46,6 @@ func (s Source) RawURL() string {
 	return "https://raw.githubusercontent.com/" + s.Repo + "/" + s.Commit + "/" + s.Path
 }
 
-// BlobURL is the file on GitHub at the pinned commit, for people.
-func (s Source) BlobURL() string {
-	return "https://github.com/" + s.Repo + "/blob/" + s.Commit + "/" + s.Path
-}
-
 // Document is one embedded policy document: the statements of its
 // extracts, in order.
 type Document struct {
