@@ -112,7 +112,7 @@ var catalogue = []addon{
 				m, _ := st.(map[string]any)
 				if actions, _ := m["Action"].([]any); slices.Contains(actions, any("autoscaling:SetDesiredCapacity")) {
 					m["Condition"] = map[string]any{"Null": map[string]any{
-						"aws:ResourceTag/k8s.io/cluster-autoscaler/enabled":           "false",
+						"aws:ResourceTag/k8s.io/cluster-autoscaler/enabled":          "false",
 						"aws:ResourceTag/k8s.io/cluster-autoscaler/" + r.ClusterName: "false",
 					}}
 					scoped = true
