@@ -95,6 +95,13 @@ func Render(r Request, ctx Context) (Output, []Problem) {
 		}
 		return Output{}, []Problem{{Field: "name", Message: msg + suggest.Phrase(suggest.Closest(r.Name, Names(), 1)) + " (known: " + strings.Join(Names(), ", ") + ")"}}
 	}
+	if ctx.Partition == "" {
+		ctx.Partition = "aws"
+	}
+	if !slices.Contains([]string{"aws", "aws-cn", "aws-us-gov"}, ctx.Partition) {
+		// The generator validates the cluster first; this guards other callers.
+		return Output{}, []Problem{{Message: fmt.Sprintf("partition %q has no well-known policies (aws, aws-cn, aws-us-gov)", ctx.Partition)}}
+	}
 	var problems []Problem
 	for _, p := range allParams {
 		if p.set(r) && !slices.Contains(a.params, p.name) {

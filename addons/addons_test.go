@@ -53,7 +53,7 @@ func TestEmbeddedPoliciesMatchSources(t *testing.T) {
 			t.Fatal(err)
 		}
 		if string(got) != string(want) {
-			t.Errorf("policies/%s differs from what %v yields: run go generate ./addons, never edit it by hand", d.File, d.Extracts)
+			t.Errorf("policies/%s differs from what its sources yield: run go generate ./addons, never edit it by hand", d.File)
 		}
 	}
 	embedded, _ := policyFiles.ReadDir("policies")
@@ -165,4 +165,62 @@ func TestExtractObject(t *testing.T) {
 	if _, err := extractObject("x\n{\"a\": 1", "x"); err == nil {
 		t.Error("an unbalanced object must be an error")
 	}
+}
+
+// FuzzRender: whatever the entry, Render never panics, and what it accepts
+// is a policy document with no upstream placeholder and each list value
+// where it belongs.
+func FuzzRender(f *testing.F) {
+	for _, name := range Names() {
+		r := validRequest(name, "aws")
+		f.Add(name, strings.Join(slices.Concat(r.HostedZoneARNs, r.SecretARNs, r.ParameterARNs, r.BucketARNs), ","), r.ClusterName, "", "aws")
+	}
+	f.Add("vpcCNI", "", "", "ipv6", "aws-cn")
+	f.Add("velero", "arn:aws:s3:::a*", "", "", "aws")
+	f.Fuzz(func(t *testing.T, name, list, cluster, family, partition string) {
+		var values []string
+		if list != "" {
+			values = strings.Split(list, ",")
+		}
+		r := Request{Name: name, HostedZoneARNs: values, SecretARNs: values, ParameterARNs: values, BucketARNs: values, ClusterName: cluster, IPFamily: family}
+		a := lookup(name)
+		if a != nil {
+			// Only the parameters the add-on takes, or Render refuses.
+			keep := Request{Name: name}
+			for _, p := range a.params {
+				switch p {
+				case ParamHostedZoneARNs:
+					keep.HostedZoneARNs = values
+				case ParamSecretARNs:
+					keep.SecretARNs = values
+				case ParamParameterARNs:
+					keep.ParameterARNs = values
+				case ParamBucketARNs:
+					keep.BucketARNs = values
+				case ParamClusterName:
+					keep.ClusterName = cluster
+				case ParamIPFamily:
+					keep.IPFamily = family
+				}
+			}
+			r = keep
+		}
+		out, problems := Render(r, Context{Partition: partition, AccountID: "111122223333", Region: "us-west-2"})
+		if len(problems) > 0 || out.Inline == nil {
+			return
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(out.Inline, &doc); err != nil {
+			t.Fatalf("%s: invalid JSON %s", name, out.Inline)
+		}
+		text := string(out.Inline)
+		if strings.Contains(text, "${") || strings.Contains(text, "{arn-aws}") {
+			t.Fatalf("%s: placeholder left in %s", name, text)
+		}
+		for _, v := range slices.Concat(r.HostedZoneARNs, r.SecretARNs, r.ParameterARNs, r.BucketARNs) {
+			if strings.Contains(v, "\"") || v == "*" || !strings.Contains(text, `"`+v) {
+				t.Fatalf("%s: accepted %q", name, v)
+			}
+		}
+	})
 }
