@@ -11,7 +11,7 @@ const (
 	DocsEnd   = "<!-- END GENERATED -->"
 )
 
-// paramDocs says, per parameter, what docs/addons.md says about it.
+// paramDoc says, per parameter, what docs/addons.md says about it.
 func paramDoc(name string) string {
 	rule := paramRules[name]
 	switch name {
@@ -21,6 +21,9 @@ func paramDoc(name string) string {
 	req := "required"
 	if !rule.required {
 		req = "optional"
+	}
+	if paramDefOf(name).single != nil {
+		return fmt.Sprintf("`%s` (%s): the %s (%s), such as `%s`", name, req, rule.noun, rule.note, rule.example)
 	}
 	return fmt.Sprintf("`%s` (%s): %ss (%s), such as `%s`", name, req, rule.noun, rule.note, rule.example)
 }
