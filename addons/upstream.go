@@ -41,11 +41,6 @@ type Source struct {
 	SHA256  string `json:"sha256"` // of the copy, recorded when it was fetched
 }
 
-// RawURL is where a maintainer with network refreshes the copy from.
-func (s Source) RawURL() string {
-	return "https://raw.githubusercontent.com/" + s.Repo + "/" + s.Commit + "/" + s.Path
-}
-
 // Document is one embedded policy document: the statements of its
 // extracts, in order.
 type Document struct {

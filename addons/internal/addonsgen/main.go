@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/iambind/iambind/addons"
@@ -29,14 +30,15 @@ import (
 func main() {
 	root := flag.String("root", ".", "the repository root")
 	fetch := flag.Bool("fetch", false, "download every source again at its pinned commit and record its sha256")
+	base := flag.String("base-url", "https://raw.githubusercontent.com", "where -fetch downloads <repo>/<commit>/<path> from")
 	flag.Parse()
-	if err := run(*root, *fetch); err != nil {
+	if err := run(*root, *fetch, *base); err != nil {
 		fmt.Fprintf(os.Stderr, "addonsgen: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(root string, fetch bool) error {
+func run(root string, fetch bool, base string) error {
 	dir := filepath.Join(root, "addons")
 	manifestPath := filepath.Join(dir, "sources.json")
 	data, err := os.ReadFile(manifestPath)
@@ -50,28 +52,38 @@ func run(root string, fetch bool) error {
 		return fmt.Errorf("%s: %w", manifestPath, err)
 	}
 	if fetch {
+		// Download everything first: a failed download changes nothing.
 		client := &http.Client{Timeout: time.Minute}
+		bodies := make([][]byte, len(m.Sources))
 		for i, s := range m.Sources {
-			body, err := download(client, s.RawURL())
+			body, err := download(client, strings.TrimSuffix(base, "/")+"/"+s.Repo+"/"+s.Commit+"/"+s.Path)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.ID, err)
 			}
+			bodies[i] = body
+		}
+		for i, s := range m.Sources {
 			path := filepath.Join(dir, s.Copy)
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				return err
 			}
-			if err := os.WriteFile(path, body, 0o644); err != nil {
+			if err := os.WriteFile(path, bodies[i], 0o644); err != nil {
 				return err
 			}
-			m.Sources[i].SHA256 = addons.SHA256(body)
+			m.Sources[i].SHA256 = addons.SHA256(bodies[i])
 		}
-		out, err := json.MarshalIndent(m, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(manifestPath, append(out, '\n'), 0o644); err != nil {
-			return err
-		}
+	}
+	// Written in one format (no HTML escapes: markers hold "<<EOF"), so a
+	// -fetch diff shows only what changed.
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return err
+	}
+	if err := os.WriteFile(manifestPath, out.Bytes(), 0o644); err != nil {
+		return err
 	}
 	read := func(s addons.Source) ([]byte, error) {
 		body, err := os.ReadFile(filepath.Join(dir, s.Copy))
