@@ -162,4 +162,31 @@ type Policies struct {
 	// Inline maps a policy name to a document given either as a YAML/JSON
 	// object or as a JSON string; both are kept raw until validation.
 	Inline map[string]json.RawMessage `json:"inline,omitempty"`
+	// WellKnown names add-ons whose own published policies the role gets:
+	// AWS managed policies, or inline documents wellKnown-<name>
+	// (generator/wellknown.go, docs/addons.md).
+	WellKnown []WellKnownPolicy `json:"wellKnown,omitempty"`
+}
+
+// WellKnownPolicy is one entry of spec.policies.wellKnown: an add-on name
+// and the parameters that scope its policy.
+type WellKnownPolicy struct {
+	// Name is the add-on: ebsCSIDriver, efsCSIDriver,
+	// awsLoadBalancerController, externalDNS, certManager,
+	// clusterAutoscaler, karpenter, externalSecrets, velero,
+	// mountpointS3CSI, vpcCNI or cloudWatchObservability.
+	Name string `json:"name"`
+	// HostedZoneARNs are the Route 53 hosted zones (externalDNS, certManager).
+	HostedZoneARNs []string `json:"hostedZoneARNs,omitempty"`
+	// ClusterName is the EKS cluster name the tag conditions scope to
+	// (clusterAutoscaler, karpenter).
+	ClusterName string `json:"clusterName,omitempty"`
+	// SecretARNs are the Secrets Manager secrets (externalSecrets).
+	SecretARNs []string `json:"secretARNs,omitempty"`
+	// ParameterARNs are the SSM parameters (externalSecrets).
+	ParameterARNs []string `json:"parameterARNs,omitempty"`
+	// BucketARNs are the S3 buckets (velero, mountpointS3CSI).
+	BucketARNs []string `json:"bucketARNs,omitempty"`
+	// IPFamily is the cluster's IP family for vpcCNI: ipv4 (default) or ipv6.
+	IPFamily string `json:"ipFamily,omitempty"`
 }

@@ -135,6 +135,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 
 	managed := managedPolicies(s.Policies.Managed, first.Partition, sink)
 	inline := inlinePolicies(s.Policies.Inline, sink)
+	managed = addWellKnown(s.Policies, used, managed, inline, sink)
 
 	audience := s.Audience
 	if audience == "" {

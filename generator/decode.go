@@ -60,6 +60,9 @@ func decodeStrict(node *yaml.Node, out any, sink problemSink) bool {
 			if strings.HasSuffix(field, "accountID") && typeErr.Value == "number" {
 				msg += ` (quote account IDs: accountID: "111122223333", or leading zeros are lost)`
 			}
+			if strings.HasPrefix(field, "spec.policies.wellKnown[") && strings.HasSuffix(field, "]") {
+				msg += " (each entry is an object: {name: ebsCSIDriver}, {name: velero, bucketARNs: [...]})"
+			}
 			sink.errorf(field, "%s", msg)
 			return false
 		}

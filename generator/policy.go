@@ -94,7 +94,12 @@ func applyPolicies(pb *plannedBinding, b *IdentityBinding, policies []RolePolicy
 		var findings []Finding
 		role, findings = p.Check(role)
 		for _, f := range findings {
-			sink.errorf(bindingField(f.Field, role, b, partition), "%s", f.Message)
+			field, msg := bindingField(f.Field, role, b, partition), f.Message
+			if strings.HasPrefix(field, "spec.policies.wellKnown[") && strings.HasPrefix(f.Field, "inlinePolicies.") {
+				// The binding has no field for a rendered statement: say where in the document.
+				msg = strings.TrimPrefix(f.Field, "inlinePolicies.") + ": " + msg
+			}
+			sink.errorf(field, "%s", msg)
 			ok = false
 		}
 	}
@@ -112,6 +117,9 @@ func applyPolicies(pb *plannedBinding, b *IdentityBinding, policies []RolePolicy
 
 // bindingField maps a role.json path to the IdentityBinding field it comes from.
 func bindingField(field string, role Role, b *IdentityBinding, partition string) string {
+	if f := wellKnownField(field, role, b, partition); f != "" {
+		return f
+	}
 	switch {
 	case field == "permissionsBoundary", field == "maxSessionDuration", field == "path", field == "name":
 		return "spec.role." + field

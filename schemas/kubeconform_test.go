@@ -213,6 +213,8 @@ func TestBadInputsRejectedByKubeconform(t *testing.T) {
 		"fn/testdata/bad/unsupported-kind.yaml":           "", // no schema for an unknown iambind kind: an error, not a skip
 		"fn/testdata/bad/unsupported-version.yaml":        "",
 		"fn/testdata/bad/guardrails-misspelt-rule.yaml":   "/spec",
+		"fn/testdata/bad/wellknown-unknown-name.yaml":     "/spec/policies/wellKnown/0/name",
+		"fn/testdata/bad/wellknown-bare-name.yaml":        "/spec/policies/wellKnown/0",
 		// The generator's own golden error cases.
 		"generator/testdata/golden/error-unknown-field/binding.yaml": "/spec/role",
 		"generator/testdata/golden/error-wrong-type/binding.yaml":    "/spec/serviceAccounts/1/name",

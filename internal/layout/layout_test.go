@@ -151,6 +151,19 @@ var rules = []rule{
 		deps: true,
 	},
 	{
+		// The add-on catalogue is pure data and rendering: the generator
+		// (and so the function) depends on it, never the other way round.
+		name:    "the add-on catalogue imports only the standard library and internal/suggest",
+		applies: func(p string) bool { return p == "/addons" },
+		forbidden: func(_, imp string) string {
+			if strings.Contains(strings.Split(imp, "/")[0], ".") && imp != module+"/internal/suggest" {
+				return "a package outside the standard library"
+			}
+			return ""
+		},
+		deps: true,
+	},
+	{
 		name:    "nothing but cmd/ imports a main package",
 		applies: func(p string) bool { return !under(p, "/cmd") },
 		forbidden: func(_, imp string) string {

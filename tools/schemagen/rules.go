@@ -1,6 +1,18 @@
 package main
 
-import "github.com/iambind/iambind/generator"
+import (
+	"github.com/iambind/iambind/addons"
+	"github.com/iambind/iambind/generator"
+)
+
+// wellKnownNames are the names spec.policies.wellKnown accepts.
+func wellKnownNames() []any {
+	var out []any
+	for _, n := range addons.Names() {
+		out = append(out, n)
+	}
+	return out
+}
 
 // kindRules says, per kind and field path, what the Go types cannot: the
 // validation iambind-fn applies (patterns, enums, ranges), defaults, and a
@@ -72,9 +84,14 @@ var kindRules = map[string]map[string]*Schema{
 		"spec.policies.managed[]": {MinLength: ptr(1)},
 		"spec.policies.inline": {Description: "Inline policies: policy name → IAM policy document, as a YAML object or a JSON string.",
 			PropertyNames: &Schema{Pattern: `^[\w+=,.@-]{1,128}$`}},
-		"spec.policies.inline.*":    {Type: []any{"object", "string"}},
-		"spec.audience":             {Description: "Token audience the trust policy requires.", Default: generator.DefaultAudience, MinLength: ptr(1), MaxLength: ptr(255), Pattern: `^[^\s"\\]+$`},
-		"spec.stsRegionalEndpoints": {Description: "Sets the ServiceAccount annotation eks.amazonaws.com/sts-regional-endpoints.", Default: true},
+		"spec.policies.inline.*":                {Type: []any{"object", "string"}},
+		"spec.policies.wellKnown":               {Description: "Add-ons whose own published policies the role gets, by name with the parameters that scope them (docs/addons.md)."},
+		"spec.policies.wellKnown[]":             {Required: []string{"name"}},
+		"spec.policies.wellKnown[].name":        {Enum: wellKnownNames()},
+		"spec.policies.wellKnown[].ipFamily":    {Enum: []any{"ipv4", "ipv6"}, Default: "ipv4"},
+		"spec.policies.wellKnown[].clusterName": {Pattern: `^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`},
+		"spec.audience":                         {Description: "Token audience the trust policy requires.", Default: generator.DefaultAudience, MinLength: ptr(1), MaxLength: ptr(255), Pattern: `^[^\s"\\]+$`},
+		"spec.stsRegionalEndpoints":             {Description: "Sets the ServiceAccount annotation eks.amazonaws.com/sts-regional-endpoints.", Default: true},
 		"spec.tokenExpiration": {Description: "Projected token lifetime in seconds, 600..86400; 0 leaves the cluster default (86400).", Default: 0,
 			AnyOf: []*Schema{{Const: 0}, {Minimum: ptr64(generator.MinTokenExpiration), Maximum: ptr64(generator.MaxTokenExpiration)}}},
 	},
