@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/policylint"
 	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
@@ -91,6 +92,7 @@ func Validate(in *input.Input, trustQuota int) Problems {
 				p.errorf("%s: inline policy name %q must be 1-%d characters of [A-Za-z0-9_+=,.@-]", where, name, generator.MaxInlinePolicyName)
 			}
 			total += generator.NonWhitespaceLength(r.InlinePolicies[name])
+			lintInline(&p, where, r, name)
 		}
 		if total > generator.MaxInlinePolicyTotal {
 			p.errorf("%s: inline policies total %d characters (without white space), IAM allows %d per role", where, total, generator.MaxInlinePolicyTotal)
@@ -132,6 +134,19 @@ func Validate(in *input.Input, trustQuota int) Problems {
 	sort.Strings(p.Errors)
 	sort.Strings(p.Warnings)
 	return p
+}
+
+// lintInline applies the policy lint (docs/lint.md) to an inline policy of
+// the plan, as the function did when it rendered it: a hand-edited plan
+// ConfigMap is held to the same rules.
+func lintInline(p *Problems, where string, r *input.DesiredRole, name string) {
+	for _, f := range policylint.Document(r.InlinePolicies[name]) {
+		if f.Severity == policylint.Error {
+			p.errorf("%s: binding %s, inline policy %s: %s", where, r.Binding(), name, f)
+		} else {
+			p.warnf("%s: binding %s, inline policy %s: %s", where, r.Binding(), name, f)
+		}
+	}
 }
 
 // validateTrust checks the trust policy has the only shape iambind writes:

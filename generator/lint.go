@@ -1,0 +1,51 @@
+package generator
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/iambind/iambind/policylint"
+)
+
+// lintInline lints every inline policy document of a planned role, the
+// final set (whatever field rendered it), against the IAM catalogue
+// (docs/lint.md): errors refuse the binding, warnings are reported. The
+// field names the document; the message, the statement and element in it.
+func lintInline(pb *plannedBinding, b *IdentityBinding, sink problemSink) bool {
+	ok := true
+	for _, name := range slices.Sorted(maps.Keys(pb.role.InlinePolicies)) {
+		field, what := inlineField(name, b)
+		ok = lintDocument(field, what, pb.role.InlinePolicies[name], sink) && ok
+	}
+	return ok
+}
+
+// lintDocument reports the findings of one policy document (an inline
+// policy, a session policy) against field; what, when not empty, starts each
+// message ("inline policy <name>") for documents the field does not name
+// alone. It reports whether the document has no error.
+func lintDocument(field, what string, doc []byte, sink problemSink) bool {
+	findings := policylint.Document(doc)
+	for _, f := range findings {
+		msg := f.String()
+		if what != "" {
+			msg = what + ": " + msg
+		}
+		if f.Severity == policylint.Error {
+			sink.errorf(field, "%s", msg)
+		} else {
+			sink.warnf(field, "%s", msg)
+		}
+	}
+	return !policylint.HasErrors(findings)
+}
+
+// inlineField is the binding field an inline policy of the role comes from:
+// spec.policies.inline.<name> for the user's documents; others were
+// rendered from another field of spec.policies and are named in the message.
+func inlineField(name string, b *IdentityBinding) (field, what string) {
+	if _, own := b.Spec.Policies.Inline[name]; own {
+		return "spec.policies.inline." + name, ""
+	}
+	return "spec.policies", "inline policy " + name
+}
