@@ -268,7 +268,7 @@ func (l *linter) resource(e element, services map[string]*catalog.Service) {
 	if !hasResources {
 		return // services without resource types act on "*" only; nothing to compare
 	}
-	l.add(Warning, e.path, "%s is a %s resource, but no action of the statement (services %s) acts on %s resources: this Resource grants nothing",
+	l.add(Warning, e.path, "%s is an ARN of service %s, but no action of the statement (services %s) acts on %s resources: this Resource grants nothing",
 		e.value, arnService, strings.Join(slices.Sorted(maps.Keys(services)), ", "), arnService)
 }
 

@@ -48,7 +48,7 @@ func TestRules(t *testing.T) {
 		{"NotAction is linted too", `{"Effect":"Deny","NotAction":["iam:GetRol"],"Resource":"*"}`,
 			"error Statement[0].NotAction[0]: iam:GetRol: did you mean iam:GetRole?\n"},
 		{"resource of another service", `{"Effect":"Allow","Action":["ec2:DescribeInstances","ec2:StartInstances"],"Resource":["arn:aws:ec2:us-west-2:111122223333:instance/*","arn:aws:s3:::orders/*"]}`,
-			"warning Statement[0].Resource[1]: arn:aws:s3:::orders/* is a s3 resource, but no action of the statement (services ec2) acts on s3 resources: this Resource grants nothing\n"},
+			"warning Statement[0].Resource[1]: arn:aws:s3:::orders/* is an ARN of service s3, but no action of the statement (services ec2) acts on s3 resources: this Resource grants nothing\n"},
 		{"resource of a service the actions reach", `{"Effect":"Allow","Action":["sts:AssumeRole","ssm:SendCommand"],"Resource":["arn:aws:iam::111122223333:role/x","arn:aws:ec2:us-west-2:111122223333:instance/*"]}`, ""},
 		{"NotAction leaves resources alone", `{"Effect":"Allow","NotAction":"iam:*","Resource":"arn:aws:s3:::b"}`, ""},
 		{"NotResource is not compared", `{"Effect":"Deny","Action":"s3:DeleteObject","NotResource":"arn:aws:dynamodb:us-west-2:111122223333:table/t"}`, ""},
