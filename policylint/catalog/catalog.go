@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	_ "embed"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -158,11 +159,16 @@ func decode(gz []byte) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
+	// gzip's trailer holds the uncompressed size: read into one buffer of
+	// it (a strings.Builder's String does not copy it again).
+	var sb strings.Builder
+	if n := len(gz); n >= 4 {
+		sb.Grow(int(binary.LittleEndian.Uint32(gz[n-4:])))
+	}
+	if _, err := io.Copy(&sb, zr); err != nil {
 		return nil, err
 	}
-	text := string(raw)
+	text := sb.String()
 	c := &Catalog{services: map[string]*Service{}}
 	var svc *Service
 	bodyStart := 0
