@@ -1,9 +1,21 @@
 package reconcile_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/internal/kubetest"
+	"github.com/iambind/iambind/internal/mototest"
 )
 
 // TestLintHandEditedPlan: `iambind plan|apply -f` holds the plans it reads
@@ -82,4 +94,73 @@ func linesContaining(s, sub string) []string {
 		}
 	}
 	return out
+}
+
+// TestLintFromCluster: `apply --from-cluster` refuses a plan ConfigMap whose
+// inline policy was edited by hand into a misspelt action alone (status
+// Error naming the finding, no IAM write for it), while the other plans
+// converge in the same run, and a lint warning is printed without failing
+// its plan.
+func TestLintFromCluster(t *testing.T) {
+	server := kubetest.StartT(t)
+	moto := mototest.StartInAccount(t, exampleAccount)
+	moto.SetEnv(t)
+	kubeconfig := writeKubeconfig(t, server)
+	admin, err := kubernetes.NewForConfig(server.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline := func(ns, name, resource string) string {
+		return binding(ns, name, `  policies:
+    inline:
+      data: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: ["s3:GetObject"], Resource: "`+resource+`"}]}
+`)
+	}
+	plans := renderPlans(t,
+		strings.Replace(inline("shop", "orders", "arn:aws:s3:::orders/*"), "  policies: {managed: [AmazonS3ReadOnlyAccess]}\n", "", 1),
+		strings.Replace(inline("payments", "api", "arn:aws:s3:::payments/*"), "  policies: {managed: [AmazonS3ReadOnlyAccess]}\n", "", 1),
+		strings.Replace(inline("reports", "daily", "arn:aws:dynamodb:us-east-1:"+exampleAccount+":table/reports"), "  policies: {managed: [AmazonS3ReadOnlyAccess]}\n", "", 1))
+	if len(plans) != 3 {
+		t.Fatalf("%d plans rendered, want 3", len(plans))
+	}
+	for _, cm := range plans {
+		if cm.Namespace == "payments" {
+			rj := cm.Data[generator.PlanKeyRole]
+			cm.Data[generator.PlanKeyRole] = strings.Replace(rj, `"s3:GetObject"`, `"s3:GetObjet"`, 1)
+			if cm.Data[generator.PlanKeyRole] == rj {
+				t.Fatalf("the plan lacks the action to edit:\n%s", rj)
+			}
+		}
+		if _, err := admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cm.Namespace}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		createCM(t, admin, cm)
+	}
+	code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig)
+	if code != 1 {
+		t.Fatalf("apply with a refused plan must exit 1, got %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "roles: 2 created") {
+		t.Errorf("the other plans must converge in the same run:\n%s\n%s", stdout, stderr)
+	}
+	finding := "binding payments/api, inline policy data: Statement[0].Action[0]: s3:GetObjet: did you mean s3:GetObject?"
+	if st, msg := status(t, admin, "payments/iambind-api"); st != "Error" || !strings.Contains(msg, finding) {
+		t.Errorf("payments/iambind-api: status %q message %q, want Error with %q", st, msg, finding)
+	}
+	for _, cm := range []string{"shop/iambind-orders", "reports/iambind-daily"} {
+		if st, msg := status(t, admin, cm); st != "Synced" {
+			t.Errorf("%s: status %q message %q, want Synced", cm, st, msg)
+		}
+	}
+	warning := "binding reports/daily, inline policy data: Statement[0].Resource: arn:aws:dynamodb:us-east-1:" + exampleAccount + ":table/reports is an ARN of service dynamodb"
+	if lines := linesContaining(stderr, warning); len(lines) != 1 || !strings.HasPrefix(lines[0], "iambind: warning: ") {
+		t.Errorf("want one warning line with %q:\n%s", warning, stderr)
+	}
+	iamc := iam.New(iam.Options{Region: mototest.Region, BaseEndpoint: aws.String(moto.Endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider(mototest.AccessKeyID, mototest.SecretAccessKey, "")})
+	for role, want := range map[string]bool{"shop-orders": true, "payments-api": false, "reports-daily": true} {
+		if _, err := iamc.GetRole(context.Background(), &iam.GetRoleInput{RoleName: aws.String(role)}); (err == nil) != want {
+			t.Errorf("role %s exists: %v, want %v", role, err == nil, want)
+		}
+	}
 }
