@@ -97,8 +97,9 @@ func Document(doc []byte) []Finding {
 }
 
 type linter struct {
-	cat *catalog.Catalog
-	out []Finding
+	cat        *catalog.Catalog
+	out        []Finding
+	crossGlobs int // globs with a wildcard service prefix checked so far
 }
 
 func (l *linter) add(sev Severity, path, format string, args ...any) {
@@ -176,7 +177,7 @@ func (l *linter) action(e element) []*catalog.Service {
 		return nil
 	}
 	if isGlob(prefix) {
-		if len(l.matchAcross(prefix, name)) == 0 {
+		if !l.matchesAcross(prefix, name) {
 			l.add(Error, e.path, "%s matches no action of any service", v)
 		}
 		return []*catalog.Service{nil}
@@ -187,7 +188,7 @@ func (l *linter) action(e element) []*catalog.Service {
 		return nil
 	}
 	if isGlob(name) {
-		if len(svc.MatchActions(name)) == 0 {
+		if !svc.MatchesAction(name) {
 			l.add(Error, e.path, "%s matches no %s action", v, svc.Prefix)
 		}
 		return []*catalog.Service{svc}
@@ -206,19 +207,24 @@ func (l *linter) action(e element) []*catalog.Service {
 	return []*catalog.Service{svc}
 }
 
-// matchAcross is every prefix:action a glob with a wildcard in its service
-// prefix matches.
-func (l *linter) matchAcross(prefixGlob, nameGlob string) []string {
-	var out []string
+// maxCrossServiceGlobs bounds the globs with a wildcard in their service
+// prefix one document may have checked: each scans every service's actions,
+// and a hand-written plan (from a tenant, say) must not make the lint slow.
+// No real policy comes near it.
+const maxCrossServiceGlobs = 32
+
+// matchesAcross reports whether a glob with a wildcard in its service
+// prefix matches some prefix:action; past the budget it says yes.
+func (l *linter) matchesAcross(prefixGlob, nameGlob string) bool {
+	if l.crossGlobs++; l.crossGlobs > maxCrossServiceGlobs {
+		return true
+	}
 	for _, p := range l.cat.Prefixes() {
-		if !globMatch(prefixGlob, p) {
-			continue
-		}
-		for _, a := range l.cat.Service(p).MatchActions(nameGlob) {
-			out = append(out, p+":"+a)
+		if globMatch(prefixGlob, p) && l.cat.Service(p).MatchesAction(nameGlob) {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // nearest returns the known names (up to three) at the smallest edit

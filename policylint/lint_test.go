@@ -1,8 +1,10 @@
 package policylint
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iambind/iambind/policylint/catalog"
 )
@@ -115,5 +117,25 @@ func BenchmarkDocument(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		Document(d)
+	}
+}
+
+// TestHostileDocumentStaysCheap: a plan written by hand can hold thousands
+// of globs that each scan every service; the lint checks a bounded number
+// of them, so a 10 KB document cannot make it slow.
+func TestHostileDocumentStaysCheap(t *testing.T) {
+	var actions []string
+	for i := 0; i < 2000; i++ {
+		actions = append(actions, fmt.Sprintf(`"*:Zz%d*"`, i))
+	}
+	d := doc(`{"Effect":"Allow","Action":[` + strings.Join(actions, ",") + `],"Resource":"*"}`)
+	Document(doc(`{"Effect":"Allow","Action":"*:Get*","Resource":"*"}`)) // every service parsed once
+	start := time.Now()
+	fs := Document(d)
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("linting %d cross-service globs took %s", len(actions), elapsed)
+	}
+	if len(fs) != maxCrossServiceGlobs {
+		t.Errorf("%d findings, want the first %d globs reported", len(fs), maxCrossServiceGlobs)
 	}
 }

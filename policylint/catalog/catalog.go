@@ -53,6 +53,7 @@ type Service struct {
 
 type serviceData struct {
 	actions       []string          // as AWS spells them, sorted
+	lowerActions  []string          // the same, lower-case
 	lower         map[string]string // lower-case name -> as AWS spells it
 	resources     []Resource
 	conditionKeys []string
@@ -69,6 +70,7 @@ func (s *Service) parsed() *serviceData {
 			switch tag {
 			case "A":
 				d.actions = append(d.actions, rest)
+				d.lowerActions = append(d.lowerActions, strings.ToLower(rest))
 				d.lower[strings.ToLower(rest)] = rest
 			case "R":
 				name, arns, _ := strings.Cut(rest, " ")
@@ -252,13 +254,26 @@ func (s *Service) Action(name string) (string, bool) {
 // matches.
 func (s *Service) MatchActions(glob string) []string {
 	g := strings.ToLower(glob)
+	d := s.parsed()
 	var out []string
-	for _, a := range s.parsed().actions {
-		if iamglob.Match(g, strings.ToLower(a)) {
-			out = append(out, a)
+	for i, a := range d.lowerActions {
+		if iamglob.Match(g, a) {
+			out = append(out, d.actions[i])
 		}
 	}
 	return out
+}
+
+// MatchesAction reports whether the glob matches any action of the service;
+// it stops at the first.
+func (s *Service) MatchesAction(glob string) bool {
+	g := strings.ToLower(glob)
+	for _, a := range s.parsed().lowerActions {
+		if iamglob.Match(g, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // ARNServices are the service fields of the ARNs of the service's resource

@@ -92,10 +92,14 @@ func Validate(in *input.Input, trustQuota int) Problems {
 				p.errorf("%s: inline policy name %q must be 1-%d characters of [A-Za-z0-9_+=,.@-]", where, name, generator.MaxInlinePolicyName)
 			}
 			total += generator.NonWhitespaceLength(r.InlinePolicies[name])
-			lintInline(&p, where, r, name)
 		}
 		if total > generator.MaxInlinePolicyTotal {
 			p.errorf("%s: inline policies total %d characters (without white space), IAM allows %d per role", where, total, generator.MaxInlinePolicyTotal)
+		} else {
+			// Within IAM's size, so the lint's work is bounded too.
+			for _, name := range names {
+				lintInline(&p, where, r, name)
+			}
 		}
 		switch n := len(r.ManagedPolicyARNs); {
 		case n > generator.MaxManagedPerRole:
