@@ -119,6 +119,7 @@ fuzz:
 	$(GO) test ./generator -run '^$$' -fuzz '^FuzzInjectWorkloads$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./reconcile -run '^$$' -fuzz '^FuzzReadManifests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./guardrails -run '^$$' -fuzz '^FuzzCheckInline$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policylint -run '^$$' -fuzz '^FuzzDocument$$' -fuzztime $(FUZZTIME)
 
 ## reliability: the long runs — fault matrix over 20 seeds, 20 kill points, concurrent applies, 10 min per fuzz target
 reliability: build
