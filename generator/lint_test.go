@@ -35,3 +35,21 @@ func TestLintInlineNamesTheField(t *testing.T) {
 		t.Errorf("warnings alone must not refuse: %v", problems)
 	}
 }
+
+// TestSessionPoliciesRead: the session policies of a role's associations
+// are read from their JSON "policy" fields, each distinct one once, with
+// the first association that carries it.
+func TestSessionPoliciesRead(t *testing.T) {
+	type assoc struct {
+		Namespace string `json:"namespace"`
+		Policy    string `json:"policy,omitempty"`
+	}
+	p := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObjet","Resource":"*"}]}`
+	got := sessionPoliciesOf([]assoc{{"a", ""}, {"b", p}, {"c", p}})
+	if len(got) != 1 || got[0].Index != 1 || got[0].Policy != p {
+		t.Errorf("sessionPoliciesOf = %+v", got)
+	}
+	if got := SessionPolicies(Role{PodIdentityAssociations: []PodIdentityAssociation{{Cluster: "c"}}}); len(got) != 0 {
+		t.Errorf("associations without a policy: %+v", got)
+	}
+}

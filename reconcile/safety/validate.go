@@ -100,6 +100,11 @@ func Validate(in *input.Input, trustQuota int) Problems {
 			for _, name := range names {
 				lintInline(&p, where, r, name)
 			}
+			for _, sp := range generator.SessionPolicies(r.Role) {
+				if len(sp.Policy) <= generator.MaxInlinePolicyTotal {
+					lintDocument(&p, fmt.Sprintf("%s: binding %s, session policy (podIdentityAssociations[%d].policy)", where, r.Binding(), sp.Index), []byte(sp.Policy))
+				}
+			}
 		}
 		switch n := len(r.ManagedPolicyARNs); {
 		case n > generator.MaxManagedPerRole:
@@ -144,11 +149,17 @@ func Validate(in *input.Input, trustQuota int) Problems {
 // the plan, as the function did when it rendered it: a hand-edited plan
 // ConfigMap is held to the same rules.
 func lintInline(p *Problems, where string, r *input.DesiredRole, name string) {
-	for _, f := range policylint.Document(r.InlinePolicies[name]) {
+	lintDocument(p, fmt.Sprintf("%s: binding %s, inline policy %s", where, r.Binding(), name), r.InlinePolicies[name])
+}
+
+// lintDocument reports the lint findings of one policy document, each
+// line starting with what names it.
+func lintDocument(p *Problems, what string, doc []byte) {
+	for _, f := range policylint.Document(doc) {
 		if f.Severity == policylint.Error {
-			p.errorf("%s: binding %s, inline policy %s: %s", where, r.Binding(), name, f)
+			p.errorf("%s: %s", what, f)
 		} else {
-			p.warnf("%s: binding %s, inline policy %s: %s", where, r.Binding(), name, f)
+			p.warnf("%s: %s", what, f)
 		}
 	}
 }
