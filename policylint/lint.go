@@ -112,8 +112,8 @@ type element struct {
 	path, value string
 }
 
-// readElement reads a string-or-list element; ok is false when it is
-// absent or of another type (shape validation reports that).
+// readElement reads a string-or-list element; nothing when it is absent
+// or of another type (shape validation reports that).
 func readElement(base, name string, raw json.RawMessage) []element {
 	if raw == nil {
 		return nil
@@ -138,8 +138,8 @@ func (l *linter) statement(base string, raw json.RawMessage) {
 	if json.Unmarshal(raw, &st) != nil {
 		return
 	}
-	// The services the statement's actions belong to; any is set when they
-	// are not bounded (NotAction, "*", a wildcard in a service prefix), and
+	// The services the statement's actions belong to; unbounded is set when
+	// they are not bounded (NotAction, "*", a wildcard in a service prefix), and
 	// then no rule that needs them applies.
 	services := map[string]*catalog.Service{}
 	unbounded := st["NotAction"] != nil
