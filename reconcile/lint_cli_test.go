@@ -54,6 +54,23 @@ func TestLintHandEditedPlan(t *testing.T) {
 		}
 	})
 
+	// --guardrails FILE: a deniedActions glob that matches no action of the
+	// catalogue refuses the run before any AWS call.
+	t.Run("guardrails glob matching nothing", func(t *testing.T) {
+		plan := writeTemp(t, "rendered.yaml", rendered)
+		gr := writeTemp(t, "guardrails.yaml", "apiVersion: iambind.dev/v1alpha1\nkind: Guardrails\nmetadata: {name: platform}\nspec:\n  deniedActions: [iam:PutRolePolicy, \"iam:PutRolePolcy*\", iam:PassRole+lambda:CreateFuncton]\n")
+		for _, cmd := range []string{"plan", "apply"} {
+			r := e.run(t, cmd, "-f", plan, "--guardrails", gr, "--endpoint-url", e.moto.Endpoint)
+			checkRejected(t, cmd, r, []string{
+				"Guardrails platform: spec.deniedActions[1]: iam:PutRolePolcy* matches no iam action",
+				"Guardrails platform: spec.deniedActions[2]: lambda:CreateFuncton: did you mean lambda:CreateFunction?",
+			})
+		}
+		if roles, providers := e.iamContents(t); len(roles)+len(providers) > 0 {
+			t.Errorf("IAM was written: roles %v providers %v", roles, providers)
+		}
+	})
+
 	t.Run("warning is printed", func(t *testing.T) {
 		plan := writeTemp(t, "rendered.yaml", editPlan(t, rendered, `"arn:aws:s3:::orders/*"`, `"arn:aws:dynamodb:us-west-2:111122223333:table/orders"`))
 		want := "binding shop/orders, inline policy read-s3: Statement[0].Resource[1]: arn:aws:dynamodb:us-west-2:111122223333:table/orders is an ARN of service dynamodb, but no action of the statement (services s3) acts on dynamodb resources"
