@@ -202,6 +202,16 @@ func (l *linter) action(e element) []*catalog.Service {
 		}
 		l.add(Error, e.path, "%s: did you mean %s?", v, orList(near))
 	} else {
+		// The right action under the wrong prefix (s3:DescribeInstances)?
+		// Only a warning still: AWS may have given this service the action
+		// since, and a name many services share says nothing.
+		if others := l.cat.ServicesWithAction(name); len(others) > 0 && len(others) <= 3 {
+			for i := range others {
+				others[i] += ":" + name
+			}
+			l.add(Warning, e.path, "%s is not an action of %s in iambind's IAM catalogue (%s); did you mean %s? (If AWS added it to %s since, ignore this warning.)", v, svc.Prefix, catalog.Date(), orList(others), svc.Prefix)
+			return []*catalog.Service{svc}
+		}
 		l.add(Warning, e.path, "%s is not an action of %s in iambind's IAM catalogue (%s): check the spelling; if AWS added it since, ignore this warning", v, svc.Prefix, catalog.Date())
 	}
 	return []*catalog.Service{svc}

@@ -41,6 +41,8 @@ func TestRules(t *testing.T) {
 			"error Statement[0].Action: ec2:describeinstance: did you mean ec2:DescribeInstances?\n"},
 		{"far action", `{"Effect":"Allow","Action":"s3:FrobnicateEveryBucket","Resource":"*"}`,
 			"warning Statement[0].Action: s3:FrobnicateEveryBucket is not an action of s3 in iambind's IAM catalogue (" + date + "): check the spelling; if AWS added it since, ignore this warning\n"},
+		{"an action of another service", `{"Effect":"Allow","Action":"s3:RunInstances","Resource":"*"}`,
+			"warning Statement[0].Action: s3:RunInstances is not an action of s3 in iambind's IAM catalogue (" + date + "); did you mean ec2:RunInstances? (If AWS added it to s3 since, ignore this warning.)\n"},
 		{"wildcard matching nothing", `{"Effect":"Allow","Action":["s3:Get*","s3:Frob*"],"Resource":"*"}`,
 			"error Statement[0].Action[1]: s3:Frob* matches no s3 action\n"},
 		{"wildcard service matching nothing", `{"Effect":"Allow","Action":"*:Frobnicate?","Resource":"*"}`,

@@ -250,6 +250,18 @@ func (s *Service) Action(name string) (string, bool) {
 	return a, ok
 }
 
+// ServicesWithAction returns the prefixes of the services that have the
+// action name (any case), sorted. It reads every service.
+func (c *Catalog) ServicesWithAction(name string) []string {
+	var out []string
+	for _, p := range c.prefixes {
+		if _, ok := c.services[strings.ToLower(p)].Action(name); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // MatchActions returns the service's actions the glob (* and ?, any case)
 // matches.
 func (s *Service) MatchActions(glob string) []string {
