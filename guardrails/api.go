@@ -15,6 +15,7 @@ import (
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/policylint"
 )
 
 // Kind is the kind of a Guardrails object (apiVersion iambind.dev/v1alpha1).
@@ -26,6 +27,9 @@ type Guardrails struct {
 	Kind       string               `json:"kind"`
 	Metadata   generator.ObjectMeta `json:"metadata"`
 	Spec       Spec                 `json:"spec"`
+	// Warnings are what Decode found questionable but not wrong (an action
+	// the IAM catalogue does not know), one line each, for the CLI to print.
+	Warnings []string `json:"-"`
 }
 
 // Spec holds the rules; an empty field sets no rule (deniedActions excepted:
@@ -59,7 +63,8 @@ func Decode(obj *fn.KubeObject) (*Guardrails, generator.Problems) {
 		return nil, ps
 	}
 	// encoding/json leaves an omitted list nil and an explicit [] empty.
-	if g.Spec.DeniedActions == nil {
+	defaulted := g.Spec.DeniedActions == nil
+	if defaulted {
 		g.Spec.DeniedActions = DefaultDeniedActions
 	}
 	var ps generator.Problems
@@ -73,10 +78,21 @@ func Decode(obj *fn.KubeObject) (*Guardrails, generator.Problems) {
 		checkARNGlob(p, fmt.Sprintf("spec.deniedManagedPolicies[%d]", i), bad)
 	}
 	for i, a := range g.Spec.DeniedActions {
+		field := fmt.Sprintf("spec.deniedActions[%d]", i)
 		for _, part := range strings.Split(a, "+") {
 			if service, name, ok := strings.Cut(part, ":"); !ok || service == "" || name == "" || strings.ContainsAny(part, " \t\"") {
-				bad(fmt.Sprintf("spec.deniedActions[%d]", i), "%q is not an action glob (service:Action, e.g. iam:PutRolePolicy or iam:Put*; parts joined with + are refused together)", a)
+				bad(field, "%q is not an action glob (service:Action, e.g. iam:PutRolePolicy or iam:Put*; parts joined with + are refused together)", a)
 				break
+			}
+			if defaulted {
+				continue // checked by the tests against the catalogue
+			}
+			// A glob that denies nothing is a guardrail that is not there.
+			switch sev, msg := policylint.ActionGlob(part); sev {
+			case policylint.Error:
+				bad(field, "%s", msg)
+			case policylint.Warning:
+				ps = append(ps, generator.Problem{Severity: generator.SeverityWarning, Resource: generator.RefOf(obj), Field: field, Message: msg})
 			}
 		}
 	}
@@ -94,7 +110,10 @@ func Decode(obj *fn.KubeObject) (*Guardrails, generator.Problems) {
 	if ps.HasErrors() {
 		return nil, ps
 	}
-	return &g, nil
+	for _, p := range ps {
+		g.Warnings = append(g.Warnings, p.String())
+	}
+	return &g, ps
 }
 
 func checkARNGlob(p, field string, bad func(string, string, ...any)) {

@@ -120,6 +120,7 @@ func runFromCluster(ctx context.Context, f *runner, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	safety.WarnGuardrails(rails, stderr)
 	run := &clusterRun{tenancy: tenancy, guardrails: rails, client: client, now: time.Now}
 	if err := run.read(listed); err != nil {
 		return err

@@ -233,6 +233,7 @@ func (b *fileBatch) checkOffline(stderr io.Writer) error {
 		return err
 	}
 	b.rails = rails
+	safety.WarnGuardrails(rails, stderr)
 	return safety.EnforceGuardrails(rails, b.f.Guardrails, in)
 }
 

@@ -11,7 +11,8 @@
 #
 # Environment: RUNS (default 7) measured runs per size, RUNS_LARGE (default 5) for 50k,
 # SIZES (default "1000 10000 50000"; must contain 10000), INJECT=1 (spec.inject on in every
-# binding and every Deployment bound: every workload gets the token volume and AWS env), BIN (default ./bin), BENCH_DIR (inputs;
+# binding and every Deployment bound: every workload gets the token volume and AWS env), TWO_INLINE=1 (every
+# binding with two inline policies: the policy lint's load), BIN (default ./bin), BENCH_DIR (inputs;
 # default a temporary directory, removed at exit).
 set -euo pipefail
 
@@ -38,13 +39,14 @@ $GO build -o "$BIN/bench-measure" ./bench/measure
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $($GO env GOVERSION), load average$(uptime | sed 's/.*load average//')"
 [[ -n ${INJECT:-} ]] && echo "== input: injection on, every Deployment runs as a bound ServiceAccount"
+[[ -n ${TWO_INLINE:-} ]] && echo "== input: every binding has two inline policies"
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 results=$BENCH_DIR/results.tsv
 : >"$results"
 for n in $SIZES; do
 	in=$BENCH_DIR/in-$n.yaml
-	"$BIN/bench-gen" -n "$n" ${INJECT:+-inject} >"$in"
+	"$BIN/bench-gen" -n "$n" ${INJECT:+-inject} ${TWO_INLINE:+-two-inline} >"$in"
 	runs=$RUNS
 	((n >= 50000)) && runs=$RUNS_LARGE
 	echo "== $n resources ($((n / 10)) bindings, $(($(wc -c <"$in") / 1024)) KiB): $runs runs each, interleaved"

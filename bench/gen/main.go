@@ -14,6 +14,7 @@ import (
 func main() {
 	n := flag.Int("n", 10000, "number of resources (a multiple of 10; one in ten is an IdentityBinding)")
 	inject := flag.Bool("inject", false, "turn spec.inject on in every binding and run every Deployment as a bound ServiceAccount")
+	twoInline := flag.Bool("two-inline", false, "give every binding a second inline policy (two documents a role for the policy lint)")
 	stream := flag.Bool("stream", false, "write the objects as a plain multi-document YAML stream, not a ResourceList")
 	flag.Parse()
 	if *stream {
@@ -21,13 +22,13 @@ func main() {
 			fmt.Fprintf(os.Stderr, "gen: resource count %d must be a positive multiple of 10\n", *n)
 			os.Exit(1)
 		}
-		if _, err := os.Stdout.Write(synth.Stream(*n, synth.Options{Inject: *inject})); err != nil {
+		if _, err := os.Stdout.Write(synth.Stream(*n, synth.Options{Inject: *inject, TwoInline: *twoInline})); err != nil {
 			fmt.Fprintln(os.Stderr, "gen:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := synth.WriteWith(os.Stdout, *n, synth.Options{Inject: *inject}); err != nil {
+	if err := synth.WriteWith(os.Stdout, *n, synth.Options{Inject: *inject, TwoInline: *twoInline}); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}

@@ -33,6 +33,9 @@ type Options struct {
 	// as a bound ServiceAccount (<app>-cron as <app>-worker), so every
 	// workload gets the token volume and AWS env (docs/injection.md).
 	Inject bool
+	// TwoInline gives every binding a second inline policy (SQS, with a
+	// condition), so the policy lint has two documents a role to check.
+	TwoInline bool
 }
 
 // ResourceList returns the synthetic input as ResourceList YAML.
@@ -106,6 +109,9 @@ func WriteWith(w io.Writer, n int, opts Options) error {
 		if opts.Inject {
 			binding = strings.Replace(binding, "  spec:\n", "  spec:\n    inject: true\n", 1)
 		}
+		if opts.TwoInline {
+			binding += fmt.Sprintf(secondInlineTmpl, a.App, a.App, a.NS)
+		}
 		bw.WriteString(binding)
 		fmt.Fprintf(bw, serviceAccountTmpl, a.App, a.NS, a.App)
 		for _, d := range []string{a.App, a.App + "-worker", a.App + "-cron"} {
@@ -169,6 +175,18 @@ const bindingTmpl = `- apiVersion: iambind.dev/v1alpha1
             - Effect: Allow
               Action: ["s3:GetObject", "s3:PutObject"]
               Resource: arn:aws:s3:::%s-bucket/*
+`
+
+// secondInlineTmpl continues bindingTmpl's spec.policies.inline.
+const secondInlineTmpl = `        %s-queue:
+          Version: "2012-10-17"
+          Statement:
+            - Effect: Allow
+              Action: ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"]
+              Resource: arn:aws:sqs:us-west-2:111122223333:%s-queue
+              Condition:
+                StringEquals:
+                  aws:PrincipalTag/team: %s
 `
 
 const serviceAccountTmpl = `- apiVersion: v1

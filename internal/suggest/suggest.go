@@ -72,6 +72,9 @@ func Phrase(names []string) string {
 	return "; did you mean " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1] + "?"
 }
 
+// Distance is the case-insensitive edit distance (Levenshtein) of a and b.
+func Distance(a, b string) int { return distance(strings.ToLower(a), strings.ToLower(b)) }
+
 // distance is the Levenshtein distance over runes, in O(len(b)) memory.
 func distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)

@@ -2,6 +2,7 @@ package safety
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/iambind/iambind/guardrails"
@@ -33,6 +34,17 @@ func LoadGuardrails(path string) (*guardrails.Guardrails, error) {
 		return nil, nil
 	}
 	return guardrails.Load(path)
+}
+
+// WarnGuardrails prints what loading the guardrails warned about (a
+// deniedActions entry the IAM catalogue does not know).
+func WarnGuardrails(g *guardrails.Guardrails, stderr io.Writer) {
+	if g == nil {
+		return
+	}
+	for _, w := range g.Warnings {
+		fmt.Fprintf(stderr, "iambind: %s\n", w)
+	}
 }
 
 // GuardrailError is one role's violations as the reason its plan fails.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iambind/iambind/generator"
+	"github.com/iambind/iambind/policylint"
 	"github.com/iambind/iambind/reconcile/input"
 	"github.com/iambind/iambind/reconcile/podidentity"
 )
@@ -94,6 +95,16 @@ func Validate(in *input.Input, trustQuota int) Problems {
 		}
 		if total > generator.MaxInlinePolicyTotal {
 			p.errorf("%s: inline policies total %d characters (without white space), IAM allows %d per role", where, total, generator.MaxInlinePolicyTotal)
+		} else {
+			// Within IAM's size, so the lint's work is bounded too.
+			for _, name := range names {
+				lintInline(&p, where, r, name)
+			}
+			for _, sp := range generator.SessionPolicies(r.Role) {
+				if len(sp.Policy) <= generator.MaxInlinePolicyTotal {
+					lintDocument(&p, fmt.Sprintf("%s: binding %s, session policy (podIdentityAssociations[%d].policy)", where, r.Binding(), sp.Index), []byte(sp.Policy))
+				}
+			}
 		}
 		switch n := len(r.ManagedPolicyARNs); {
 		case n > generator.MaxManagedPerRole:
@@ -132,6 +143,25 @@ func Validate(in *input.Input, trustQuota int) Problems {
 	sort.Strings(p.Errors)
 	sort.Strings(p.Warnings)
 	return p
+}
+
+// lintInline applies the policy lint (docs/lint.md) to an inline policy of
+// the plan, as the function did when it rendered it: a hand-edited plan
+// ConfigMap is held to the same rules.
+func lintInline(p *Problems, where string, r *input.DesiredRole, name string) {
+	lintDocument(p, fmt.Sprintf("%s: binding %s, inline policy %s", where, r.Binding(), name), r.InlinePolicies[name])
+}
+
+// lintDocument reports the lint findings of one policy document, each
+// line starting with what names it.
+func lintDocument(p *Problems, what string, doc []byte) {
+	for _, f := range policylint.Document(doc) {
+		if f.Severity == policylint.Error {
+			p.errorf("%s: %s", what, f)
+		} else {
+			p.warnf("%s: %s", what, f)
+		}
+	}
 }
 
 // validateTrust checks the trust policy has the only shape iambind writes:
