@@ -2,9 +2,12 @@ package generator
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
+	"github.com/iambind/iambind/addons"
 	"github.com/iambind/iambind/policylint"
 )
 
@@ -89,11 +92,20 @@ func lintDocument(field, what string, doc []byte, sink problemSink) bool {
 }
 
 // inlineField is the binding field an inline policy of the role comes from:
-// spec.policies.inline.<name> for the user's documents; others were
-// rendered from another field of spec.policies and are named in the message.
+// spec.policies.inline.<name> for the user's documents,
+// spec.policies.wellKnown[i] for an add-on's (the rendered policy named in
+// the message); any other was rendered from spec.policies and is named in
+// the message.
 func inlineField(name string, b *IdentityBinding) (field, what string) {
 	if _, own := b.Spec.Policies.Inline[name]; own {
 		return "spec.policies.inline." + name, ""
+	}
+	if addon, ok := strings.CutPrefix(name, addons.InlinePrefix); ok {
+		for i, wk := range b.Spec.Policies.WellKnown {
+			if wk.Name == addon {
+				return fmt.Sprintf("spec.policies.wellKnown[%d]", i), "inline policy " + name
+			}
+		}
 	}
 	return "spec.policies", "inline policy " + name
 }
