@@ -94,8 +94,10 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 	} else {
 		validateRolePath(rolePath, "spec.role.path", sink)
 	}
-	description := s.Role.Description
-	if description == "" {
+	var description string
+	if s.Role.Description != nil {
+		description = *s.Role.Description
+	} else {
 		description = fmt.Sprintf("Managed by iambind for %s/%s", ns, b.Metadata.Name)
 	}
 	if len(description) > MaxDescriptionLength {

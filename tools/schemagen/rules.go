@@ -59,7 +59,7 @@ var kindRules = map[string]map[string]*Schema{
 		"spec.role.name": {Description: "Role name. Default: <roleNamePrefix><namespace>-<name>, cut to 64 characters with a hash suffix. An invalid explicit name is an error, never rewritten.",
 			Pattern: `^[\w+=,.@-]{1,64}$`},
 		"spec.role.path": {Description: "IAM path of the role (default: the cluster's rolePath).", Pattern: rolePath, MaxLength: ptr(generator.MaxRolePathLength)},
-		"spec.role.description": {Description: "Role description. Default: \"Managed by iambind for <namespace>/<name>\".",
+		"spec.role.description": {Description: "Role description. Default (when absent): \"Managed by iambind for <namespace>/<name>\"; an explicit empty string means no description.",
 			MaxLength: ptr(generator.MaxDescriptionLength)},
 		"spec.role.maxSessionDuration": {Description: "Maximum session duration in seconds, 3600..43200 (0 or omitted: 3600).", Default: generator.DefaultMaxSessionDuration,
 			AnyOf: []*Schema{{Const: 0}, {Minimum: ptr64(generator.MinSessionDuration), Maximum: ptr64(generator.MaxSessionDuration)}}},
