@@ -325,6 +325,12 @@ func TestImportBrownfield(t *testing.T) {
 		t.Error("a second import wrote different files")
 	}
 
+	if os.Getenv("IMPORT_DUMP") != "" {
+		for _, k := range keys(got) {
+			t.Logf("=== %s\n%s", k, got[k])
+		}
+		t.Log(r.stdout)
+	}
 	rendered := kustomize(t, out)
 	renderedFile := filepath.Join(t.TempDir(), "rendered.yaml")
 	if err := os.WriteFile(renderedFile, []byte(rendered), 0o644); err != nil {

@@ -88,6 +88,7 @@ func renderFiles(rep *Report, used map[string]bool, fnPath string) (map[string][
 	if first != nil {
 		files[ClustersFile] = clusters.Bytes()
 		kust.WriteString("resources:\n- " + ClustersFile + "\n")
+		slices.Sort(resources)
 		for _, r := range resources {
 			fmt.Fprintf(&kust, "- %s\n", r)
 		}
