@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,8 +86,16 @@ type roleSpec struct {
 	tags                                     map[string]string
 }
 
-func createRole(t *testing.T, c *awsiam.Client, r roleSpec) {
+func createRole(t testing.TB, c *awsiam.Client, r roleSpec) {
 	t.Helper()
+	if err := createRoleErr(c, r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createRoleErr makes a role as the estate's tools would: CreateRole, then
+// its managed and inline policies.
+func createRoleErr(c *awsiam.Client, r roleSpec) error {
 	ctx := context.Background()
 	in := &awsiam.CreateRoleInput{RoleName: aws.String(r.name), AssumeRolePolicyDocument: aws.String(r.trust)}
 	if r.path != "" {
@@ -105,21 +114,22 @@ func createRole(t *testing.T, c *awsiam.Client, r roleSpec) {
 		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
 	if _, err := c.CreateRole(ctx, in); err != nil {
-		t.Fatalf("CreateRole %s: %v", r.name, err)
+		return fmt.Errorf("CreateRole %s: %w", r.name, err)
 	}
 	for _, arn := range r.managed {
 		if _, err := c.AttachRolePolicy(ctx, &awsiam.AttachRolePolicyInput{RoleName: aws.String(r.name), PolicyArn: aws.String(arn)}); err != nil {
-			t.Fatalf("AttachRolePolicy %s: %v", r.name, err)
+			return fmt.Errorf("AttachRolePolicy %s: %w", r.name, err)
 		}
 	}
 	for n, doc := range r.inline {
 		if _, err := c.PutRolePolicy(ctx, &awsiam.PutRolePolicyInput{RoleName: aws.String(r.name), PolicyName: aws.String(n), PolicyDocument: aws.String(doc)}); err != nil {
-			t.Fatalf("PutRolePolicy %s: %v", r.name, err)
+			return fmt.Errorf("PutRolePolicy %s: %w", r.name, err)
 		}
 	}
+	return nil
 }
 
-func createProviders(t *testing.T, c *awsiam.Client, issuers ...string) {
+func createProviders(t testing.TB, c *awsiam.Client, issuers ...string) {
 	t.Helper()
 	for _, is := range issuers {
 		if _, err := c.CreateOpenIDConnectProvider(context.Background(), &awsiam.CreateOpenIDConnectProviderInput{
