@@ -94,10 +94,12 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 	} else {
 		validateRolePath(rolePath, "spec.role.path", sink)
 	}
-	var description string
-	if s.Role.Description != nil {
-		description = *s.Role.Description
-	} else {
+	description := s.Role.Description
+	switch {
+	case s.Role.NoDescription && description != "":
+		sink.errorf("spec.role.noDescription", "is true but spec.role.description is set: give one or the other")
+	case s.Role.NoDescription:
+	case description == "":
 		description = fmt.Sprintf("Managed by iambind for %s/%s", ns, b.Metadata.Name)
 	}
 	if len(description) > MaxDescriptionLength {

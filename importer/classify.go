@@ -154,7 +154,6 @@ func sortedSAs(s []generator.ServiceAccount) []generator.ServiceAccount {
 // newBinding is the binding of a live role: its explicit name and every
 // setting, so the rendered role equals it.
 func newBinding(ns, name string, o *iam.ObservedRole, clusters []string, subjects []generator.ServiceAccount) *generator.IdentityBinding {
-	desc := o.Description
 	b := &generator.IdentityBinding{APIVersion: generator.APIVersion, Kind: generator.KindBinding,
 		Metadata: generator.ObjectMeta{Name: name, Namespace: ns}}
 	s := &b.Spec
@@ -166,8 +165,8 @@ func newBinding(ns, name string, o *iam.ObservedRole, clusters []string, subject
 		}
 		s.ServiceAccounts = append(s.ServiceAccounts, e)
 	}
-	s.Role = generator.RoleSpec{Name: o.Name, Path: o.Path, Description: &desc, MaxSessionDuration: o.MaxSessionDuration,
-		PermissionsBoundary: o.PermissionsBoundary}
+	s.Role = generator.RoleSpec{Name: o.Name, Path: o.Path, Description: o.Description, NoDescription: o.Description == "",
+		MaxSessionDuration: o.MaxSessionDuration, PermissionsBoundary: o.PermissionsBoundary}
 	tags := map[string]string{}
 	for k, v := range o.Tags {
 		switch {
