@@ -134,8 +134,12 @@ current-context: c
 		if _, err := os.Stat(filepath.Join(out, "mine.yaml")); err != nil {
 			t.Error("the refused import touched --out")
 		}
-		if r := iambind(t, "", "import", "-f", in, "--out", out, "--force"); r.code != 0 {
+		r = iambind(t, "", "import", "-f", in, "--out", out, "--force")
+		if r.code != 0 {
 			t.Fatalf("--force: exit %d\n%s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "role orders: exact → shop/orders.yaml") || !strings.Contains(r.stdout, "import: 1 role: 1 imported exactly, 0 tightened, 0 skipped; 0 findings; IAM: ") {
+			t.Errorf("text report:\n%s", r.stdout)
 		}
 		got := files(t, out)
 		if _, ok := got["mine.yaml"]; ok || got["shop/orders.yaml"] == "" {

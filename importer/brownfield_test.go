@@ -157,6 +157,15 @@ metadata:
 apiVersion: v1
 kind: ServiceAccount
 metadata:
+  name: intruder
+  namespace: shop
+  annotations:
+    eks.amazonaws.com/role-arn: ` + roleARN(roleEksctl, "/") + `
+    eks.amazonaws.com/audience: other
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
   name: ghost
   namespace: shop
   annotations:
@@ -290,7 +299,7 @@ func TestImportBrownfield(t *testing.T) {
 	for _, f := range rep.Findings {
 		problems[f.Object] = f.Problem
 	}
-	if problems["ServiceAccount shop/ghost"] != "role-missing" || problems["Pod legacy/old-worker"] != "node-role" {
+	if problems["ServiceAccount shop/ghost"] != "role-missing" || problems["Pod legacy/old-worker"] != "node-role" || problems["ServiceAccount shop/intruder"] != "not-trusted" {
 		t.Errorf("findings: %+v", rep.Findings)
 	}
 	if c := rep.Summary["irsa"]; c.Tightened != 1 {

@@ -74,7 +74,8 @@ func classify(g *roleGroup, o *iam.ObservedRole, lt *liveTrust, cs *clusterSet, 
 	var regional *bool
 	nsOfRef := ""
 	for _, r := range g.refs {
-		if r.Source != SourceServiceAccount {
+		// Only the ServiceAccounts the role trusts speak for its token.
+		if r.Source != SourceServiceAccount || len(r.Subjects) == 0 || !admits(lt.subjects, r.Subjects[0]) {
 			continue
 		}
 		if audience == "" {

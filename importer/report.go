@@ -50,9 +50,9 @@ func (rep *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "import: %d roles: %d imported exactly, %d tightened, %d skipped; %d findings; IAM: %d reads (%s); wrote %s (clusters: %s)\n",
-		len(rep.Roles), rep.byClass[ClassExact], rep.byClass[ClassTightened], rep.byClass[ClassSkipped], len(rep.Findings),
-		rep.Reads.Calls, rep.Reads.Strategy, rep.Out, strings.Join(rep.Clusters, ", "))
+	fmt.Fprintf(w, "import: %s: %d imported exactly, %d tightened, %d skipped; %s; IAM: %s (%s); wrote %s (clusters: %s)\n",
+		plural(len(rep.Roles), "role"), rep.byClass[ClassExact], rep.byClass[ClassTightened], rep.byClass[ClassSkipped], plural(len(rep.Findings), "finding"),
+		plural(int(rep.Reads.Calls), "read"), rep.Reads.Strategy, rep.Out, strings.Join(rep.Clusters, ", "))
 }
 
 // WriteJSON prints the report as one JSON document (docs/import.md).
@@ -64,3 +64,10 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 
 // Count is the number of roles of a class.
 func (rep *Report) Count(c Class) int { return rep.byClass[c] }
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
