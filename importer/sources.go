@@ -2,7 +2,6 @@ package importer
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -119,7 +118,7 @@ func (s *Sources) Add(origin string, obj map[string]any) error {
 	case apiVersion == WorkloadIdentityAPIVersion && kind == WorkloadIdentityKind:
 		return s.addWorkloadIdentity(origin, id, ns, name, obj)
 	case apiVersion == IRSAAPIVersion && kind == IRSAKind:
-		return s.addIRSA(origin, id, ns, obj)
+		return s.addIRSA(origin, id, obj)
 	case apiVersion == "v1" && kind == "Namespace":
 		if role := annotations[AnnotationNodeRole]; role != "" {
 			s.NodeRole = append(s.NodeRole, NodeRoleRef{Object: "Namespace " + name, Role: role})
@@ -257,7 +256,7 @@ func (s *Sources) addWorkloadIdentity(origin, id, ns, name string, obj map[strin
 
 // addIRSA reads an irsa-manager IRSA: role spec.iamRole.name, trusted by
 // ServiceAccount spec.serviceAccount.name in each of its namespaces.
-func (s *Sources) addIRSA(origin, id, ns string, obj map[string]any) error {
+func (s *Sources) addIRSA(origin, id string, obj map[string]any) error {
 	spec, ok := obj["spec"].(map[string]any)
 	if !ok {
 		return &ObjectError{origin, id, "spec", "is missing or not an object"}
@@ -290,7 +289,6 @@ func (s *Sources) addIRSA(origin, id, ns string, obj map[string]any) error {
 		}
 		ref.Subjects = append(ref.Subjects, Subject{n, sa})
 	}
-	_ = ns
 	s.Refs = append(s.Refs, ref)
 	return nil
 }
@@ -344,15 +342,4 @@ func isAccountID(s string) bool {
 		}
 	}
 	return true
-}
-
-func sortSubjects(s []Subject) []Subject {
-	sort.Slice(s, func(i, j int) bool { return s[i].String() < s[j].String() })
-	out := s[:0]
-	for i, e := range s {
-		if i == 0 || e != s[i-1] {
-			out = append(out, e)
-		}
-	}
-	return out
 }
