@@ -28,6 +28,10 @@ func classify(g *roleGroup, o *iam.ObservedRole, lt *liveTrust, cs *clusterSet, 
 		return res
 	}
 
+	if owner := o.Tags[generator.TagOwner]; owner != "" {
+		return skip(fmt.Sprintf("already managed by iambind (%s=%s): import brings in roles iambind does not manage yet", generator.TagOwner, owner), nil)
+	}
+
 	// Clusters and mode.
 	var clusters []string
 	for _, is := range lt.issuers {

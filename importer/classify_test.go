@@ -27,10 +27,13 @@ func subAud(host, sub string) string {
 
 // classifyTrust runs the classification of one role with this trust
 // against the generator, as import does.
-func classifyTrust(t *testing.T, trust string) RoleResult {
+func classifyTrust(t *testing.T, trust string, tags ...string) RoleResult {
 	t.Helper()
 	o := &iam.ObservedRole{Name: "r", Path: "/", ARN: "arn:aws:iam::111122223333:role/r", MaxSessionDuration: 3600, TrustPolicy: trust,
 		InlinePolicies: map[string]string{}, Tags: map[string]string{}}
+	for i := 0; i+1 < len(tags); i += 2 {
+		o.Tags[tags[i]] = tags[i+1]
+	}
 	g := &roleGroup{name: "r", refs: []Ref{{Source: SourceServiceAccount, Object: "ServiceAccount a/x", RoleName: "r", Subjects: []Subject{{"a", "x"}}}}}
 	lt, reason := readTrust(trust)
 	if lt == nil {
@@ -66,6 +69,7 @@ func TestClassify(t *testing.T) {
 		{"a namespace wildcard", doc(stmt(h1, `{"StringEquals":{"`+h1+`:aud":"sts.amazonaws.com"},"StringLike":{"`+h1+`:sub":"system:serviceaccount:*:x"}}`)), ClassSkipped, "namespace wildcard"},
 		{"a Deny statement", doc(stmt(h1, subAud(h1, "a:x")), `{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}`), ClassSkipped, "Effect is Deny"},
 		{"an AWS principal", doc(stmt(h1, subAud(h1, "a:x")), `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}`), ClassSkipped, "principal AWS arn:aws:iam::111122223333:root"},
+		{"a subject that is no Kubernetes name", doc(stmt(h1, subAud(h1, "../../etc:x"))), ClassSkipped, "does not name a valid namespace"},
 		{"NotPrincipal", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"x"},"Action":"sts:AssumeRole"}]}`, ClassSkipped, "has NotPrincipal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +81,13 @@ func TestClassify(t *testing.T) {
 				t.Error("a skipped role has a binding to emit")
 			}
 		})
+	}
+}
+
+func TestClassifyOwnedRole(t *testing.T) {
+	res := classifyTrust(t, doc(stmt(h1, subAud(h1, "a:x"))), "iambind.dev/owner", "prod")
+	if res.Class != ClassSkipped || !strings.Contains(res.Reason, "already managed by iambind (iambind.dev/owner=prod)") {
+		t.Errorf("a role iambind owns: %s (%s)", res.Class, res.Reason)
 	}
 }
 
@@ -99,6 +110,21 @@ func TestGlobMatch(t *testing.T) {
 	}{{"*", "x", true}, {"etl-*", "etl-a", true}, {"etl-*", "web", false}, {"a?c", "abc", true}, {"a?c", "ac", false}, {"x", "x", true}} {
 		if globMatch(tc.p, tc.s) != tc.want {
 			t.Errorf("globMatch(%q, %q) != %v", tc.p, tc.s, tc.want)
+		}
+	}
+}
+
+// Text from IAM or manifests stays inside its comment lines.
+func TestSkippedFileIsCommentsOnly(t *testing.T) {
+	rep := &Report{Roles: []RoleResult{{Role: "r", Class: ClassSkipped, Reason: "condition x\nkind: Secret\r\nmetadata: {}",
+		Objects: []string{"ServiceAccount a/x"}, Closest: "a: |\n  b\nc: d\n"}}}
+	files, err := renderFiles(rep, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(string(files[SkippedFile]), "\n"), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			t.Errorf("skipped.yaml has a line that is not a comment: %q", line)
 		}
 	}
 }

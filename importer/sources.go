@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/iambind/iambind/generator"
 )
 
@@ -111,6 +113,12 @@ func (s *Sources) Add(origin string, obj map[string]any) error {
 		ns = "default"
 	}
 	id := kind + " " + ns + "/" + name
+	if kind != "Namespace" && (len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0) {
+		if isSource(apiVersion, kind) {
+			return &ObjectError{origin, fmt.Sprintf("%s %q/%q", kind, ns, name), "metadata", "namespace and name must be valid Kubernetes names"}
+		}
+		return nil // not ours to judge
+	}
 	annotations := stringMap(meta["annotations"])
 	switch {
 	case apiVersion == "v1" && kind == "ServiceAccount":
@@ -139,6 +147,12 @@ func (s *Sources) Add(origin string, obj map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// isSource reports whether import reads objects of this kind.
+func isSource(apiVersion, kind string) bool {
+	return apiVersion == "v1" && (kind == "ServiceAccount" || kind == "Pod") ||
+		apiVersion == WorkloadIdentityAPIVersion && kind == WorkloadIdentityKind || apiVersion == IRSAAPIVersion && kind == IRSAKind
 }
 
 func (s *Sources) addNodeRole(id, ns string, annotations map[string]string, podSpec map[string]any) {
@@ -247,6 +261,9 @@ func (s *Sources) addWorkloadIdentity(origin, id, ns, name string, obj map[strin
 					sns = ns
 				}
 			}
+			if len(validation.IsDNS1123Label(sns)) > 0 || len(validation.IsDNS1123Subdomain(n)) > 0 {
+				return &ObjectError{origin, id, f, fmt.Sprintf("%s/%s is not a valid namespace and ServiceAccount name", sns, n)}
+			}
 			ref.Subjects = append(ref.Subjects, Subject{sns, n})
 		}
 	}
@@ -274,7 +291,7 @@ func (s *Sources) addIRSA(origin, id string, obj map[string]any) error {
 		return &ObjectError{origin, id, "spec.serviceAccount", "is missing or not an object"}
 	}
 	sa, ok := saObj["name"].(string)
-	if !ok || sa == "" {
+	if !ok || len(validation.IsDNS1123Subdomain(sa)) > 0 {
 		return &ObjectError{origin, id, "spec.serviceAccount.name", "is missing or not a string"}
 	}
 	ref := Ref{Source: SourceIRSA, Object: id, RoleName: role}
@@ -284,7 +301,7 @@ func (s *Sources) addIRSA(origin, id string, obj map[string]any) error {
 	}
 	for i, e := range list {
 		n, ok := e.(string)
-		if !ok || n == "" {
+		if !ok || len(validation.IsDNS1123Label(n)) > 0 {
 			return &ObjectError{origin, id, fmt.Sprintf("spec.serviceAccount.namespaces[%d]", i), "is not a namespace name"}
 		}
 		ref.Subjects = append(ref.Subjects, Subject{n, sa})

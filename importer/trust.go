@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/iambind/iambind/generator"
 	"github.com/iambind/iambind/reconcile/change"
 )
@@ -153,6 +155,9 @@ func parseSubject(v string, like bool) (generator.ServiceAccount, bool, string) 
 	}
 	if strings.Contains(v, "${") {
 		return generator.ServiceAccount{}, false, fmt.Sprintf("subject %q uses a policy variable", v)
+	}
+	if len(validation.IsDNS1123Label(ns)) > 0 || (!wild && len(validation.IsDNS1123Subdomain(name)) > 0) {
+		return generator.ServiceAccount{}, false, fmt.Sprintf("subject %q does not name a valid namespace and ServiceAccount", v)
 	}
 	return generator.ServiceAccount{Namespace: ns, Name: name}, wild, ""
 }

@@ -59,9 +59,9 @@ func renderFiles(rep *Report, used map[string]bool, fnPath string) (map[string][
 		var buf bytes.Buffer
 		fmt.Fprintf(&buf, "# Imported by iambind import from IAM role %s (%s", r.ARN, r.Class)
 		if r.Reason != "" {
-			fmt.Fprintf(&buf, ": %s", r.Reason)
+			fmt.Fprintf(&buf, ": %s", oneLine(r.Reason))
 		}
-		fmt.Fprintf(&buf, ").\n# Read from: %s\n", strings.Join(r.Objects, ", "))
+		fmt.Fprintf(&buf, ").\n# Read from: %s\n", oneLine(strings.Join(r.Objects, ", ")))
 		buf.WriteString(bindingYAML(b))
 		files[file] = buf.Bytes()
 		resources = append(resources, file)
@@ -109,12 +109,12 @@ func renderFiles(rep *Report, used map[string]bool, fnPath string) (map[string][
 		if r.Class != ClassSkipped {
 			continue
 		}
-		fmt.Fprintf(&skipped, "# Role %s: skipped: %s\n", r.Role, r.Reason)
-		fmt.Fprintf(&skipped, "#   read from: %s\n", strings.Join(r.Objects, ", "))
+		fmt.Fprintf(&skipped, "# Role %s: skipped: %s\n", oneLine(r.Role), oneLine(r.Reason))
+		fmt.Fprintf(&skipped, "#   read from: %s\n", oneLine(strings.Join(r.Objects, ", ")))
 		if r.Closest != "" {
 			skipped.WriteString("#   closest binding (not applied; it would change the role):\n")
 			for _, line := range strings.Split(strings.TrimRight(r.Closest, "\n"), "\n") {
-				fmt.Fprintf(&skipped, "#     %s\n", line)
+				fmt.Fprintf(&skipped, "#     %s\n", oneLine(line))
 			}
 		}
 	}
@@ -189,4 +189,10 @@ func nodeRoleFinding(n NodeRoleRef) Finding {
 			Role: generator.RoleSpec{Name: role}}}
 	f.Binding = bindingYAML(&b)
 	return f
+}
+
+// oneLine keeps text that came from IAM or manifests inside its comment
+// line: a line break in it must not start YAML of its own.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\u2028", " ", "\u2029", " ").Replace(s)
 }

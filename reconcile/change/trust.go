@@ -162,6 +162,9 @@ func statementAtoms(st map[string]any) ([]TrustAtom, error) {
 			return nil, fmt.Errorf("expands to too many cases")
 		}
 	}
+	if len(principals)*len(actions)*len(combos) > maxTrustAtoms {
+		return nil, fmt.Errorf("expands to too many cases")
+	}
 	var out []TrustAtom
 	for _, p := range principals {
 		for _, a := range actions {
