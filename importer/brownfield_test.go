@@ -340,6 +340,16 @@ func TestImportBrownfield(t *testing.T) {
 		}
 		t.Log(r.stdout)
 	}
+	// --namespace narrows the cluster's objects to one namespace.
+	outNS := filepath.Join(t.TempDir(), "shop-only")
+	r = iambind(t, "", "import", "--from-cluster", "--kubeconfig", kubeconfig, "--namespace", "shop", "--out", outNS, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("import --namespace shop: exit %d\n%s", r.code, r.stderr)
+	}
+	if nsRep := decodeReport(t, r.stdout); len(nsRep.Roles) != 2 {
+		t.Errorf("import --namespace shop: roles %+v, want the eksctl role and the missing one", nsRep.Roles)
+	}
+
 	rendered := kustomize(t, out)
 	renderedFile := filepath.Join(t.TempDir(), "rendered.yaml")
 	if err := os.WriteFile(renderedFile, []byte(rendered), 0o644); err != nil {
