@@ -30,6 +30,7 @@ const (
 	roleWI        = "payments-ledger"
 	roleIRSA      = "irsa-s3-reader"
 	roleExtraAWS  = "legacy-ci"
+	roleShared    = "shop-orders-legacy" // trusts shop/orders too: the annotated role keeps it
 )
 
 // brownfieldIAM creates the roles and providers in moto.
@@ -67,6 +68,8 @@ func brownfieldIAM(t *testing.T, c *awsiam.Client) {
 		return oidcStatement(issuer1, `{"StringEquals":{"`+h1+`:sub":"system:serviceaccount:`+ns+`:s3-reader"}}`)
 	}
 	createRole(t, c, roleSpec{name: roleIRSA, trust: trust(sub("apps"), sub("batch")), managed: []string{s3ReadOnly}})
+	// A second role trusting shop/orders (named by a WorkloadIdentity).
+	createRole(t, c, roleSpec{name: roleShared, trust: trust(oidcStatement(issuer1, eq(issuer1, "shop", "orders")))})
 	// An extra AWS principal: must be skipped.
 	createRole(t, c, roleSpec{name: roleExtraAWS, trust: trust(oidcStatement(issuer1, eq(issuer1, "ci", "runner")),
 		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+account+`:root"},"Action":"sts:AssumeRole"}`)})
@@ -188,6 +191,18 @@ spec:
       - name: ledger
         action: Update
 ---
+apiVersion: identity-manager.io/v1alpha1
+kind: WorkloadIdentity
+metadata:
+  name: orders-legacy
+  namespace: shop
+spec:
+  name: ` + roleShared + `
+  provider: AWS
+  aws:
+    assumeRolePolicy: "{}"
+    serviceAccounts: [{name: orders}]
+---
 apiVersion: irsa-manager.kkb0318.github.io/v1alpha1
 kind: IRSA
 metadata:
@@ -271,7 +286,7 @@ func TestImportBrownfield(t *testing.T) {
 	if err := ks.WriteKubeconfig(kubeconfig); err != nil {
 		t.Fatal(err)
 	}
-	all := []string{roleEksctl, roleTerraform, roleScript, roleTwoIssuer, roleWI, roleIRSA, roleExtraAWS}
+	all := []string{roleEksctl, roleTerraform, roleScript, roleTwoIssuer, roleWI, roleIRSA, roleExtraAWS, roleShared}
 	before := snapshot(t, admin, all...)
 
 	out := filepath.Join(t.TempDir(), "imported")
@@ -282,7 +297,7 @@ func TestImportBrownfield(t *testing.T) {
 	rep := decodeReport(t, r.stdout)
 	want := map[string]string{
 		roleEksctl: "exact", roleTerraform: "exact", roleScript: "exact", roleTwoIssuer: "exact", roleWI: "exact",
-		roleIRSA: "tightened", roleExtraAWS: "skipped", "shop-ghost": "skipped",
+		roleIRSA: "tightened", roleExtraAWS: "skipped", "shop-ghost": "skipped", roleShared: "skipped",
 	}
 	for role, class := range want {
 		if got, reason := rep.class(role); got != class {
@@ -291,6 +306,9 @@ func TestImportBrownfield(t *testing.T) {
 	}
 	if _, reason := rep.class(roleIRSA); reason != "trust tightened: audience condition added" {
 		t.Errorf("irsa-manager role: reason %q", reason)
+	}
+	if _, reason := rep.class(roleShared); !strings.Contains(reason, "ServiceAccount shop/orders is also trusted by role "+roleEksctl) {
+		t.Errorf("second role of shop/orders: reason %q", reason)
 	}
 	if _, reason := rep.class(roleExtraAWS); !strings.Contains(reason, "principal AWS arn:aws:iam::"+account+":root") {
 		t.Errorf("extra AWS principal: reason %q", reason)
@@ -346,8 +364,8 @@ func TestImportBrownfield(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("import --namespace shop: exit %d\n%s", r.code, r.stderr)
 	}
-	if nsRep := decodeReport(t, r.stdout); len(nsRep.Roles) != 2 {
-		t.Errorf("import --namespace shop: roles %+v, want the eksctl role and the missing one", nsRep.Roles)
+	if nsRep := decodeReport(t, r.stdout); len(nsRep.Roles) != 3 {
+		t.Errorf("import --namespace shop: roles %+v, want the eksctl role, the shared one and the missing one", nsRep.Roles)
 	}
 
 	rendered := kustomize(t, out)
@@ -448,8 +466,10 @@ func TestImportBrownfield(t *testing.T) {
 	if !strings.Contains(after[roleIRSA].TrustPolicy, hostPath(issuer1)+":aud") {
 		t.Errorf("tightened trust has no audience condition: %s", after[roleIRSA].TrustPolicy)
 	}
-	if after[roleExtraAWS].Tags["iambind.dev/owner"] != "" {
-		t.Error("the skipped role was adopted")
+	for _, n := range []string{roleExtraAWS, roleShared} {
+		if after[n].Tags["iambind.dev/owner"] != "" {
+			t.Errorf("the skipped role %s was adopted", n)
+		}
 	}
 
 	if r := iambind(t, "", "plan", "--detailed-exitcode", "-f", renderedFile); r.code != 0 {

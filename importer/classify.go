@@ -282,3 +282,37 @@ func sameSettings(o *iam.ObservedRole, r *generator.Role) string {
 	slices.Sort(d)
 	return strings.Join(d, ", ")
 }
+
+// renderTogether renders every emitted binding with its clusters in one
+// generator run, as kustomize will: what renders alone must render
+// together too, or nothing is written.
+func renderTogether(rep *Report, used map[string]bool) error {
+	var docs []string
+	for _, c := range rep.clusters {
+		if used[c.Metadata.Name] {
+			docs = append(docs, clusterYAML(c))
+		}
+	}
+	for _, r := range rep.Roles {
+		if r.binding != nil {
+			docs = append(docs, bindingYAML(r.binding))
+		}
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	items, err := fn.ParseKubeObjects([]byte(strings.Join(docs, "---\n")))
+	if err != nil {
+		return fmt.Errorf("internal: the imported bindings do not parse: %w", err)
+	}
+	var errs []string
+	for _, p := range generator.Generate(items, nil).Problems {
+		if p.Severity == generator.SeverityError {
+			errs = append(errs, p.String())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("internal: the imported bindings do not render together (nothing written): %s", strings.Join(errs, "; "))
+	}
+	return nil
+}

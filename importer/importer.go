@@ -283,10 +283,19 @@ func plan(ctx context.Context, opts Options, deps Deps, src *Sources) (*Report, 
 	rep.clusters = clusters.list()
 	usedClusters := map[string]bool{}
 	bindingNames := map[string]bool{}
-	for _, a := range all {
+	results := make([]*RoleResult, len(all))
+	for i, a := range all {
 		if a.lt != nil {
 			a.res = classify(a.g, a.role, a.lt, clusters, deps, bindingNames)
 		}
+		results[i] = &a.res
+	}
+	groups2 := make([]*roleGroup, len(all))
+	for i, a := range all {
+		groups2[i] = a.g
+	}
+	resolveClaims(results, groups2)
+	for _, a := range all {
 		if a.res.Class != ClassSkipped {
 			for _, c := range a.res.clusters {
 				usedClusters[c] = true
@@ -298,6 +307,9 @@ func plan(ctx context.Context, opts Options, deps Deps, src *Sources) (*Report, 
 		rep.Findings = append(rep.Findings, nodeRoleFinding(n))
 	}
 	sort.SliceStable(rep.Findings, func(i, j int) bool { return rep.Findings[i].Object < rep.Findings[j].Object })
+	if err := renderTogether(rep, usedClusters); err != nil {
+		return nil, err
+	}
 	rep.files, err = renderFiles(rep, usedClusters, opts.FunctionPath)
 	if err != nil {
 		return nil, err
@@ -364,6 +376,8 @@ func reasonKind(reason string) string {
 		return "other condition"
 	case strings.HasPrefix(reason, "trust policy"):
 		return "unsupported trust policy"
+	case strings.HasPrefix(reason, "ServiceAccount"):
+		return "shared ServiceAccount"
 	}
 	return "not expressible"
 }
@@ -394,4 +408,59 @@ func globMatch(pattern, s string) bool {
 		return s != "" && globMatch(pattern[1:], s[1:])
 	}
 	return s != "" && s[0] == pattern[0] && globMatch(pattern[1:], s[1:])
+}
+
+// resolveClaims keeps every ServiceAccount in one binding: a ServiceAccount
+// carries one role, so when several emitted roles trust it, the role its
+// annotation names keeps it (else the first by name) and the others, whose
+// trust no binding without it can express, are skipped.
+func resolveClaims(results []*RoleResult, groups []*roleGroup) {
+	claims := map[Subject][]int{}
+	for i, r := range results {
+		if r.binding == nil || r.Class == ClassSkipped {
+			continue
+		}
+		for _, sa := range r.binding.Spec.ServiceAccounts {
+			if strings.ContainsAny(sa.Name, "*?") {
+				continue
+			}
+			ns := sa.Namespace
+			if ns == "" {
+				ns = r.binding.Metadata.Namespace
+			}
+			k := Subject{ns, sa.Name}
+			claims[k] = append(claims[k], i)
+		}
+	}
+	subjects := slices.SortedFunc(maps.Keys(claims), func(a, b Subject) int { return strings.Compare(a.String(), b.String()) })
+	for _, sa := range subjects {
+		idx := claims[sa]
+		var live []int
+		for _, i := range idx {
+			if results[i].Class != ClassSkipped {
+				live = append(live, i)
+			}
+		}
+		if len(live) < 2 {
+			continue
+		}
+		keep := live[0]
+		for _, i := range live {
+			for _, r := range groups[i].refs {
+				if r.Source == SourceServiceAccount && len(r.Subjects) > 0 && r.Subjects[0] == sa {
+					keep = i
+				}
+			}
+		}
+		for _, i := range live {
+			if i == keep {
+				continue
+			}
+			r := results[i]
+			r.Class = ClassSkipped
+			r.Reason = fmt.Sprintf("ServiceAccount %s is also trusted by role %s, which keeps it (a ServiceAccount carries one role)", sa, results[keep].Role)
+			r.Closest = bindingYAML(r.binding)
+			r.binding, r.clusters = nil, nil
+		}
+	}
 }
