@@ -148,9 +148,13 @@ type ServiceAccount struct {
 
 // RoleSpec overrides the derived IAM role settings.
 type RoleSpec struct {
-	Name                string            `json:"name,omitempty"`
-	Path                string            `json:"path,omitempty"`
-	Description         string            `json:"description,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Path        string `json:"path,omitempty"`
+	Description string `json:"description,omitempty"`
+	// NoDescription gives the role no description at all (IAM's own
+	// default, as most roles made outside iambind have); an empty
+	// description means the default one.
+	NoDescription       bool              `json:"noDescription,omitempty"`
 	MaxSessionDuration  int32             `json:"maxSessionDuration,omitempty"`
 	PermissionsBoundary string            `json:"permissionsBoundary,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`

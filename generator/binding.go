@@ -95,7 +95,11 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		validateRolePath(rolePath, "spec.role.path", sink)
 	}
 	description := s.Role.Description
-	if description == "" {
+	switch {
+	case s.Role.NoDescription && description != "":
+		sink.errorf("spec.role.noDescription", "is true but spec.role.description is set: give one or the other")
+	case s.Role.NoDescription:
+	case description == "":
 		description = fmt.Sprintf("Managed by iambind for %s/%s", ns, b.Metadata.Name)
 	}
 	if len(description) > MaxDescriptionLength {

@@ -63,7 +63,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newPlanCommand(stdin, stdout, stderr), newApplyCommand(stdin, stdout, stderr),
-		newCheckCommand(stdin, stdout), newKeygenCommand(stdout), newMigrateCommand(stdout), newVersionCommand(stdout))
+		newCheckCommand(stdin, stdout), newKeygenCommand(stdout), newMigrateCommand(stdout), newImportCommand(stdin, stdout), newVersionCommand(stdout))
 	return root
 }
 

@@ -164,6 +164,17 @@ var rules = []rule{
 		deps: true,
 	},
 	{
+		name:    "import reads IAM through the IAM service's observer, never through the orchestrator",
+		applies: func(p string) bool { return under(p, "/importer") },
+		forbidden: func(_, imp string) string {
+			if rel, ok := strings.CutPrefix(imp, module); ok && rel == "/reconcile" {
+				return "the orchestrator"
+			}
+			return ""
+		},
+		deps: true,
+	},
+	{
 		name:    "nothing but cmd/ imports a main package",
 		applies: func(p string) bool { return !under(p, "/cmd") },
 		forbidden: func(_, imp string) string {
@@ -222,6 +233,7 @@ func TestDependencyRulesCatchViolations(t *testing.T) {
 		"/reconcile/render":      {Deps: []string{"github.com/aws/aws-sdk-go-v2/service/iam"}},
 		"/generator":             {Deps: []string{module + "/reconcile/change"}},
 		"/migrate":               {Deps: []string{module + "/reconcile"}},
+		"/importer":              {Deps: []string{module + "/reconcile"}},
 	}
 	for path, p := range bad {
 		caught := false

@@ -430,8 +430,11 @@ func updateRole(r *generator.Role, o *ObservedRole, opts Options) ([]FieldChange
 		}
 	}
 
+	// Trust policies compare by what they admit (change.SameTrust): a role
+	// trusting each ServiceAccount in a statement of its own is not rewritten
+	// into the one statement iambind would write.
 	trust := TrustDocument(r)
-	if same, err := change.SameDocument(o.TrustPolicy, trust); err != nil || !same {
+	if same, err := change.SameTrust(o.TrustPolicy, trust); err != nil || !same {
 		ch = append(ch, FieldChange{Field: "trustPolicy", Before: docValue(o.TrustPolicy), After: json.RawMessage(trust),
 			Diff: opts.documentDiff(o.TrustPolicy, trust)})
 		acts = append(acts, Action{Op: OpUpdateTrust, Role: r.Name, Document: trust})

@@ -73,6 +73,7 @@ var kindRules = map[string]map[string]*Schema{
 		"spec.role.path": {Description: "IAM path of the role (default: the cluster's rolePath).", Pattern: rolePath, MaxLength: ptr(generator.MaxRolePathLength)},
 		"spec.role.description": {Description: "Role description. Default: \"Managed by iambind for <namespace>/<name>\".",
 			MaxLength: ptr(generator.MaxDescriptionLength)},
+		"spec.role.noDescription": {Description: "Give the role no description at all (as most roles made outside iambind have) instead of the default one; spec.role.description must then be empty. iambind import sets it for such roles."},
 		"spec.role.maxSessionDuration": {Description: "Maximum session duration in seconds, 3600..43200 (0 or omitted: 3600).", Default: generator.DefaultMaxSessionDuration,
 			AnyOf: []*Schema{{Const: 0}, {Minimum: ptr64(generator.MinSessionDuration), Maximum: ptr64(generator.MaxSessionDuration)}}},
 		"spec.role.permissionsBoundary": {Description: "Permissions boundary: a policy ARN, or the name of a customer managed policy in the account (default: the cluster's)."},
