@@ -32,6 +32,11 @@ type plannedBinding struct {
 	create      bool
 	annotations map[string]string // set on each of its ServiceAccounts
 	inject      *injection        // nil when injection is off (inject.go)
+	// target is the Pod Identity target role (spec.podIdentity.targetAccountID),
+	// nil without one; its files go in the same plan ConfigMap.
+	target          *Role
+	targetJSON      []byte
+	targetTrustJSON []byte
 }
 
 // planBinding defaults, validates and expands one binding against the
@@ -76,8 +81,12 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 
 	mode := bindingMode(b, sink)
 	podIdentity := mode == ModePodIdentity || mode == ModeBoth
+	var piOpts podIdentityOptions
 	if podIdentity {
 		checkPodIdentityInputs(b, mode, used, sink) // reports wildcard subjects too
+	}
+	if mode != "" {
+		piOpts = checkPodIdentitySpec(b, mode, used[0], sink)
 	}
 	subjects, exact := bindingSubjects(b, ns, podIdentity, sink)
 
@@ -172,6 +181,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 			trust.Statement, providers = nil, []OIDCProvider{}
 		}
 		trust.Statement = append(trust.Statement, st)
+		applyPodIdentityOptions(piOpts, &trust, associations)
 	}
 	compact, _ := MarshalJSON(trust, false)
 	if size := NonWhitespaceLength(compact); size > maxTrust {
@@ -196,6 +206,11 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 
 		PodIdentityAssociations: associations,
 	}
+	var target *Role
+	if piOpts.targetAccount != "" {
+		t := splitTargetRole(&role, piOpts, mode, rolePath)
+		target = &t
+	}
 	trustJSON, err := MarshalJSON(trust, true)
 	if err != nil {
 		sink.errorf("spec", "cannot encode the trust policy: %v", err)
@@ -205,6 +220,12 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 	if err != nil {
 		sink.errorf("spec.policies", "cannot encode role.json: %v", err)
 		return nil
+	}
+
+	var targetJSON, targetTrustJSON []byte
+	if target != nil {
+		targetJSON, _ = MarshalJSON(target, true)
+		targetTrustJSON, _ = MarshalJSON(target.TrustPolicy, true)
 	}
 
 	annotations := map[string]string{AnnotationBinding: ns + "/" + b.Metadata.Name}
@@ -217,7 +238,8 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 			return nil
 		}
 		return &plannedBinding{ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
-			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations}
+			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations,
+			target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON}
 	}
 	annotations[AnnotationRoleARN] = role.ARN
 	// "per spec": an explicit false is written as "false", since
@@ -240,6 +262,8 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		create:      s.CreateServiceAccounts == nil || *s.CreateServiceAccounts,
 		annotations: annotations,
 		inject:      planInjection(b, used[0], role.ARN, audience, subjects.Wildcards),
+
+		target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON,
 	}
 }
 
