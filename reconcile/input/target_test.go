@@ -48,7 +48,7 @@ func TestReadTargetRolePlan(t *testing.T) {
 func TestReadTargetRolePlanMismatch(t *testing.T) {
 	out := render(t, targetCluster, targetBinding)
 	for name, edit := range map[string][2]string{
-		"target trusts another role": {`"associationRoleArn": "arn:aws:iam::111122223333:role/shop-orders"`, `"associationRoleArn": "arn:aws:iam::111122223333:role/other"`},
+		"target trusts another role":  {`"associationRoleArn": "arn:aws:iam::111122223333:role/shop-orders"`, `"associationRoleArn": "arn:aws:iam::111122223333:role/other"`},
 		"association leads elsewhere": {`"targetRoleArn": "arn:aws:iam::210987654321:role/shop-orders"`, `"targetRoleArn": "arn:aws:iam::210987654321:role/other"`},
 	} {
 		t.Run(name, func(t *testing.T) {
