@@ -233,11 +233,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		// Pod Identity needs no annotation, and an IRSA one would win over it
 		// in the SDKs' credential chains (docs/pod-identity.md); so would
 		// injected web-identity env.
-		if s.Inject != nil && *s.Inject {
-			sink.errorf("spec.inject", "is true but spec.mode is %s: render-time injection is for IRSA (mode irsa or both); Pod Identity needs no injected env", ModePodIdentity)
-			return nil
-		}
-		return &plannedBinding{ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
+		return &plannedBinding{inject: planInjection(b, used[0], "", audience, nil, podIdentityProfile),ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
 			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations,
 			target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON}
 	}
@@ -261,7 +257,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		subjects:    exact,
 		create:      s.CreateServiceAccounts == nil || *s.CreateServiceAccounts,
 		annotations: annotations,
-		inject:      planInjection(b, used[0], role.ARN, audience, subjects.Wildcards),
+		inject:      planInjection(b, used[0], role.ARN, audience, subjects.Wildcards, irsaProfile),
 
 		target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON,
 	}
