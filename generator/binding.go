@@ -233,7 +233,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		// Pod Identity needs no annotation, and an IRSA one would win over it
 		// in the SDKs' credential chains (docs/pod-identity.md); so would
 		// injected web-identity env.
-		return &plannedBinding{inject: planInjection(b, used[0], "", audience, nil, podIdentityProfile),ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
+		return &plannedBinding{inject: planInjection(b, used[0], "", audience, nil, podIdentityProfile), ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
 			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations,
 			target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON}
 	}

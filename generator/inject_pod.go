@@ -25,7 +25,7 @@ type podChange struct {
 // and mount iambind owns after the run, and the ones it owned before.
 type containerChange struct {
 	node     *yaml.Node
-	env      []envVar // owned entries to hold, in the webhook's order
+	env      []envVar      // owned entries to hold, in the webhook's order
 	mount    *tokenProfile // the profile whose mount to hold, nil for none
 	oldOwned []string      // items of the old marker
 }
