@@ -3,6 +3,8 @@ package reconcile
 import (
 	"strings"
 	"testing"
+
+	"github.com/iambind/iambind/reconcile/iam"
 )
 
 // check --eks-cluster follows the association into its target role.
@@ -39,5 +41,29 @@ func TestCheckPodIdentityChain(t *testing.T) {
 	ok, out = run(broken, "orders")
 	if ok || !strings.Contains(out, "its trust policy does not allow arn:aws:iam::"+testAccount+":role/iambind/shop-orders to sts:AssumeRole") {
 		t.Errorf("broken chain: ok=%v\n%s", ok, out)
+	}
+}
+
+// The markdown access map draws the chain: association role → target role → policies.
+func TestMarkdownAccessMapChain(t *testing.T) {
+	in := readString(t, render(t, eksClusterYAML("prod-cluster", "prod"), targetBinding("orders")))
+	p, err := iam.Diff(in, iam.NewState(), iam.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	RenderMarkdown(&buf, &Plan{Plan: p})
+	out := buf.String()
+	for _, want := range []string{
+		`role0["role shop-orders (create)"]`,
+		`sa1("ServiceAccount shop/orders")`,
+		`sa1 -->|"EKS Pod Identity"| role0`,
+		`role3["target role shop-orders in ` + targetAccount + ` (create)"]`,
+		`role0 -->|"EKS Pod Identity chains (sts:ExternalId)"| role3`,
+		`role3 --> mp4`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %q in:\n%s", want, out)
+		}
 	}
 }
