@@ -180,7 +180,16 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountP
 		runWave(groups)
 	}
 	res, err := mergeAccountRuns(f, runs, stdout, stderr)
-	return finishTargets(ctx, f, pins, cfgFor, res, err, stdout, stderr)
+	// A target role is pinned only when its account's run applied it.
+	applied := func(p *targetPin) bool {
+		for _, r := range runs {
+			if r.target.Account == accountOf(p.target.ARN) {
+				return r.err == nil && r.res != nil && r.res.RoleErrors[p.target.Name] == nil
+			}
+		}
+		return false
+	}
+	return finishTargets(ctx, f, pins, cfgFor, applied, res, err, stdout, stderr)
 }
 
 func allRoles(groups []input.AccountPart) []*input.DesiredRole {

@@ -172,9 +172,15 @@ func notePendingPins(f *runner, pins []*targetPin, w io.Writer) {
 
 // repinTargets runs after apply: a target role whose associations'
 // externalIds changed gets its trust pinned to them.
-func repinTargets(ctx context.Context, f *runner, pins []*targetPin, cfgFor func(string) aws.Config, w io.Writer) error {
+func repinTargets(ctx context.Context, f *runner, pins []*targetPin, cfgFor func(string) aws.Config, applied func(*targetPin) bool, w io.Writer) error {
 	var problems []string
 	for _, p := range pins {
+		if !applied(p) {
+			// Its account's run failed or refused the role (say, another
+			// owner's): the role is not iambind's to change.
+			problems = append(problems, fmt.Sprintf("target role %s: not pinned to its associations' externalId, as its changes were not applied", p.target.ARN))
+			continue
+		}
 		ids, pending, err := observeTargetIDs(ctx, f, p, cfgFor(accountOf(p.assoc.ARN)))
 		if err != nil {
 			problems = append(problems, err.Error())
@@ -241,12 +247,13 @@ func planOrApplyWithTargets(ctx context.Context, f *runner, in *input.Input, pin
 		return nil, err
 	}
 	res, err := planOrApplyAccount(ctx, f, in, stdout, stderr, nil)
-	return finishTargets(ctx, f, pins, cfgFor, res, err, stdout, stderr)
+	applied := func(p *targetPin) bool { return err == nil && res != nil && res.RoleErrors[p.target.Name] == nil }
+	return finishTargets(ctx, f, pins, cfgFor, applied, res, err, stdout, stderr)
 }
 
 // finishTargets notes the pending pins of a plan, and after apply pins the
 // target trusts; a failed pin fails the run.
-func finishTargets(ctx context.Context, f *runner, pins []*targetPin, cfgFor func(string) aws.Config, res *iam.Result, err error, stdout, stderr io.Writer) (*iam.Result, error) {
+func finishTargets(ctx context.Context, f *runner, pins []*targetPin, cfgFor func(string) aws.Config, applied func(*targetPin) bool, res *iam.Result, err error, stdout, stderr io.Writer) (*iam.Result, error) {
 	if len(pins) == 0 {
 		return res, err
 	}
@@ -260,7 +267,7 @@ func finishTargets(ctx context.Context, f *runner, pins []*targetPin, cfgFor fun
 		}
 		return res, err
 	}
-	if perr := repinTargets(ctx, f, pins, cfgFor, log); perr != nil {
+	if perr := repinTargets(ctx, f, pins, cfgFor, applied, log); perr != nil {
 		if err == nil {
 			return res, perr
 		}

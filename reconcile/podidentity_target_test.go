@@ -193,3 +193,45 @@ func TestIntegrationPodIdentityTargetRole(t *testing.T) {
 	}
 	checkPinned("billing")
 }
+
+// A target role that already exists in the target account without
+// iambind's owner tag is refused, and taken over with --adopt.
+func TestIntegrationPodIdentityTargetRoleAdopt(t *testing.T) {
+	e := newPIEnv(t)
+	ctx := context.Background()
+	rendered := render(t, eksClusterYAML("prod-cluster", "prod"), targetBinding("orders"))
+	targetIAM := e.iamInAccount(targetAccount)
+	if _, err := targetIAM.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("shop-orders"), Path: aws.String("/iambind/"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + targetAccount + `:root"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	assume := []string{"--assume-role", "arn:{partition}:iam::{account}:role/iambind"}
+	r := e.run(rendered, append([]string{"apply"}, assume...)...)
+	if r.code == 0 || !strings.Contains(r.stderr, "shop-orders") || !strings.Contains(r.stderr, "--adopt") {
+		t.Fatalf("apply over a foreign target role: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// The refused role is not touched, not even by the pin.
+	if trust, _ := roleTrust(t, targetIAM, "shop-orders"); strings.Join(trust.Statement[0].Principal["AWS"], "") != "arn:aws:iam::"+targetAccount+":root" || len(trust.Statement[0].Condition) != 0 {
+		t.Fatalf("the foreign target role was changed: %+v", trust)
+	}
+	r = e.run(rendered, append([]string{"apply", "--adopt"}, assume...)...)
+	if r.code != 0 {
+		t.Fatalf("apply --adopt: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	trust, _ := roleTrust(t, targetIAM, "shop-orders")
+	ext := e.eks.Associations("prod")[0].ExternalID
+	if got := trust.Statement[0].Condition["StringEquals"][generator.ConditionExternalID]; len(got) != 1 || got[0] != ext {
+		t.Errorf("adopted target role's trust: %+v (externalId %s)", trust, ext)
+	}
+	tags, err := targetIAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("shop-orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := false
+	for _, tag := range tags.Tags {
+		owned = owned || aws.ToString(tag.Key) == generator.TagOwner && aws.ToString(tag.Value) == "prod-cluster"
+	}
+	if !owned {
+		t.Errorf("the adopted target role is not tagged: %+v", tags.Tags)
+	}
+}
