@@ -232,9 +232,11 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 	if mode == ModePodIdentity {
 		// Pod Identity needs no annotation, and an IRSA one would win over it
 		// in the SDKs' credential chains (docs/pod-identity.md); so would
-		// injected web-identity env.
-		return &plannedBinding{inject: planInjection(b, used[0], "", audience, nil, podIdentityProfile), ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
+		// injected web-identity env: injection writes Pod Identity's own
+		// token and container-credentials env instead (inject_podidentity.go).
+		return &plannedBinding{ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
 			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations,
+			inject: planInjection(b, used[0], "", audience, nil, podIdentityProfile),
 			target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON}
 	}
 	annotations[AnnotationRoleARN] = role.ARN

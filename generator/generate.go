@@ -253,6 +253,7 @@ func checkUniqueRoles(planned []*plannedBinding, problems *Problems) {
 		}
 		owners[key] = pb
 	}
+	checkUniqueTargetRoles(planned, owners, problems)
 }
 
 // claim records which binding annotates which ServiceAccount.

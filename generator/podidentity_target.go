@@ -292,3 +292,21 @@ func plannedRoles(planned []*plannedBinding) int {
 	}
 	return n
 }
+
+// checkUniqueTargetRoles extends checkUniqueRoles to the target roles: a
+// target role may not have the name of another planned role of its account.
+func checkUniqueTargetRoles(planned []*plannedBinding, owners map[string]*plannedBinding, problems *Problems) {
+	for _, pb := range planned {
+		if pb.target == nil {
+			continue
+		}
+		acct := strings.SplitN(pb.target.ARN, ":", 6)[4]
+		key := acct + "/" + strings.ToLower(pb.target.Name)
+		if other, dup := owners[key]; dup {
+			sink := problemSink{ref: pb.ref, problems: problems}
+			sink.errorf("spec.podIdentity.targetAccountID", "the target role %s is also planned by IdentityBinding %s; IAM role names are unique per account (case-insensitive): set spec.role.name", pb.target.ARN, other.key)
+			continue
+		}
+		owners[key] = pb
+	}
+}
