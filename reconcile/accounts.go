@@ -55,6 +55,7 @@ func planOrApply(ctx context.Context, f *runner, in *input.Input, stdout, stderr
 	if err := f.Scale.validate(); err != nil {
 		return nil, err
 	}
+	whole := in
 	shard, _ := input.ParseShard(f.Scale.Shard)
 	if shard.Enabled() {
 		// The guard judges the whole plan: one shard must not write while
@@ -72,12 +73,12 @@ func planOrApply(ctx context.Context, f *runner, in *input.Input, stdout, stderr
 	groups := input.ByAccount(in)
 	if f.Scale.AssumeRole == "" || len(groups) == 0 {
 		// One account (or a refusal Validate words): the credentials' own.
-		if pins := targetPins(in); len(pins) > 0 {
+		if pins := targetPins(whole, in); len(pins) > 0 {
 			return planOrApplyWithTargets(ctx, f, in, pins, stdout, stderr)
 		}
 		return planOrApplyAccount(ctx, f, in, stdout, stderr, nil)
 	}
-	return planOrApplyAccounts(ctx, f, groups, stdout, stderr)
+	return planOrApplyAccounts(ctx, f, groups, targetPins(whole, in), stdout, stderr)
 }
 
 // accountRun is the outcome of one account's pipeline.
@@ -88,7 +89,7 @@ type accountRun struct {
 	stdout bytes.Buffer
 }
 
-func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountPart, stdout, stderr io.Writer) (*iam.Result, error) {
+func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountPart, pins []*targetPin, stdout, stderr io.Writer) (*iam.Result, error) {
 	// Bad input is refused in every account before any account is touched.
 	var problems []string
 	for _, g := range groups {
@@ -139,9 +140,17 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountP
 				return t.cfg
 			}
 		}
-		return cfg
+		if account == callerAccount {
+			return cfg
+		}
+		// An account outside this shard (an association role's, read for
+		// its externalIds): reached through the template as well.
+		c := cfg.Copy()
+		c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(base.STS,
+			strings.NewReplacer("{account}", account, "{partition}", callerPartition).Replace(f.Scale.AssumeRole),
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "iambind" }))
+		return c
 	}
-	pins := targetPins(&input.Input{Roles: allRoles(groups)})
 	if len(pins) > 0 {
 		if err := checkAccountsReached(ctx, f, pins, cfgFor); err != nil {
 			return nil, err

@@ -43,14 +43,16 @@ type targetPin struct {
 	pending       []string                 // associations whose externalId EKS has yet to make
 }
 
-// targetPins pairs each target role of the plan with its association role.
-func targetPins(in *input.Input) []*targetPin {
+// targetPins pairs each target role of part with its association role,
+// looked up in the whole plan: with --shard over several accounts the two
+// are in different shards, and the target's shard must still pin it.
+func targetPins(whole, part *input.Input) []*targetPin {
 	byARN := map[string]*input.DesiredRole{}
-	for _, r := range in.Roles {
+	for _, r := range whole.Roles {
 		byARN[r.ARN] = r
 	}
 	var out []*targetPin
-	for _, r := range in.Roles {
+	for _, r := range part.Roles {
 		if r.PodIdentityTarget == nil {
 			continue
 		}

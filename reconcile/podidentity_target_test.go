@@ -158,6 +158,23 @@ func TestIntegrationPodIdentityTargetRole(t *testing.T) {
 		t.Errorf("no-op apply wrote to EKS:\n%s", r.stdout)
 	}
 
+	// Sharded by account, the association role and the target role are in
+	// different runs: neither undoes the pin.
+	// (FNV-1a of the account IDs: with 7 shards, 123456789012 is shard 6 and 210987654321 shard 4.)
+	for _, shard := range []string{"4/7", "6/7"} {
+		r = e.run(rendered, append([]string{"apply", "--shard", shard}, assume...)...)
+		if r.code != 0 || strings.Contains(r.stdout, "UpdateAssumeRolePolicy") {
+			t.Fatalf("apply --shard %s: exit %d\n%s\n%s", shard, r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "2 of 4 planned roles") {
+			t.Fatalf("apply --shard %s does not hold one account: %s", shard, r.stderr)
+		}
+		if m := summaryRE.FindAllStringSubmatch(r.stdout, -1); len(m) == 0 || m[len(m)-1][6] != "0" {
+			t.Errorf("apply --shard %s wrote to IAM:\n%s", shard, r.stdout)
+		}
+	}
+	checkPinned("orders")
+
 	// The association is deleted and re-made: the next apply re-pins.
 	if _, err := e.eksc.DeletePodIdentityAssociation(ctx, &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String("prod"), AssociationId: aws.String(e.id("shop", "orders"))}); err != nil {
 		t.Fatal(err)
