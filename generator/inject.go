@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,6 +328,11 @@ var markerItems = map[string]bool{
 	EnvContainerCredentialsFullURI: true, EnvContainerAuthTokenFile: true,
 }
 
+// markerName is a container name the marker can record: Kubernetes wants a
+// DNS-1123 label, but what the function reads is only required to survive
+// the marker's own syntax (no white space, ':' or ';').
+var markerName = regexp.MustCompile(`^[^\s:;]+$`)
+
 func parseMarker(s string) (marker, error) {
 	m := marker{volumes: map[string]bool{}, containers: map[string][]string{}}
 	if strings.TrimSpace(s) == "" {
@@ -340,7 +346,7 @@ func parseMarker(s string) (marker, error) {
 		}
 		name, items, ok := strings.Cut(part, ":")
 		name = strings.TrimSpace(name)
-		if !ok || !dns1123Label.MatchString(name) {
+		if !ok || !markerName.MatchString(name) {
 			return m, fmt.Errorf("%q is neither %q, %q nor \"<container>: <items>\"", part, markerVolume, markerPodIdentityVolume)
 		}
 		if _, dup := m.containers[name]; dup {

@@ -103,6 +103,10 @@ func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old mar
 		if inj == nil || skip[c.name] {
 			continue
 		}
+		if !markerName.MatchString(c.name) {
+			sink.warnf(c.field+".name", "container name %q is not a Kubernetes container name; iambind does not inject it", c.name)
+			continue
+		}
 		planContainer(cc, c.name, c.field, inj, old, windows, sink)
 		var items []string
 		if cc.mount != nil {
