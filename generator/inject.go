@@ -376,9 +376,7 @@ func (m marker) owns(container, item string) bool {
 
 func (m marker) String() string {
 	var parts []string
-	for _, v := range slices.Sorted(maps.Keys(m.volumes)) {
-		parts = append(parts, v)
-	}
+	parts = append(parts, slices.Sorted(maps.Keys(m.volumes))...)
 	for _, name := range slices.Sorted(maps.Keys(m.containers)) {
 		items := slices.Sorted(slices.Values(m.containers[name]))
 		parts = append(parts, name+": "+strings.Join(items, " "))
