@@ -28,6 +28,18 @@ func BenchmarkStreamMode(b *testing.B) {
 			}
 		}
 	})
+	// With EKS Pod Identity injection on: every binding in mode
+	// podIdentity, every workload injected (scripts/bench-stream.sh with
+	// INJECT=1 POD_IDENTITY=1 judges the goal on whole processes).
+	piStream := synth.Stream(10_000, synth.Options{Inject: true, PodIdentity: true})
+	b.Run("stream-pod-identity-inject", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if code := run(nil, bytes.NewReader(piStream), io.Discard, io.Discard); code != 0 {
+				b.Fatalf("exit code %d", code)
+			}
+		}
+	})
 	b.Run("sdk-passthrough", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

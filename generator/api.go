@@ -138,6 +138,9 @@ type IdentityBindingSpec struct {
 	// Inject writes the web-identity token volume and AWS env into the
 	// workloads running as its ServiceAccounts; it wins over the cluster's.
 	Inject *bool `json:"inject,omitempty"`
+	// PodIdentity sets the association's target role, session tags and
+	// session policy (mode podIdentity or both; podidentity_target.go).
+	PodIdentity *PodIdentitySpec `json:"podIdentity,omitempty"`
 }
 
 // ServiceAccount names one subject of a binding. Name may be a glob.

@@ -32,6 +32,11 @@ type plannedBinding struct {
 	create      bool
 	annotations map[string]string // set on each of its ServiceAccounts
 	inject      *injection        // nil when injection is off (inject.go)
+	// target is the Pod Identity target role (spec.podIdentity.targetAccountID),
+	// nil without one; its files go in the same plan ConfigMap.
+	target          *Role
+	targetJSON      []byte
+	targetTrustJSON []byte
 }
 
 // planBinding defaults, validates and expands one binding against the
@@ -76,8 +81,12 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 
 	mode := bindingMode(b, sink)
 	podIdentity := mode == ModePodIdentity || mode == ModeBoth
+	var piOpts podIdentityOptions
 	if podIdentity {
 		checkPodIdentityInputs(b, mode, used, sink) // reports wildcard subjects too
+	}
+	if mode != "" {
+		piOpts = checkPodIdentitySpec(b, mode, used[0], sink)
 	}
 	subjects, exact := bindingSubjects(b, ns, podIdentity, sink)
 
@@ -177,6 +186,7 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 			trust.Statement, providers = nil, []OIDCProvider{}
 		}
 		trust.Statement = append(trust.Statement, st)
+		applyPodIdentityOptions(piOpts, &trust, associations)
 	}
 	compact, _ := MarshalJSON(trust, false)
 	if size := NonWhitespaceLength(compact); size > maxTrust {
@@ -201,6 +211,11 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 
 		PodIdentityAssociations: associations,
 	}
+	var target *Role
+	if piOpts.targetAccount != "" {
+		t := splitTargetRole(&role, piOpts, mode, rolePath)
+		target = &t
+	}
 	trustJSON, err := MarshalJSON(trust, true)
 	if err != nil {
 		sink.errorf("spec", "cannot encode the trust policy: %v", err)
@@ -212,17 +227,22 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		return nil
 	}
 
+	var targetJSON, targetTrustJSON []byte
+	if target != nil {
+		targetJSON, _ = MarshalJSON(target, true)
+		targetTrustJSON, _ = MarshalJSON(target.TrustPolicy, true)
+	}
+
 	annotations := map[string]string{AnnotationBinding: ns + "/" + b.Metadata.Name}
 	if mode == ModePodIdentity {
 		// Pod Identity needs no annotation, and an IRSA one would win over it
 		// in the SDKs' credential chains (docs/pod-identity.md); so would
-		// injected web-identity env.
-		if s.Inject != nil && *s.Inject {
-			sink.errorf("spec.inject", "is true but spec.mode is %s: render-time injection is for IRSA (mode irsa or both); Pod Identity needs no injected env", ModePodIdentity)
-			return nil
-		}
+		// injected web-identity env: injection writes Pod Identity's own
+		// token and container-credentials env instead (inject_podidentity.go).
 		return &plannedBinding{ref: sink.ref, key: ns + "/" + b.Metadata.Name, role: role, trustJSON: trustJSON, roleJSON: roleJSON,
-			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations}
+			subjects: exact, create: s.CreateServiceAccounts == nil || *s.CreateServiceAccounts, annotations: annotations,
+			inject: planInjection(b, used[0], "", audience, nil, podIdentityProfile),
+			target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON}
 	}
 	annotations[AnnotationRoleARN] = role.ARN
 	// "per spec": an explicit false is written as "false", since
@@ -244,7 +264,9 @@ func planBinding(b *IdentityBinding, clusters map[string]*IdentityCluster, sink 
 		subjects:    exact,
 		create:      s.CreateServiceAccounts == nil || *s.CreateServiceAccounts,
 		annotations: annotations,
-		inject:      planInjection(b, used[0], role.ARN, audience, subjects.Wildcards),
+		inject:      planInjection(b, used[0], role.ARN, audience, subjects.Wildcards, irsaProfile),
+
+		target: target, targetJSON: targetJSON, targetTrustJSON: targetTrustJSON,
 	}
 }
 

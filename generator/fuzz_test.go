@@ -25,6 +25,8 @@ var fuzzSeeds = []string{
 	bindingDoc("shop", "orders", "") + "---\n" + saDoc("shop", "orders", "eks.amazonaws.com/role-arn: arn:aws:iam::1:role/x\n"),
 	"apiVersion: iambind.dev/v1alpha1\nkind: IdentityBinding\nmetadata: {name: a}\nx: &a [*a]\n",
 	"apiVersion: iambind.dev/v1alpha1\nkind: IdentityBinding\nmetadata: {name: a}\nspec: {role: {maxSessionDuration: .nan}, tokenExpiration: 1e400}\n",
+	bindingDoc("shop", "orders", "podIdentity: {targetAccountID: \"210987654321\", disableSessionTags: true, sessionPolicy: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: \"s3:*\", Resource: \"*\"}]}}\n"),
+	bindingDoc("shop", "orders", "mode: podIdentity\ninject: true\npodIdentity: {targetAccountID: \"111122223333\", sessionPolicy: '{\"Statement\": []}'}\n"),
 }
 
 // FuzzDecodeBinding feeds arbitrary bytes, as IdentityBinding YAML, with a

@@ -258,6 +258,7 @@ func checkUniqueRoles(planned []*plannedBinding, problems *Problems) {
 		}
 		owners[key] = pb
 	}
+	checkUniqueTargetRoles(planned, owners, problems)
 }
 
 // claim records which binding annotates which ServiceAccount.
@@ -362,7 +363,7 @@ func emit(in input, planned []*plannedBinding, discovery []*discoveryPlan, claim
 		}
 	}
 	summary := fmt.Sprintf("%s created, %d annotated in place, %s planned",
-		plural(created, "ServiceAccount"), annotated, plural(len(planned), "role"))
+		plural(created, "ServiceAccount"), annotated, plural(plannedRoles(planned), "role"))
 	if len(discovery) > 0 {
 		summary += fmt.Sprintf(", %s to publish", plural(len(discovery), "OIDC issuer"))
 	}
@@ -407,6 +408,11 @@ func planConfigMap(pb *plannedBinding, ns, name string) *fn.KubeObject {
 	mustSet(obj.SetAnnotation(AnnotationPlanRoleARN, pb.role.ARN))
 	mustSet(obj.SetNestedString(string(pb.roleJSON)+"\n", "data", PlanKeyRole))
 	mustSet(obj.SetNestedString(string(pb.trustJSON)+"\n", "data", PlanKeyTrustPolicy))
+	if pb.target != nil {
+		mustSet(obj.SetAnnotation(AnnotationPlanTargetRoleARN, pb.target.ARN))
+		mustSet(obj.SetNestedString(string(pb.targetJSON)+"\n", "data", PlanKeyTargetRole))
+		mustSet(obj.SetNestedString(string(pb.targetTrustJSON)+"\n", "data", PlanKeyTargetTrustPolicy))
+	}
 	return obj
 }
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +80,9 @@ type injection struct {
 	regionalSTS bool
 	region      string
 	wildcards   []string // token-subject globs, system:serviceaccount:<ns>:<name>
+	// profile is the token and variables injected: IRSA's web identity, or
+	// EKS Pod Identity's container credentials (inject_podidentity.go).
+	profile *tokenProfile
 }
 
 // injectDefault is spec.inject when neither the binding nor the cluster sets
@@ -91,7 +95,7 @@ func injectDefault(c *IdentityCluster) bool {
 // and returns what to inject, or nil when it is off. A binding with several
 // clusters takes the cluster settings (inject default, region) of the first,
 // as it takes its owner.
-func planInjection(b *IdentityBinding, first *IdentityCluster, roleARN, audience string, wildcards []string) *injection {
+func planInjection(b *IdentityBinding, first *IdentityCluster, roleARN, audience string, wildcards []string, profile *tokenProfile) *injection {
 	on := injectDefault(first)
 	if first.Spec.Inject != nil {
 		on = *first.Spec.Inject
@@ -118,6 +122,7 @@ func planInjection(b *IdentityBinding, first *IdentityCluster, roleARN, audience
 		regionalSTS: b.Spec.STSRegionalEndpoints == nil || *b.Spec.STSRegionalEndpoints,
 		region:      first.Spec.Region,
 		wildcards:   wildcards,
+		profile:     profile,
 	}
 }
 
@@ -308,34 +313,41 @@ func readAnnotation(meta *yaml.Node, key, field string, sink problemSink, need b
 	return v.Value, true
 }
 
-// marker is what iambind injected into one pod template: the volume, and
-// per container the mount and env names. Its text form, sorted, is
+// marker is what iambind injected into one pod template: the token volume
+// (IRSA's "volume" or Pod Identity's "podIdentityVolume"), and per
+// container the mount and env names. Its text form, sorted, is
 // "volume; app: mount AWS_ROLE_ARN ...; init: ...".
 type marker struct {
-	volume     bool
-	containers map[string][]string // container name -> items (markerMount, env names)
+	volumes    map[string]bool     // volume items
+	containers map[string][]string // container name -> items (mount items, env names)
 }
 
 var markerItems = map[string]bool{
-	markerMount: true, EnvRoleARN: true, EnvTokenFile: true,
+	markerMount: true, markerPodIdentityMount: true, EnvRoleARN: true, EnvTokenFile: true,
 	EnvRegionalSTS: true, EnvRegion: true, EnvDefaultRegion: true,
+	EnvContainerCredentialsFullURI: true, EnvContainerAuthTokenFile: true,
 }
 
+// markerName is a container name the marker can record: Kubernetes wants a
+// DNS-1123 label, but what the function reads is only required to survive
+// the marker's own syntax (no white space, ':' or ';').
+var markerName = regexp.MustCompile(`^[^\s:;]+$`)
+
 func parseMarker(s string) (marker, error) {
-	m := marker{containers: map[string][]string{}}
+	m := marker{volumes: map[string]bool{}, containers: map[string][]string{}}
 	if strings.TrimSpace(s) == "" {
 		return m, nil
 	}
 	for _, part := range strings.Split(s, ";") {
 		part = strings.TrimSpace(part)
-		if part == markerVolume {
-			m.volume = true
+		if part == markerVolume || part == markerPodIdentityVolume {
+			m.volumes[part] = true
 			continue
 		}
 		name, items, ok := strings.Cut(part, ":")
 		name = strings.TrimSpace(name)
-		if !ok || !dns1123Label.MatchString(name) {
-			return m, fmt.Errorf("%q is neither %q nor \"<container>: <items>\"", part, markerVolume)
+		if !ok || !markerName.MatchString(name) {
+			return m, fmt.Errorf("%q is neither %q, %q nor \"<container>: <items>\"", part, markerVolume, markerPodIdentityVolume)
 		}
 		if _, dup := m.containers[name]; dup {
 			return m, fmt.Errorf("container %q is listed twice", name)
@@ -351,7 +363,7 @@ func parseMarker(s string) (marker, error) {
 	return m, nil
 }
 
-func (m marker) empty() bool { return !m.volume && len(m.containers) == 0 }
+func (m marker) empty() bool { return len(m.volumes) == 0 && len(m.containers) == 0 }
 
 func (m marker) owns(container, item string) bool {
 	for _, it := range m.containers[container] {
@@ -364,9 +376,7 @@ func (m marker) owns(container, item string) bool {
 
 func (m marker) String() string {
 	var parts []string
-	if m.volume {
-		parts = append(parts, markerVolume)
-	}
+	parts = append(parts, slices.Sorted(maps.Keys(m.volumes))...)
 	for _, name := range slices.Sorted(maps.Keys(m.containers)) {
 		items := slices.Sorted(slices.Values(m.containers[name]))
 		parts = append(parts, name+": "+strings.Join(items, " "))

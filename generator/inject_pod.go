@@ -15,8 +15,9 @@ import (
 type podChange struct {
 	tmpl, spec *yaml.Node
 	containers []*containerChange
-	volume     *yaml.Node // the token volume to hold, nil to hold none of ours
-	oldVolume  bool       // iambind's volume is there now (per the old marker)
+	volume     *yaml.Node      // the token volume to hold, nil to hold none of ours
+	profile    *tokenProfile   // whose volume that is
+	oldVolumes map[string]bool // iambind's volumes there now (per the old marker)
 	marker     marker
 }
 
@@ -24,9 +25,9 @@ type podChange struct {
 // and mount iambind owns after the run, and the ones it owned before.
 type containerChange struct {
 	node     *yaml.Node
-	env      []envVar // owned entries to hold, in the webhook's order
-	mount    bool
-	oldOwned []string // items of the old marker
+	env      []envVar      // owned entries to hold, in the webhook's order
+	mount    *tokenProfile // the profile whose mount to hold, nil for none
+	oldOwned []string      // items of the old marker
 }
 
 type envVar struct{ name, value string }
@@ -34,7 +35,7 @@ type envVar struct{ name, value string }
 // envGroups are injected all or nothing per container, like the webhook
 // does: a container that sets AWS_REGION itself does not get an
 // AWS_DEFAULT_REGION that might disagree with it.
-func wantedEnv(inj *injection) [][]envVar {
+func wantedEnv(inj *injection, windows bool) [][]envVar {
 	var groups [][]envVar
 	if inj.regionalSTS {
 		groups = append(groups, []envVar{{EnvRegionalSTS, "regional"}})
@@ -42,7 +43,7 @@ func wantedEnv(inj *injection) [][]envVar {
 	if inj.region != "" {
 		groups = append(groups, []envVar{{EnvDefaultRegion, inj.region}, {EnvRegion, inj.region}})
 	}
-	return append(groups, []envVar{{EnvRoleARN, inj.roleARN}, {EnvTokenFile, TokenFile}})
+	return append(groups, credentialsEnv(inj, windows))
 }
 
 // planPod validates the shape of a pod template where injection applies
@@ -82,15 +83,19 @@ func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old mar
 	// (a token for another audience, another source) the webhook leaves the
 	// whole pod alone, and so does iambind.
 	userVolume := false
-	if i, v := findNamed(volumes, TokenVolumeName); v != nil && !old.volume {
-		userVolume = true
-		if inj != nil && !compatibleVolume(v, inj) {
-			sink.warnf(fmt.Sprintf("%s.volumes[%d]", sf, i), "volume %s is not a projected ServiceAccount token for audience %q at path %q; like the pod identity webhook, iambind does not inject this workload (binding %s)", TokenVolumeName, inj.audience, TokenFileName, inj.binding)
-			inj = nil
+	if inj != nil {
+		p := inj.profile
+		if i, v := findNamed(volumes, p.volume); v != nil && !old.volumes[p.volumeItem] {
+			userVolume = true
+			if !compatibleVolume(v, inj) {
+				sink.warnf(fmt.Sprintf("%s.volumes[%d]", sf, i), "volume %s is not a projected ServiceAccount token for audience %q at path %q; like the pod identity webhook, iambind does not inject this workload (binding %s)", p.volume, inj.tokenAudience(), p.file, inj.binding)
+				inj = nil
+			}
 		}
 	}
+	windows := windowsPod(spec)
 
-	change := &podChange{tmpl: tmpl, spec: spec, oldVolume: old.volume, marker: marker{containers: map[string][]string{}}}
+	change := &podChange{tmpl: tmpl, spec: spec, oldVolumes: old.volumes, marker: marker{volumes: map[string]bool{}, containers: map[string][]string{}}}
 	wantVolume := false
 	for _, c := range ctrs {
 		cc := &containerChange{node: c.node, oldOwned: old.containers[c.name]}
@@ -98,10 +103,14 @@ func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old mar
 		if inj == nil || skip[c.name] {
 			continue
 		}
-		planContainer(cc, c.name, c.field, inj, old, sink)
+		if !markerName.MatchString(c.name) {
+			sink.warnf(c.field+".name", "container name %q is not a Kubernetes container name; iambind does not inject it", c.name)
+			continue
+		}
+		planContainer(cc, c.name, c.field, inj, old, windows, sink)
 		var items []string
-		if cc.mount {
-			items = append(items, markerMount)
+		if cc.mount != nil {
+			items = append(items, cc.mount.mountItem)
 			wantVolume = true
 		}
 		for _, e := range cc.env {
@@ -112,8 +121,8 @@ func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old mar
 		}
 	}
 	if wantVolume && !userVolume {
-		change.volume = tokenVolume(inj)
-		change.marker.volume = true
+		change.volume, change.profile = tokenVolume(inj), inj.profile
+		change.marker.volumes[inj.profile.volumeItem] = true
 	}
 	return change
 }
@@ -121,7 +130,7 @@ func planPod(tmpl, meta, spec *yaml.Node, prefix string, inj *injection, old mar
 // planContainer decides which env entries and mount iambind holds in one
 // container: never one the user set (a warning when it differs from what
 // iambind would set), never half of a group.
-func planContainer(cc *containerChange, name, field string, inj *injection, old marker, sink problemSink) {
+func planContainer(cc *containerChange, name, field string, inj *injection, old marker, windows bool, sink problemSink) {
 	type userVar struct {
 		value string
 		index int
@@ -142,7 +151,7 @@ func planContainer(cc *containerChange, name, field string, inj *injection, old 
 			}
 		}
 	}
-	for _, group := range wantedEnv(inj) {
+	for _, group := range wantedEnv(inj, windows) {
 		conflict := false
 		for _, e := range group {
 			if u, set := user[e.name]; set && u.value != e.value {
@@ -165,27 +174,39 @@ func planContainer(cc *containerChange, name, field string, inj *injection, old 
 		}
 	}
 
-	cc.mount = true
+	p := inj.profile
+	cc.mount = p
 	if mounts := yamlnode.Get(cc.node, "volumeMounts"); !isAbsent(mounts) {
 		for j, m := range mounts.Content {
 			n := yamlnode.Get(m, "name").Value
-			if n == TokenVolumeName && old.owns(name, markerMount) {
+			if ownedMount(old, name, n) {
 				continue
 			}
 			mp := ""
 			if v := yamlnode.Get(m, "mountPath"); v != nil {
 				mp = strings.TrimSuffix(v.Value, "/")
 			}
-			if n != TokenVolumeName && mp != TokenMountPath {
+			if n != p.volume && mp != p.mountPath {
 				continue
 			}
-			cc.mount = false
-			if n != TokenVolumeName || mp != TokenMountPath {
+			cc.mount = nil
+			if n != p.volume || mp != p.mountPath {
 				sink.warnf(fmt.Sprintf("%s.volumeMounts[%d]", field, j), "container %q already mounts %s at %s; iambind never overrides a mount, so it does not mount the token at %s (binding %s)",
-					name, n, mp, TokenMountPath, inj.binding)
+					name, n, mp, p.mountPath, inj.binding)
 			}
 		}
 	}
+}
+
+// ownedMount reports whether the mount of volume in container is one the
+// old marker says iambind added.
+func ownedMount(old marker, container, volume string) bool {
+	for _, p := range profiles {
+		if volume == p.volume && old.owns(container, p.mountItem) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkNamedList checks that parent.key is absent or a list of maps, each
@@ -248,7 +269,7 @@ func compatibleVolume(v *yaml.Node, inj *injection) bool {
 	for _, s := range sources.Content {
 		t := yamlnode.Get(s, "serviceAccountToken")
 		aud, p := yamlnode.Get(t, "audience"), yamlnode.Get(t, "path")
-		if aud != nil && p != nil && aud.Value == inj.audience && p.Value == TokenFileName {
+		if aud != nil && p != nil && aud.Value == inj.tokenAudience() && p.Value == inj.profile.file {
 			return true
 		}
 	}
@@ -257,23 +278,23 @@ func compatibleVolume(v *yaml.Node, inj *injection) bool {
 
 func tokenVolume(inj *injection) *yaml.Node {
 	return mapNode(
-		strNode("name"), strNode(TokenVolumeName),
+		strNode("name"), strNode(inj.profile.volume),
 		strNode("projected"), mapNode(
 			strNode("sources"), &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{mapNode(
 				strNode("serviceAccountToken"), mapNode(
-					strNode("audience"), strNode(inj.audience),
+					strNode("audience"), strNode(inj.tokenAudience()),
 					strNode("expirationSeconds"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: itoa64(inj.expiration)},
-					strNode("path"), strNode(TokenFileName),
+					strNode("path"), strNode(inj.profile.file),
 				),
 			)}},
 		),
 	)
 }
 
-func tokenMount() *yaml.Node {
+func tokenMount(p *tokenProfile) *yaml.Node {
 	return mapNode(
-		strNode("name"), strNode(TokenVolumeName),
-		strNode("mountPath"), strNode(TokenMountPath),
+		strNode("name"), strNode(p.volume),
+		strNode("mountPath"), strNode(p.mountPath),
 		strNode("readOnly"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"},
 	)
 }
@@ -285,11 +306,13 @@ func (c *podChange) apply() {
 	for _, cc := range c.containers {
 		cc.apply()
 	}
-	switch {
-	case c.volume != nil:
-		upsertNamed(c.spec, "volumes", c.volume, c.oldVolume)
-	case c.oldVolume:
-		removeNamed(c.spec, "volumes", TokenVolumeName)
+	for _, p := range profiles {
+		switch {
+		case c.volume != nil && c.profile == p:
+			upsertNamed(c.spec, "volumes", c.volume, c.oldVolumes[p.volumeItem])
+		case c.oldVolumes[p.volumeItem]:
+			removeNamed(c.spec, "volumes", p.volume)
+		}
 	}
 	setMarker(c.tmpl, c.marker)
 }
@@ -300,10 +323,11 @@ func (cc *containerChange) apply() {
 		keep[e.name] = true
 	}
 	for _, it := range cc.oldOwned {
+		p := profileOfItem(it)
 		switch {
-		case it == markerMount && !cc.mount:
-			removeNamed(cc.node, "volumeMounts", TokenVolumeName)
-		case it != markerMount && !keep[it]:
+		case p != nil && cc.mount != p:
+			removeNamed(cc.node, "volumeMounts", p.volume)
+		case p == nil && !keep[it]:
 			removeNamed(cc.node, "env", it)
 		}
 	}
@@ -314,8 +338,8 @@ func (cc *containerChange) apply() {
 	for _, e := range cc.env {
 		upsertNamed(cc.node, "env", mapNode(strNode("name"), strNode(e.name), strNode("value"), strNode(e.value)), owned[e.name])
 	}
-	if cc.mount {
-		upsertNamed(cc.node, "volumeMounts", tokenMount(), owned[markerMount])
+	if cc.mount != nil {
+		upsertNamed(cc.node, "volumeMounts", tokenMount(cc.mount), owned[cc.mount.mountItem])
 	}
 }
 

@@ -36,6 +36,11 @@ type PodIdentityAssociation struct {
 	Cluster        string `json:"cluster"`
 	Namespace      string `json:"namespace"`
 	ServiceAccount string `json:"serviceAccount"`
+	// TargetRoleARN, DisableSessionTags and Policy are the association's
+	// fields of the same names in the EKS API (spec.podIdentity).
+	TargetRoleARN      string `json:"targetRoleArn,omitempty"`
+	DisableSessionTags bool   `json:"disableSessionTags,omitempty"`
+	Policy             string `json:"policy,omitempty"`
 }
 
 // Key identifies an association: EKS allows one per cluster, namespace and ServiceAccount.

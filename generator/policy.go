@@ -112,7 +112,7 @@ func applyPolicies(pb *plannedBinding, b *IdentityBinding, policies []RolePolicy
 		return false
 	}
 	pb.role, pb.roleJSON = role, roleJSON
-	return true
+	return applyPoliciesToTarget(pb, b, policies, sink)
 }
 
 // bindingField maps a role.json path to the IdentityBinding field it comes from.

@@ -20,6 +20,10 @@ type Role struct {
 	// PodIdentityAssociations are the EKS Pod Identity associations to the
 	// role (mode podIdentity or both), sorted; absent in mode irsa.
 	PodIdentityAssociations []PodIdentityAssociation `json:"podIdentityAssociations,omitempty"`
+	// PodIdentityTarget is set on the target role of an association
+	// (spec.podIdentity.targetAccountID): its trust gets sts:ExternalId
+	// once EKS has made the associations (podidentity_target.go).
+	PodIdentityTarget *PodIdentityTarget `json:"podIdentityTarget,omitempty"`
 }
 
 // OIDCProvider is an IAM OIDC identity provider the role's trust policy relies on.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ func planOrApply(ctx context.Context, f *runner, in *input.Input, stdout, stderr
 	if err := f.Scale.validate(); err != nil {
 		return nil, err
 	}
+	whole := in
 	shard, _ := input.ParseShard(f.Scale.Shard)
 	if shard.Enabled() {
 		// The guard judges the whole plan: one shard must not write while
@@ -71,9 +73,12 @@ func planOrApply(ctx context.Context, f *runner, in *input.Input, stdout, stderr
 	groups := input.ByAccount(in)
 	if f.Scale.AssumeRole == "" || len(groups) == 0 {
 		// One account (or a refusal Validate words): the credentials' own.
+		if pins := targetPins(whole, in); len(pins) > 0 {
+			return planOrApplyWithTargets(ctx, f, in, pins, stdout, stderr)
+		}
 		return planOrApplyAccount(ctx, f, in, stdout, stderr, nil)
 	}
-	return planOrApplyAccounts(ctx, f, groups, stdout, stderr)
+	return planOrApplyAccounts(ctx, f, groups, targetPins(whole, in), stdout, stderr)
 }
 
 // accountRun is the outcome of one account's pipeline.
@@ -84,7 +89,7 @@ type accountRun struct {
 	stdout bytes.Buffer
 }
 
-func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountPart, stdout, stderr io.Writer) (*iam.Result, error) {
+func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountPart, pins []*targetPin, stdout, stderr io.Writer) (*iam.Result, error) {
 	// Bad input is refused in every account before any account is touched.
 	var problems []string
 	for _, g := range groups {
@@ -115,6 +120,7 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountP
 	runs := make([]*accountRun, len(groups))
 	var stderrMu sync.Mutex // the accounts' warnings share stderr
 	var wg sync.WaitGroup
+	targets := make([]*accountTarget, len(groups))
 	for i, g := range groups {
 		t := &accountTarget{Partition: g.Partition, Account: g.Account, cfg: cfg}
 		if g.Account != callerAccount || g.Partition != callerPartition {
@@ -125,19 +131,74 @@ func planOrApplyAccounts(ctx context.Context, f *runner, groups []input.AccountP
 			t.cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(base.STS, t.AssumedRole,
 				func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "iambind" }))
 		}
-		run := &accountRun{target: t}
-		runs[i] = run
-		wg.Add(1)
-		go func(g input.AccountPart) {
-			defer wg.Done()
-			// Each account has its own clients: its own concurrency, call
-			// counts and rate limiter (IAM throttles per account).
-			run.res, run.err = planOrApplyAccount(ctx, f, g.In, &run.stdout,
-				&prefixWriter{w: stderr, prefix: "account " + g.Account + ": ", mu: &stderrMu}, t)
-		}(g)
+		targets[i] = t
+		runs[i] = &accountRun{target: t}
 	}
-	wg.Wait()
-	return mergeAccountRuns(f, runs, stdout, stderr)
+	cfgFor := func(account string) aws.Config {
+		for _, t := range targets {
+			if t.Account == account {
+				return t.cfg
+			}
+		}
+		if account == callerAccount {
+			return cfg
+		}
+		// An account outside this shard (an association role's, read for
+		// its externalIds): reached through the template as well.
+		c := cfg.Copy()
+		c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(base.STS,
+			strings.NewReplacer("{account}", account, "{partition}", callerPartition).Replace(f.Scale.AssumeRole),
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "iambind" }))
+		return c
+	}
+	if len(pins) > 0 {
+		if err := checkAccountsReached(ctx, f, pins, cfgFor); err != nil {
+			return nil, err
+		}
+		if err := resolveTargetPins(ctx, f, pins, cfgFor); err != nil {
+			return nil, err
+		}
+	}
+	runWave := func(wave []input.AccountPart) {
+		for _, g := range wave {
+			i := slices.IndexFunc(groups, func(x input.AccountPart) bool { return x.Account == g.Account && x.Partition == g.Partition })
+			run := runs[i]
+			wg.Add(1)
+			go func(g input.AccountPart) {
+				defer wg.Done()
+				// Each account has its own clients: its own concurrency, call
+				// counts and rate limiter (IAM throttles per account).
+				run.res, run.err = planOrApplyAccount(ctx, f, g.In, &run.stdout,
+					&prefixWriter{w: stderr, prefix: "account " + g.Account + ": ", mu: &stderrMu}, run.target)
+			}(g)
+		}
+		wg.Wait()
+	}
+	if len(pins) > 0 && f.Command == CommandApply {
+		targets, rest := targetFirst(groups)
+		if f.Prune {
+			// Deletions go the other way: the associations first, then the
+			// roles they name.
+			runWave(rest)
+			runWave(targets)
+		} else {
+			runWave(targets)
+			runWave(rest)
+		}
+	} else {
+		runWave(groups)
+	}
+	res, err := mergeAccountRuns(f, runs, stdout, stderr)
+	// A target role is pinned only when its account's run applied it.
+	applied := func(p *targetPin) bool {
+		for _, r := range runs {
+			if r.target.Account == accountOf(p.target.ARN) {
+				return r.err == nil && r.res != nil && r.res.RoleErrors[p.target.Name] == nil
+			}
+		}
+		return false
+	}
+	return finishTargets(ctx, f, pins, cfgFor, applied, res, err, stdout, stderr)
 }
 
 func allRoles(groups []input.AccountPart) []*input.DesiredRole {
@@ -263,10 +324,12 @@ func writeAccountsJSON(command string, runs []*accountRun, w io.Writer) error {
 		Prune         bool              `json:"prune"`
 		OIDCProviders []json.RawMessage `json:"oidcProviders"`
 		Roles         []json.RawMessage `json:"roles"`
-		Warnings      []string          `json:"warnings"`
-		Errors        []string          `json:"errors"`
-		IAMCalls      JSONCalls         `json:"iamCalls"`
-		Result        *JSONResult       `json:"result,omitempty"`
+		// The associations of every account (each account's EKS).
+		PodIdentityAssociations []json.RawMessage `json:"podIdentityAssociations,omitempty"`
+		Warnings                []string          `json:"warnings"`
+		Errors                  []string          `json:"errors"`
+		IAMCalls                JSONCalls         `json:"iamCalls"`
+		Result                  *JSONResult       `json:"result,omitempty"`
 	}
 	type account struct {
 		Account     string      `json:"account"`
@@ -335,6 +398,7 @@ func writeAccountsJSON(command string, runs []*accountRun, w io.Writer) error {
 		}
 		m.OIDCProviders = append(m.OIDCProviders, d.OIDCProviders...)
 		m.Roles = append(m.Roles, d.Roles...)
+		m.PodIdentityAssociations = append(m.PodIdentityAssociations, d.PodIdentityAssociations...)
 		for _, x := range d.Warnings {
 			m.Warnings = append(m.Warnings, "account "+r.target.Account+": "+x)
 		}

@@ -85,6 +85,9 @@ func renderVerdicts(w io.Writer, results []safety.CheckResult, n int) {
 		for _, r := range results {
 			if r.Admitted {
 				fmt.Fprintf(w, "  ✓ %s (%s)\n", r.Role, r.ARN)
+				for _, line := range r.Chain {
+					fmt.Fprintf(w, "      %s\n", line)
+				}
 			}
 		}
 	} else {
@@ -126,11 +129,18 @@ func CheckPodIdentity(files []string, sub, cluster string, stdin io.Reader, stdo
 	results := make([]safety.CheckResult, 0, len(in.Roles))
 	n := 0
 	for _, r := range in.Roles {
+		if r.PodIdentityTarget != nil {
+			continue // reached through its association role: checkChain
+		}
 		v := podidentity.Check(r.Role, subject)
+		res := safety.CheckResult{Role: r.Name, ARN: r.ARN, Source: r.Source, Admitted: v.Admitted, Reasons: v.Reasons}
 		if v.Admitted {
+			res = checkChain(in, r, subject, res)
+		}
+		if res.Admitted {
 			n++
 		}
-		results = append(results, safety.CheckResult{Role: r.Name, ARN: r.ARN, Source: r.Source, Admitted: v.Admitted, Reasons: v.Reasons})
+		results = append(results, res)
 	}
 	fmt.Fprintf(stdout, "ServiceAccount %s/%s, EKS Pod Identity in cluster %s\n", ns, name, cluster)
 	renderVerdicts(stdout, results, n)

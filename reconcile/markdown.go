@@ -333,22 +333,31 @@ func mdAccessMap(b *strings.Builder, p *Plan) {
 		return id
 	}
 	var edges, classes []string
-	for _, rc := range roles {
+	for _, rc := range chainOrder(roles) {
 		label := "role " + rc.Name
+		if mdIsTarget(rc) {
+			label = "target role " + rc.Name + " in " + accountOf(rc.ARN)
+		}
 		if rc.Kind != iam.KindNoChange {
 			label += " (" + rc.Kind.Verb() + ")"
 		}
-		rid := node("role", rc.Name, label, "")
+		rid := node("role", rc.ARN, label, "")
 		if rc.Kind != iam.KindNoChange {
 			classes = append(classes, fmt.Sprintf("  class %s %s", rid, rc.Kind))
 		}
 		if rc.Desired() == nil {
 			continue // a role to delete: no one will assume it
 		}
+		if t := rc.Desired().PodIdentityTarget; t != nil {
+			// EKS chains from the association role into this one.
+			aid := node("role", t.AssociationRoleARN, "role "+t.AssociationRoleARN[strings.LastIndex(t.AssociationRoleARN, "/")+1:], "")
+			edges = append(edges, fmt.Sprintf("  %s -->|\"EKS Pod Identity chains (sts:ExternalId)\"| %s", aid, rid))
+		}
 		for _, sub := range trustSubjects(rc.Desired()) {
 			sid := node("sa", sub, "ServiceAccount "+sub, "round")
 			edges = append(edges, fmt.Sprintf("  %s --> %s", sid, rid))
 		}
+		edges = append(edges, podIdentityEdges(rc, rid, node)...)
 		for _, a := range slices.Sorted(slices.Values(rc.Desired().ManagedPolicyARNs)) {
 			pid := node("mp", a, policyLabel(a), "doc")
 			edges = append(edges, fmt.Sprintf("  %s --> %s", rid, pid))

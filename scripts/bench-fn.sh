@@ -12,7 +12,8 @@
 # Environment: RUNS (default 7) measured runs per size, RUNS_LARGE (default 5) for 50k,
 # SIZES (default "1000 10000 50000"; must contain 10000), INJECT=1 (spec.inject on in every
 # binding and every Deployment bound: every workload gets the token volume and AWS env), TWO_INLINE=1 (every
-# binding with two inline policies: the policy lint's load), BIN (default ./bin), BENCH_DIR (inputs;
+# binding with two inline policies: the policy lint's load), POD_IDENTITY=1 (every binding in mode
+# podIdentity: with INJECT=1, EKS Pod Identity injection), BIN (default ./bin), BENCH_DIR (inputs;
 # default a temporary directory, removed at exit).
 set -euo pipefail
 
@@ -46,7 +47,7 @@ results=$BENCH_DIR/results.tsv
 : >"$results"
 for n in $SIZES; do
 	in=$BENCH_DIR/in-$n.yaml
-	"$BIN/bench-gen" -n "$n" ${INJECT:+-inject} ${TWO_INLINE:+-two-inline} >"$in"
+	"$BIN/bench-gen" -n "$n" ${INJECT:+-inject} ${TWO_INLINE:+-two-inline} ${POD_IDENTITY:+-pod-identity} >"$in"
 	runs=$RUNS
 	((n >= 50000)) && runs=$RUNS_LARGE
 	echo "== $n resources ($((n / 10)) bindings, $(($(wc -c <"$in") / 1024)) KiB): $runs runs each, interleaved"

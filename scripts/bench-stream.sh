@@ -8,8 +8,10 @@
 # the medians side by side, stream-mode iambind-fn / pass-through per size, and PASS/MISS for the
 # goal at 10k. A miss never fails the script: the numbers are the product (docs/benchmarks.md).
 #
-# Environment: RUNS (default 7), SIZES (default "1000 10000"; must contain 10000), BIN (default
-# ./bin), BENCH_DIR (inputs; default a temporary directory, removed at exit).
+# Environment: RUNS (default 7), SIZES (default "1000 10000"; must contain 10000), INJECT=1
+# (spec.inject on in every binding, every Deployment bound), POD_IDENTITY=1 (every binding in mode
+# podIdentity: with INJECT=1, EKS Pod Identity injection), BIN (default ./bin), BENCH_DIR (inputs;
+# default a temporary directory, removed at exit).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,8 +45,8 @@ from() {
 results=$BENCH_DIR/results.tsv
 : >"$results"
 for n in $SIZES; do
-	"$BIN/bench-gen" -n "$n" >"$BENCH_DIR/rl-$n.yaml"
-	"$BIN/bench-gen" -n "$n" -stream >"$BENCH_DIR/stream-$n.yaml"
+	"$BIN/bench-gen" -n "$n" ${INJECT:+-inject} ${POD_IDENTITY:+-pod-identity} >"$BENCH_DIR/rl-$n.yaml"
+	"$BIN/bench-gen" -n "$n" -stream ${INJECT:+-inject} ${POD_IDENTITY:+-pod-identity} >"$BENCH_DIR/stream-$n.yaml"
 	echo "== $n resources ($((n / 10)) bindings; ResourceList $(($(wc -c <"$BENCH_DIR/rl-$n.yaml") / 1024)) KiB, stream $(($(wc -c <"$BENCH_DIR/stream-$n.yaml") / 1024)) KiB): $RUNS runs each, interleaved"
 	"$BIN/bench-measure" -runs "$RUNS" -- \
 		passthrough "$(from passthrough-$n "$BIN/passthrough" "$BENCH_DIR/rl-$n.yaml")" :: \

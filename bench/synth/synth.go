@@ -36,6 +36,10 @@ type Options struct {
 	// TwoInline gives every binding a second inline policy (SQS, with a
 	// condition), so the policy lint has two documents a role to check.
 	TwoInline bool
+	// PodIdentity puts every binding in mode podIdentity (the cluster gets
+	// eksClusterName), so with Inject every workload gets EKS Pod Identity's
+	// token volume and container-credentials env.
+	PodIdentity bool
 }
 
 // ResourceList returns the synthetic input as ResourceList YAML.
@@ -102,7 +106,11 @@ func WriteWith(w io.Writer, n int, opts Options) error {
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
 	fmt.Fprint(bw, "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n")
-	fmt.Fprintf(bw, clusterTmpl, ClusterName)
+	cluster := fmt.Sprintf(clusterTmpl, ClusterName)
+	if opts.PodIdentity {
+		cluster = strings.Replace(cluster, "    rolePath: /iambind/\n", "    rolePath: /iambind/\n    eksClusterName: bench\n", 1)
+	}
+	bw.WriteString(cluster)
 	for b := 0; b < n/10; b++ {
 		a := block{App: fmt.Sprintf("svc-%05d", b), NS: fmt.Sprintf("team-%02d", b%Namespaces), Cluster: ClusterName}
 		binding := fmt.Sprintf(bindingTmpl, a.App, a.NS, a.Cluster, a.App, a.App, a.App, a.App)
@@ -111,6 +119,9 @@ func WriteWith(w io.Writer, n int, opts Options) error {
 		}
 		if opts.TwoInline {
 			binding += fmt.Sprintf(secondInlineTmpl, a.App, a.App, a.NS)
+		}
+		if opts.PodIdentity {
+			binding = strings.Replace(binding, "  spec:\n", "  spec:\n    mode: podIdentity\n", 1)
 		}
 		bw.WriteString(binding)
 		fmt.Fprintf(bw, serviceAccountTmpl, a.App, a.NS, a.App)

@@ -9,6 +9,11 @@
 //	DELETE /clusters/{name}/pod-identity-associations/{id}   DeletePodIdentityAssociation
 //	POST   /tags/{resourceArn}                               TagResource
 //
+// An association with a targetRoleArn gets an externalId (the value the
+// target role's trust requires as sts:ExternalId), made when the target is
+// first set and kept while it stays; a session policy needs
+// disableSessionTags: true, as the model's documentation says.
+//
 // Errors carry the x-amzn-ErrorType header and a JSON message, as the model
 // says: ResourceNotFoundException (404), ResourceInUseException (409),
 // InvalidParameterException (400), and for tagging NotFoundException (404)
@@ -48,6 +53,7 @@ type Association struct {
 	ID, ARN                                         string
 	Tags                                            map[string]string
 	DisableSessionTags                              bool
+	TargetRoleARN, Policy, ExternalID               string
 	CreatedAt, ModifiedAt                           time.Time
 	token                                           string // clientRequestToken of the create
 }
@@ -233,9 +239,6 @@ func (s *Server) create(cluster string, r *http.Request) (any, *apiError) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if req.TargetRoleARN != nil || req.Policy != nil {
-		return nil, invalid("targetRoleArn and policy are not implemented by this test server")
-	}
 	for name, v := range map[string]*string{"namespace": req.Namespace, "serviceAccount": req.ServiceAccount, "roleArn": req.RoleARN} {
 		if v == nil || *v == "" {
 			return nil, invalid("%s is required", name)
@@ -248,6 +251,9 @@ func (s *Server) create(cluster string, r *http.Request) (any, *apiError) {
 		return nil, invalid("roleArn %q is not an IAM role ARN", *req.RoleARN)
 	}
 	if err := checkTags(req.Tags); err != nil {
+		return nil, err
+	}
+	if err := checkChaining(req.TargetRoleARN, req.Policy, req.DisableSessionTags != nil && *req.DisableSessionTags); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -278,6 +284,12 @@ func (s *Server) create(cluster string, r *http.Request) (any, *apiError) {
 	if req.DisableSessionTags != nil {
 		a.DisableSessionTags = *req.DisableSessionTags
 	}
+	if req.Policy != nil {
+		a.Policy = *req.Policy
+	}
+	if req.TargetRoleARN != nil && *req.TargetRoleARN != "" {
+		a.TargetRoleARN, a.ExternalID = *req.TargetRoleARN, externalID(s.Account, cluster, s.seq)
+	}
 	if a.Tags == nil {
 		a.Tags = map[string]string{}
 	}
@@ -289,6 +301,31 @@ func (s *Server) create(cluster string, r *http.Request) (any, *apiError) {
 func associationID(account, cluster string, seq int) string {
 	sum := sha256.Sum256([]byte(account + "/" + cluster + "/" + strconv.Itoa(seq)))
 	return "a-" + hex.EncodeToString(sum[:])[:17]
+}
+
+// externalID is a UUID-shaped identifier, unique per association.
+func externalID(account, cluster string, seq int) string {
+	sum := sha256.Sum256([]byte("external/" + account + "/" + cluster + "/" + strconv.Itoa(seq) + "/" + strconv.FormatInt(time.Now().UnixNano(), 10)))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// checkChaining checks targetRoleArn and policy: a role ARN, and a JSON
+// object policy only with session tags off.
+func checkChaining(target, policy *string, tagsOff bool) *apiError {
+	if target != nil && *target != "" && !roleARNPattern.MatchString(*target) {
+		return invalid("targetRoleArn %q is not an IAM role ARN", *target)
+	}
+	if policy != nil && *policy != "" {
+		if !tagsOff {
+			return invalid("disableSessionTags must be true when a policy is given")
+		}
+		var doc map[string]any
+		if json.Unmarshal([]byte(*policy), &doc) != nil {
+			return invalid("policy is not a JSON policy document")
+		}
+	}
+	return nil
 }
 
 func checkNames(ns, sa string) *apiError {
@@ -414,9 +451,6 @@ func (s *Server) update(cluster, id string, r *http.Request) (any, *apiError) {
 	if err := decodeBody(r, &req); err != nil {
 		return nil, err
 	}
-	if req.TargetRoleARN != nil || req.Policy != nil {
-		return nil, invalid("targetRoleArn and policy are not implemented by this test server")
-	}
 	if req.RoleARN != nil && !roleARNPattern.MatchString(*req.RoleARN) {
 		return nil, invalid("roleArn %q is not an IAM role ARN", *req.RoleARN)
 	}
@@ -426,11 +460,31 @@ func (s *Server) update(cluster, id string, r *http.Request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	tagsOff := a.DisableSessionTags
+	if req.DisableSessionTags != nil {
+		tagsOff = *req.DisableSessionTags
+	}
+	policy := &a.Policy
+	if req.Policy != nil {
+		policy = req.Policy
+	}
+	if err := checkChaining(req.TargetRoleARN, policy, tagsOff); err != nil {
+		return nil, err
+	}
 	if req.RoleARN != nil {
 		a.RoleARN = *req.RoleARN
 	}
-	if req.DisableSessionTags != nil {
-		a.DisableSessionTags = *req.DisableSessionTags
+	a.DisableSessionTags, a.Policy = tagsOff, *policy
+	if req.TargetRoleARN != nil {
+		switch {
+		case *req.TargetRoleARN == "": // removes the target, and its externalId
+			a.TargetRoleARN, a.ExternalID = "", ""
+		case a.ExternalID == "":
+			s.seq++
+			a.TargetRoleARN, a.ExternalID = *req.TargetRoleARN, externalID(s.Account, cluster, s.seq)
+		default:
+			a.TargetRoleARN = *req.TargetRoleARN
+		}
 	}
 	a.ModifiedAt = time.Now().UTC()
 	return map[string]any{"association": a.wire()}, nil
@@ -476,11 +530,17 @@ func (s *Server) tag(resourceARN string, r *http.Request) (any, *apiError) {
 // wire is the PodIdentityAssociation structure of the model; timestamps are
 // epoch seconds, REST-JSON's default.
 func (a *Association) wire() map[string]any {
-	return map[string]any{
+	out := map[string]any{
 		"clusterName": a.ClusterName, "namespace": a.Namespace, "serviceAccount": a.ServiceAccount,
 		"roleArn": a.RoleARN, "associationArn": a.ARN, "associationId": a.ID,
 		"tags": a.Tags, "disableSessionTags": a.DisableSessionTags,
 		"createdAt":  float64(a.CreatedAt.UnixMilli()) / 1000,
 		"modifiedAt": float64(a.ModifiedAt.UnixMilli()) / 1000,
 	}
+	for k, v := range map[string]string{"targetRoleArn": a.TargetRoleARN, "policy": a.Policy, "externalId": a.ExternalID} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }

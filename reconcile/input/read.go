@@ -182,19 +182,21 @@ func (in *Input) addNode(file string, n *yaml.RNode, byName map[string]*DesiredR
 	}
 	switch {
 	case kind == "ConfigMap" && apiVersion == "v1" && n.GetLabels()[generator.LabelPlan] == generator.PlanRoleValue:
-		role, err := parsePlan(file, n)
+		roles, err := parsePlanRoles(file, n)
 		if err != nil {
 			return err
 		}
-		key := roleKey(role)
-		if prev, ok := byName[key]; ok {
-			if !SameRole(&prev.Role, &role.Role) {
-				return fmt.Errorf("role %s is planned twice with different role.json: %s and %s", role.Name, prev.Source, role.Source)
+		for _, role := range roles {
+			key := roleKey(role)
+			if prev, ok := byName[key]; ok {
+				if !SameRole(&prev.Role, &role.Role) {
+					return fmt.Errorf("role %s is planned twice with different role.json: %s and %s", role.Name, prev.Source, role.Source)
+				}
+				continue
 			}
-			return nil
+			byName[key] = role
+			in.Roles = append(in.Roles, role)
 		}
-		byName[key] = role
-		in.Roles = append(in.Roles, role)
 	case kind == "ConfigMap" && apiVersion == "v1" && n.GetLabels()[generator.LabelPlan] == generator.PlanOIDCValue:
 		source := fmt.Sprintf("%s: ConfigMap %s/%s", file, n.GetNamespace(), n.GetName())
 		if err := checkDataStrings(n, generator.PlanKeyOpenIDConfig, generator.PlanKeyJWKS); err != nil {
@@ -267,22 +269,27 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 	if err := checkPlanDataStrings(n); err != nil {
 		return nil, fmt.Errorf("%s: %v", source, err)
 	}
-	data := n.GetDataMap()
-	raw, ok := data[generator.PlanKeyRole]
+	return parseRoleFiles(source, n.GetDataMap(), generator.PlanKeyRole, generator.PlanKeyTrustPolicy)
+}
+
+// parseRoleFiles decodes one role of a plan ConfigMap: roleFile (role.json
+// or target-role.json) checked against its trust policy file.
+func parseRoleFiles(source string, data map[string]string, roleFile, trustFile string) (*DesiredRole, error) {
+	raw, ok := data[roleFile]
 	if !ok {
-		return nil, fmt.Errorf("%s: plan has no %s", source, generator.PlanKeyRole)
+		return nil, fmt.Errorf("%s: plan has no %s", source, roleFile)
 	}
 	var role generator.Role
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&role); err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyRole, err)
+		return nil, fmt.Errorf("%s: %s: %v", source, roleFile, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%s: %s: unexpected data after the JSON object", source, generator.PlanKeyRole)
+		return nil, fmt.Errorf("%s: %s: unexpected data after the JSON object", source, roleFile)
 	}
 	if role.Name == "" {
-		return nil, fmt.Errorf("%s: %s: name is empty", source, generator.PlanKeyRole)
+		return nil, fmt.Errorf("%s: %s: name is empty", source, roleFile)
 	}
 	// Normalise inline documents to compact canonical JSON.
 	for name, doc := range role.InlinePolicies {
@@ -293,19 +300,19 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, generator.PlanKeyRole, name, err)
+			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, roleFile, name, err)
 		}
 		c, err := change.CanonicalJSON(doc)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, generator.PlanKeyRole, name, err)
+			return nil, fmt.Errorf("%s: %s: inlinePolicies.%s: %v", source, roleFile, name, err)
 		}
 		role.InlinePolicies[name] = json.RawMessage(c)
 	}
 	// The function always writes both files; without trust-policy.json the
 	// trust policy could not be cross-checked against role.json.
-	tp, ok := data[generator.PlanKeyTrustPolicy]
+	tp, ok := data[trustFile]
 	if !ok {
-		return nil, fmt.Errorf("%s: plan has no %s", source, generator.PlanKeyTrustPolicy)
+		return nil, fmt.Errorf("%s: plan has no %s", source, trustFile)
 	}
 	want, err := generator.MarshalJSON(role.TrustPolicy, false)
 	if err != nil {
@@ -313,11 +320,11 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 	}
 	eq, err := change.SameDocument(tp, string(want))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", source, generator.PlanKeyTrustPolicy, err)
+		return nil, fmt.Errorf("%s: %s: %v", source, trustFile, err)
 	}
 	if !eq {
 		return nil, fmt.Errorf("%s: %s differs from trustPolicy in %s (was one edited by hand? re-render the plan)",
-			source, generator.PlanKeyTrustPolicy, generator.PlanKeyRole)
+			source, trustFile, roleFile)
 	}
 	return &DesiredRole{Role: role, Source: source}, nil
 }
@@ -326,7 +333,7 @@ func parsePlan(file string, n *yaml.RNode) (*DesiredRole, error) {
 // is not a plain string (a YAML mapping, list or alias): kyaml would read it
 // as an empty string and the JSON error would not say why.
 func checkPlanDataStrings(n *yaml.RNode) error {
-	return checkDataStrings(n, generator.PlanKeyRole, generator.PlanKeyTrustPolicy)
+	return checkDataStrings(n, generator.PlanKeyRole, generator.PlanKeyTrustPolicy, generator.PlanKeyTargetRole, generator.PlanKeyTargetTrustPolicy)
 }
 
 // checkDataStrings requires the given data keys, when present, to be strings.

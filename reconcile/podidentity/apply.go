@@ -82,6 +82,7 @@ func (e *Executor) apply(ctx context.Context, c Change) error {
 		_, err := e.EKS.CreatePodIdentityAssociation(ctx, &eks.CreatePodIdentityAssociationInput{
 			ClusterName: cluster, Namespace: aws.String(c.Namespace), ServiceAccount: aws.String(c.ServiceAccount),
 			RoleArn: aws.String(c.RoleARN), Tags: c.Tags, // ownership is set at birth, like roles
+			TargetRoleArn: optional(c.TargetRoleARN), Policy: optional(c.Policy), DisableSessionTags: optionalBool(c.DisableSessionTags),
 		}, region)
 		var inUse *types.ResourceInUseException
 		if errors.As(err, &inUse) {
@@ -99,10 +100,23 @@ func (e *Executor) apply(ctx context.Context, c Change) error {
 			}
 			e.logf("EKS Pod Identity association %s: TagResource %s\n", c.Key(), c.Owner)
 		}
-		if c.RoleARNBefore != c.RoleARN {
-			if _, err := e.EKS.UpdatePodIdentityAssociation(ctx, &eks.UpdatePodIdentityAssociationInput{
+		if c.RoleARNBefore != c.RoleARN || c.Before != nil {
+			in := &eks.UpdatePodIdentityAssociationInput{
 				ClusterName: cluster, AssociationId: aws.String(c.AssociationID), RoleArn: aws.String(c.RoleARN),
-			}, region); err != nil {
+			}
+			if b := c.Before; b != nil {
+				// Only what changes is sent: "" removes a target or a policy.
+				if b.TargetRoleARN != c.TargetRoleARN {
+					in.TargetRoleArn = aws.String(c.TargetRoleARN)
+				}
+				if b.DisableSessionTags != c.DisableSessionTags {
+					in.DisableSessionTags = aws.Bool(c.DisableSessionTags)
+				}
+				if b.Policy != c.Policy {
+					in.Policy = aws.String(c.Policy)
+				}
+			}
+			if _, err := e.EKS.UpdatePodIdentityAssociation(ctx, in, region); err != nil {
 				return fail("UpdatePodIdentityAssociation", err)
 			}
 			e.logf("EKS Pod Identity association %s: UpdatePodIdentityAssociation %s\n", c.Key(), c.RoleARN)
@@ -121,3 +135,17 @@ func (e *Executor) apply(ctx context.Context, c Change) error {
 }
 
 func (e *Executor) logf(format string, args ...any) { awsapi.Logf(&e.mu, e.Log, format, args...) }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+func optionalBool(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return aws.Bool(true)
+}

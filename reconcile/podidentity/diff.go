@@ -35,6 +35,15 @@ type Change struct {
 	Owner         string `json:"owner"`
 	Reason        string `json:"reason,omitempty"`
 	Adopt         bool   `json:"adopt,omitempty"`
+	// Chaining (spec.podIdentity): the target role, session tags and session
+	// policy the association gets, and what it has now when they change.
+	TargetRoleARN      string    `json:"targetRoleArn,omitempty"`
+	DisableSessionTags bool      `json:"disableSessionTags,omitempty"`
+	Policy             string    `json:"policy,omitempty"`
+	Before             *Settings `json:"before,omitempty"`
+	// ExternalID is the association's externalId (with a target role):
+	// KnownAfterApply when EKS has yet to make it.
+	ExternalID string `json:"externalId,omitempty"`
 
 	// Role is the planned role the association points at (empty for a
 	// delete): apply skips the change when that role failed.
@@ -90,11 +99,15 @@ func Diff(desired []*Desired, state *State, owners []string, opts Options) (*Pla
 	for _, d := range desired {
 		wanted[d.Key()] = true
 		c := Change{Cluster: d.Cluster, Region: d.Region, Namespace: d.Namespace, ServiceAccount: d.ServiceAccount,
-			RoleARN: d.RoleARN, Owner: d.Owner, Role: d.RoleName, Tags: d.Tags()}
+			RoleARN: d.RoleARN, Owner: d.Owner, Role: d.RoleName, Tags: d.Tags(),
+			TargetRoleARN: d.TargetRoleARN, DisableSessionTags: d.DisableSessionTags, Policy: d.Policy}
 		o := state.Associations[d.Key()]
 		switch {
 		case o == nil:
 			c.Kind = KindCreate
+			if d.TargetRoleARN != "" {
+				c.ExternalID = KnownAfterApply
+			}
 		case o.Owner() != d.Owner && !opts.Adopt:
 			current := "it has no " + generator.TagOwner + " tag"
 			if o.Owner() != "" {
@@ -106,10 +119,22 @@ func Diff(desired []*Desired, state *State, owners []string, opts Options) (*Pla
 		default:
 			c.AssociationID, c.ARN, c.RoleARNBefore = o.ID, o.ARN, o.RoleARN
 			c.Adopt = o.Owner() != d.Owner
+			c.ExternalID = o.ExternalID
+			if d.TargetRoleARN != "" && o.ExternalID == "" {
+				c.ExternalID = KnownAfterApply
+			}
+			settingsDiffer := !sameSettings(observedSettings(o), desiredSettings(d))
+			if settingsDiffer {
+				before := observedSettings(o)
+				c.Before = &before
+			}
 			switch {
 			case o.RoleARN != d.RoleARN:
 				c.Kind = KindUpdate
 				c.Reason = "the association points at another role (edited outside iambind, or the role was renamed)"
+			case settingsDiffer:
+				c.Kind = KindUpdate
+				c.Reason = "its target role, session tags or session policy differ from the plan"
 			case c.Adopt:
 				c.Kind = KindUpdate
 				c.Reason = "adopted: tagged with owner " + d.Owner

@@ -99,6 +99,8 @@ func (ob *Observer) Observe(ctx context.Context, desired []*Desired, prune bool)
 		o := &Observed{
 			Cluster: cluster, Region: regionOf[cluster], Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount),
 			ID: aws.ToString(a.AssociationId), ARN: aws.ToString(a.AssociationArn), RoleARN: aws.ToString(a.RoleArn), Tags: a.Tags,
+			TargetRoleARN: aws.ToString(a.TargetRoleArn), Policy: aws.ToString(a.Policy), ExternalID: aws.ToString(a.ExternalId),
+			DisableSessionTags: aws.ToBool(a.DisableSessionTags),
 		}
 		if o.Tags == nil {
 			o.Tags = map[string]string{}

@@ -149,6 +149,10 @@ type Observed struct {
 	Cluster, Region, Namespace, ServiceAccount string
 	ID, ARN, RoleARN                           string
 	Tags                                       map[string]string
+	// TargetRoleARN, DisableSessionTags, Policy and ExternalID are the
+	// association's chaining settings (ExternalID exists with a target role).
+	TargetRoleARN, Policy, ExternalID string
+	DisableSessionTags                bool
 }
 
 // Key identifies an association: cluster/namespace/serviceAccount.

@@ -23,10 +23,17 @@ func RenderText(w io.Writer, p *Plan) {
 		switch {
 		case c.Kind == KindCreate:
 			fmt.Fprintf(w, "    + roleArn: %q\n", c.RoleARN)
+			renderSettings(w, "+", Settings{}, settingsOf(c))
 		case c.Kind == KindDelete:
 			fmt.Fprintf(w, "    - roleArn: %q\n", c.RoleARNBefore)
 		case c.Kind == KindUpdate && c.RoleARNBefore != c.RoleARN:
 			fmt.Fprintf(w, "    ~ roleArn: %q → %q\n", c.RoleARNBefore, c.RoleARN)
+		}
+		if c.Kind == KindUpdate && c.Before != nil {
+			renderSettings(w, "~", *c.Before, settingsOf(c))
+		}
+		if c.ExternalID == KnownAfterApply {
+			fmt.Fprintf(w, "    + externalId: %s (the target role's trust is pinned to it after apply)\n", KnownAfterApply)
 		}
 	}
 }
@@ -62,4 +69,28 @@ func PlanSummary(p *Plan) string {
 func ApplySummary(r *Result, reads, writes int64) string {
 	return fmt.Sprintf("Pod Identity associations: %d created, %d updated, %d deleted, %d unchanged; EKS calls: %d reads, %d writes",
 		r.Created, r.Updated, r.Deleted, r.Unchanged, reads, writes)
+}
+
+func settingsOf(c Change) Settings {
+	return Settings{TargetRoleARN: c.TargetRoleARN, DisableSessionTags: c.DisableSessionTags, Policy: c.Policy}
+}
+
+// renderSettings writes the chaining settings that are set or change.
+func renderSettings(w io.Writer, sym string, before, after Settings) {
+	if before.TargetRoleARN != after.TargetRoleARN {
+		fmt.Fprintf(w, "    %s targetRoleArn: %s\n", sym, arrow(before.TargetRoleARN, after.TargetRoleARN))
+	}
+	if before.DisableSessionTags != after.DisableSessionTags {
+		fmt.Fprintf(w, "    %s disableSessionTags: %s\n", sym, arrow(fmt.Sprint(before.DisableSessionTags), fmt.Sprint(after.DisableSessionTags)))
+	}
+	if !sameSettings(Settings{Policy: before.Policy}, Settings{Policy: after.Policy}) {
+		fmt.Fprintf(w, "    %s policy: %s\n", sym, arrow(before.Policy, after.Policy))
+	}
+}
+
+func arrow(before, after string) string {
+	if before == "" || before == "false" {
+		return fmt.Sprintf("%q", after)
+	}
+	return fmt.Sprintf("%q → %q", before, after)
 }

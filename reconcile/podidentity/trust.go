@@ -99,7 +99,7 @@ func Check(role generator.Role, sub Subject) Verdict {
 	}
 	var reasons []string
 	want := generator.PodIdentityAssociation{Cluster: name, Namespace: sub.Namespace, ServiceAccount: sub.ServiceAccount}
-	if !slices.Contains(role.PodIdentityAssociations, want) {
+	if !slices.ContainsFunc(role.PodIdentityAssociations, func(a generator.PodIdentityAssociation) bool { return a.Key() == want.Key() }) {
 		reasons = append(reasons, fmt.Sprintf("the plan has no EKS Pod Identity association %s for this role", want.Key()))
 	}
 	if clusterARN == "" {

@@ -157,6 +157,9 @@ type CheckResult struct {
 	Source   string
 	Admitted bool
 	Reasons  []string
+	// Chain is how an admitted role leads on (an EKS Pod Identity target
+	// role and the policies the pod gets), one line each.
+	Chain []string
 }
 
 // Check evaluates every planned role's trust policy for a token.

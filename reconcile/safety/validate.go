@@ -180,6 +180,10 @@ func validateTrust(p *Problems, where string, r *input.DesiredRole) {
 		}
 	}
 	podIdentityStatements := 0
+	if r.PodIdentityTarget != nil {
+		validateTargetTrust(p, where, r)
+		return
+	}
 	for i, st := range r.TrustPolicy.Statement {
 		n := i + 1
 		if generator.IsPodIdentityStatement(st) {

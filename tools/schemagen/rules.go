@@ -101,7 +101,16 @@ var kindRules = map[string]map[string]*Schema{
 // pendingRules are for fields this round adds in parallel branches:
 // applied when the field exists, and not an error while it does not. Move
 // them into kindRules once the fields are merged.
-var pendingRules = map[string]map[string]*Schema{}
+var pendingRules = map[string]map[string]*Schema{
+	"IdentityBinding": {
+		"spec.podIdentity": {Description: "EKS Pod Identity settings of the association (mode podIdentity or both): a target role, session tags, a session policy."},
+		"spec.podIdentity.targetAccountID": {Description: "Put the binding's policies on a target role in this 12-digit account; EKS assumes the association role, then the target role (targetRoleArn). Quote it in YAML.",
+			Pattern: `^[0-9]{12}$`},
+		"spec.podIdentity.disableSessionTags": {Description: "Turn off the session tags EKS Pod Identity passes (the trust then drops its session-tag conditions).", Default: false},
+		"spec.podIdentity.sessionPolicy": {Description: "IAM policy document (a YAML object or a JSON string) that narrows the pods' credentials; requires disableSessionTags: true. At most 2048 characters as compact JSON (STS's session policy limit).",
+			Type: []any{"object", "string"}},
+	},
+}
 
 const (
 	dns1123Label     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
