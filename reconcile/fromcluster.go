@@ -184,6 +184,12 @@ func readClusterPlan(cm *corev1.ConfigMap) (*input.DesiredRole, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(in.Roles) == 2 && in.Roles[1].PodIdentityTarget != nil {
+		// A target role lives in another account (or is chained to an
+		// association's externalId, pinned after the association exists):
+		// the Job acts in its own account, with no --assume-role and no pin.
+		return nil, fmt.Errorf("ConfigMap %s/%s plans an EKS Pod Identity target role %s (spec.podIdentity.targetAccountID): the in-cluster Job does not apply target roles; apply this binding with `iambind apply -f` (with --assume-role for the target account)", cm.Namespace, cm.Name, in.Roles[1].ARN)
+	}
 	if len(in.Roles) != 1 {
 		return nil, fmt.Errorf("ConfigMap %s/%s is not a plan (label %s=%s)", cm.Namespace, cm.Name, generator.LabelPlan, generator.PlanRoleValue)
 	}

@@ -341,7 +341,10 @@ func TestSharedClusterPodIdentity(t *testing.T) {
 	// team-a's plan for another EKS cluster in the account.
 	otherCluster := strings.Replace(cluster, "eksClusterName: prod", "eksClusterName: other", 1)
 	elsewhere := renderPlansWith(t, otherCluster, podBinding("team-a", "elsewhere", "podIdentity"))[0]
-	for _, cm := range []*corev1.ConfigMap{legit, both, cross, elsewhere} {
+	// team-a's binding with a target role in another account: the Job has
+	// neither that account's credentials nor the externalId pin.
+	chained := renderPlansWith(t, cluster, binding("team-a", "chained", "  mode: podIdentity\n  podIdentity: {targetAccountID: \"210987654321\"}\n  serviceAccounts:\n  - {name: chained, namespace: team-a}\n"))[0]
+	for _, cm := range []*corev1.ConfigMap{legit, both, cross, elsewhere, chained} {
 		createCM(t, admin, cm)
 	}
 	if !strings.Contains(cross.Data[generator.PlanKeyRole], `"namespace": "team-b"`) {
@@ -350,13 +353,14 @@ func TestSharedClusterPodIdentity(t *testing.T) {
 
 	code, stdout, stderr := iamCLI(t, "apply", "--from-cluster", "--kubeconfig", kubeconfig, "--cluster", clusterFile, "--eks-endpoint-url", fake.URL)
 	if code != 1 {
-		t.Fatalf("exit %d, want 1 (two refused plans)\n%s\n%s", code, stdout, stderr)
+		t.Fatalf("exit %d, want 1 (three refused plans)\n%s\n%s", code, stdout, stderr)
 	}
 	for cm, want := range map[string]string{
 		"team-b/iambind-api":       "",
 		"team-b/iambind-worker":    "",
 		"team-a/iambind-steal":     "binds ServiceAccount team-b/steal, outside namespace team-a",
 		"team-a/iambind-elsewhere": `EKS cluster "other"`,
+		"team-a/iambind-chained":   "the in-cluster Job does not apply target roles",
 	} {
 		st, msg := status(t, admin, cm)
 		if want == "" && st != "Synced" || want != "" && (st != "Error" || !strings.Contains(msg, want)) {
