@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/iambind/iambind/internal/fixture"
 	"github.com/iambind/iambind/internal/golden"
 	"github.com/iambind/iambind/internal/tooltest"
 )
@@ -249,23 +250,7 @@ func copyDir(t *testing.T, src string) string {
 }
 
 // snapshot reads every file under dir into a map (relative path -> content).
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		rel, _ := filepath.Rel(dir, path)
-		files[rel] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
-}
+func snapshot(t *testing.T, dir string) map[string]string { return fixture.ReadTree(t, dir) }
 
 func diffSnapshots(t *testing.T, what string, want, got map[string]string) {
 	t.Helper()

@@ -20,34 +20,38 @@ import (
 func BenchmarkStreamMode(b *testing.B) {
 	stream := synth.Stream(10_000, synth.Options{})
 	rl := synth.ResourceList(10_000)
-	b.Run("stream", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if code := run(nil, bytes.NewReader(stream), io.Discard, io.Discard); code != 0 {
-				b.Fatalf("exit code %d", code)
-			}
-		}
-	})
+	b.Run("stream", benchmarkRun(stream))
 	// With EKS Pod Identity injection on: every binding in mode
 	// podIdentity, every workload injected (scripts/bench-stream.sh with
 	// INJECT=1 POD_IDENTITY=1 judges the goal on whole processes).
 	piStream := synth.Stream(10_000, synth.Options{Inject: true, PodIdentity: true})
-	b.Run("stream-pod-identity-inject", func(b *testing.B) {
+	b.Run("stream-pod-identity-inject", benchmarkRun(piStream))
+	b.Run("sdk-passthrough", benchmarkPassthrough(rl))
+}
+
+// benchmarkRun runs iambind-fn in process over input.
+func benchmarkRun(input []byte) func(*testing.B) {
+	return func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if code := run(nil, bytes.NewReader(piStream), io.Discard, io.Discard); code != 0 {
+			if code := run(nil, bytes.NewReader(input), io.Discard, io.Discard); code != 0 {
 				b.Fatalf("exit code %d", code)
 			}
 		}
-	})
-	b.Run("sdk-passthrough", func(b *testing.B) {
+	}
+}
+
+// benchmarkPassthrough runs a KRM function on the SDK that changes nothing
+// over the ResourceList rl: the floor of ResourceList mode.
+func benchmarkPassthrough(rl []byte) func(*testing.B) {
+	return func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := fn.Run(fn.ResourceListProcessorFunc(func(*fn.ResourceList) (bool, error) { return true, nil }), rl); err != nil {
 				b.Fatal(err)
 			}
 		}
-	})
+	}
 }
 
 // BenchmarkTwoInlinePolicies is iambind-fn in ResourceList mode over 10k
@@ -59,20 +63,6 @@ func BenchmarkStreamMode(b *testing.B) {
 //	go test ./fn -run '^$' -bench BenchmarkTwoInlinePolicies -benchmem
 func BenchmarkTwoInlinePolicies(b *testing.B) {
 	rl := synth.ResourceListWith(10_000, synth.Options{TwoInline: true})
-	b.Run("iambind-fn", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if code := run(nil, bytes.NewReader(rl), io.Discard, io.Discard); code != 0 {
-				b.Fatalf("exit code %d", code)
-			}
-		}
-	})
-	b.Run("sdk-passthrough", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := fn.Run(fn.ResourceListProcessorFunc(func(*fn.ResourceList) (bool, error) { return true, nil }), rl); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("iambind-fn", benchmarkRun(rl))
+	b.Run("sdk-passthrough", benchmarkPassthrough(rl))
 }

@@ -249,8 +249,7 @@ func sameClusterSpec(a, b *IdentityCluster) bool {
 func checkUniqueRoles(planned []*plannedBinding, problems *Problems) {
 	owners := map[string]*plannedBinding{}
 	for _, pb := range planned {
-		acct := strings.SplitN(pb.role.ARN, ":", 6)[4]
-		key := acct + "/" + strings.ToLower(pb.role.Name)
+		key := roleKey(pb.role.ARN, pb.role.Name)
 		if other, dup := owners[key]; dup {
 			sink := problemSink{ref: pb.ref, problems: problems}
 			sink.errorf("spec.role.name", "role %q is also planned by IdentityBinding %s; IAM role names are unique per account (case-insensitive)", pb.role.Name, other.key)
@@ -259,6 +258,12 @@ func checkUniqueRoles(planned []*plannedBinding, problems *Problems) {
 		owners[key] = pb
 	}
 	checkUniqueTargetRoles(planned, owners, problems)
+}
+
+// roleKey is what makes a role unique in IAM: its account and its name,
+// case-insensitively.
+func roleKey(arn, name string) string {
+	return strings.SplitN(arn, ":", 6)[4] + "/" + strings.ToLower(name)
 }
 
 // claim records which binding annotates which ServiceAccount.

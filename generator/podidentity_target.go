@@ -300,8 +300,7 @@ func checkUniqueTargetRoles(planned []*plannedBinding, owners map[string]*planne
 		if pb.target == nil {
 			continue
 		}
-		acct := strings.SplitN(pb.target.ARN, ":", 6)[4]
-		key := acct + "/" + strings.ToLower(pb.target.Name)
+		key := roleKey(pb.target.ARN, pb.target.Name)
 		if other, dup := owners[key]; dup {
 			sink := problemSink{ref: pb.ref, problems: problems}
 			sink.errorf("spec.podIdentity.targetAccountID", "the target role %s is also planned by IdentityBinding %s; IAM role names are unique per account (case-insensitive): set spec.role.name", pb.target.ARN, other.key)

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/iambind/iambind/internal/clitest"
+	"github.com/iambind/iambind/internal/fixture"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
 	"github.com/iambind/iambind/reconcile/iam"
@@ -218,23 +219,7 @@ func snapshot(t *testing.T, c *awsiam.Client, names ...string) map[string]*iam.O
 }
 
 // files reads every file under dir, by relative path.
-func files(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+func files(t *testing.T, dir string) map[string]string { return fixture.ReadTree(t, dir) }
 
 func keys(m map[string]string) []string {
 	var out []string
