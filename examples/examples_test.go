@@ -32,11 +32,8 @@ var repoRoot = func() string {
 
 // TestMain builds bin/iambind-fn: the examples reference it by a relative path.
 func TestMain(m *testing.M) {
-	cmd := exec.Command("go", "build", "-o", filepath.Join(repoRoot, "bin", "iambind-fn"), "./fn")
-	cmd.Dir = repoRoot
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		os.Stderr.WriteString("building iambind-fn failed\n")
+	if _, err := tooltest.BuildFunction(); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
 	os.Exit(m.Run())

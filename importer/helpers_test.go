@@ -23,6 +23,7 @@ import (
 	"github.com/iambind/iambind/internal/fixture"
 	"github.com/iambind/iambind/internal/kubetest"
 	"github.com/iambind/iambind/internal/mototest"
+	"github.com/iambind/iambind/internal/tooltest"
 	"github.com/iambind/iambind/reconcile/iam"
 )
 
@@ -39,11 +40,8 @@ const (
 
 // TestMain builds bin/iambind-fn: the imported kustomization runs it.
 func TestMain(m *testing.M) {
-	cmd := exec.Command("go", "build", "-o", fnBinary(), "./fn")
-	cmd.Dir = repoRoot
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		os.Stderr.WriteString("building iambind-fn failed\n")
+	if _, err := tooltest.BuildFunction(); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
 	os.Exit(m.Run())

@@ -1,11 +1,9 @@
 package reconcile
 
 import (
-	"github.com/iambind/iambind/reconcile/internal/testrole"
-
-	"github.com/iambind/iambind/reconcile/iam"
-
 	"github.com/iambind/iambind/internal/fixture"
+	"github.com/iambind/iambind/reconcile/iam"
+	"github.com/iambind/iambind/reconcile/internal/testrole"
 )
 
 const s3ro = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"

@@ -126,7 +126,7 @@ func ReadStream(r io.Reader) (*Stream, error) {
 			prints[i] = fingerprint(seed, nodes[i][0].YNode())
 		}
 	})
-	s := &Stream{read: map[*fn.KubeObject]document{}}
+	s := &Stream{read: map[*fn.KubeObject]document{}, seed: seed}
 	for i := range docs {
 		if errs[i] != nil {
 			msg := strings.TrimPrefix(oneLine(errs[i].Error()), "MalformedYAMLError: ")
@@ -140,13 +140,12 @@ func ReadStream(r io.Reader) (*Stream, error) {
 			for _, e := range expanded {
 				obj := fn.MoveToKubeObject(e)
 				s.Objects = append(s.Objects, obj)
-				if prints[i] != 0 && len(expanded) == 1 {
+				if prints[i] != 0 && e == n { // the document itself, not an item of a List
 					s.read[obj] = document{text: sourceText(docs[i]), fingerprint: prints[i]}
 				}
 			}
 		}
 	}
-	s.seed = seed
 	return s, nil
 }
 

@@ -173,6 +173,10 @@ func TestStreamWriteEncodesWhatHasNoTextOfItsOwn(t *testing.T) {
 			in:   "apiVersion: v1\nkind: List\nitems:\n  - apiVersion:  v1\n    kind: ConfigMap\n    metadata: {name: a}\n",
 			want: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
 		},
+		"items of a List": {
+			in:   "apiVersion: v1\nkind: List\nitems:\n  - apiVersion:  v1\n    kind: ConfigMap\n    metadata: {name: a}\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n",
+			want: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n{apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n",
+		},
 		"end marker": {
 			in:   "apiVersion:  v1\nkind: ConfigMap\nmetadata:\n  name: a\n...\n",
 			want: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",

@@ -4,6 +4,7 @@
 package tooltest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,4 +32,17 @@ func Binary(t testing.TB, name, pkg, version string) string {
 		t.Fatalf("installing %s %s failed (run `make tools`): %v\n%s", name, version, err, out)
 	}
 	return bin
+}
+
+// BuildFunction builds iambind-fn from this checkout into bin/, where the
+// examples' kustomizations and imported ones find it, and returns its path.
+// Shared by the TestMains that run the function through kustomize.
+func BuildFunction() (string, error) {
+	bin := filepath.Join(binDir, "iambind-fn")
+	cmd := exec.Command("go", "build", "-o", bin, "./fn")
+	cmd.Dir = filepath.Dir(binDir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building iambind-fn: %v\n%s", err, out)
+	}
+	return bin, nil
 }
