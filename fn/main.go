@@ -20,6 +20,7 @@ import (
 	"github.com/iambind/iambind/internal/buildinfo"
 	"github.com/iambind/iambind/internal/krmout"
 	"github.com/iambind/iambind/internal/krmstream"
+	"github.com/iambind/iambind/policylint"
 )
 
 //go:embed README.md
@@ -29,6 +30,8 @@ var readme []byte
 var metadata []byte
 
 func main() {
+	prepareHeap()
+	go policylint.Prepare()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -65,6 +65,12 @@ func HasErrors(fs []Finding) bool {
 // catalogue may not know yet (a warning).
 const maxNearDistance = 2
 
+// Prepare decodes the catalogue now rather than at the first lint. A
+// process that will lint and first waits for its input (the function reading
+// stdin) calls it in the background, so the decoding is not on the path the
+// user waits for.
+func Prepare() { catalog.Load() }
+
 // Document lints one policy document (identity or session policy JSON).
 // A document that is not a JSON policy gives no findings: its shape is
 // validated elsewhere, with a better message.
