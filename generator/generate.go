@@ -8,6 +8,8 @@ import (
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+
+	"github.com/iambind/iambind/internal/parallel"
 )
 
 // Output is the result of one expansion.
@@ -44,19 +46,18 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 	clusters := decodeClusters(in.clusters, functionConfig, &problems)
 	policies := decodePolicies(in.policies, opts, &problems)
 
+	// Bindings are planned independently of each other (the clusters and
+	// policies are only read), on every core; their problems are put
+	// together in input order, so the output is the same as one by one.
+	plans := make([]*plannedBinding, len(in.bindings))
+	bindingProblems := make([]Problems, len(in.bindings))
+	parallel.Each(len(in.bindings), func(i int) {
+		plans[i] = planOne(in.bindings[i], clusters, policies, &bindingProblems[i])
+	})
 	var planned []*plannedBinding
-	for _, obj := range in.bindings {
-		sink := problemSink{ref: refOf(obj), problems: &problems}
-		var b IdentityBinding
-		if !decodeStrict(obj.CopyToResourceNode().YNode(), &b, sink) {
-			continue
-		}
-		pb := planBinding(&b, clusters, sink)
-		if pb == nil {
-			continue
-		}
-		// Lint and guardrails both report, whichever refuses.
-		if linted := lintInline(pb, &b, sink); applyPolicies(pb, &b, policies, sink) && linted {
+	for i, pb := range plans {
+		problems = append(problems, bindingProblems[i]...)
+		if pb != nil {
 			planned = append(planned, pb)
 		}
 	}
@@ -84,6 +85,25 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 	injections.apply()
 	out.Summary += injections.summary()
 	return out
+}
+
+// planOne decodes, plans, lints and checks one IdentityBinding against the
+// policies; it returns nil when any step refused it (problems says why).
+func planOne(obj *fn.KubeObject, clusters map[string]*IdentityCluster, policies []RolePolicy, problems *Problems) *plannedBinding {
+	sink := problemSink{ref: refOf(obj), problems: problems}
+	var b IdentityBinding
+	if !decodeStrict(obj.CopyToResourceNode().YNode(), &b, sink) {
+		return nil
+	}
+	pb := planBinding(&b, clusters, sink)
+	if pb == nil {
+		return nil
+	}
+	// Lint and guardrails both report, whichever refuses.
+	if linted := lintInline(pb, &b, sink); applyPolicies(pb, &b, policies, sink) && linted {
+		return pb
+	}
+	return nil
 }
 
 // input is the input stream split by what iambind does with each item.

@@ -9,7 +9,8 @@ import (
 
 // RolePolicy is an operator policy every planned role must satisfy (the
 // guardrails package implements it). It lives outside the generator so that
-// the CLI evaluates the very same rules over role.json.
+// the CLI evaluates the very same rules over role.json. Bindings are planned
+// in parallel: Check is called concurrently and must only read its policy.
 type RolePolicy interface {
 	// Check returns the role as it is to be planned (a policy may fill in a
 	// field, such as a required permissions boundary) and what it refuses.

@@ -12,15 +12,14 @@ import (
 	"hash/maphash"
 	"io"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/iambind/iambind/internal/parallel"
 )
 
 // IsResourceList tells whether data is a KRM ResourceList (what kustomize
@@ -119,7 +118,7 @@ func ReadStream(r io.Reader) (*Stream, error) {
 	nodes := make([][]*yaml.RNode, len(docs))
 	prints := make([]uint64, len(docs))
 	errs := make([]error, len(docs))
-	parallel(len(docs), func(i int) {
+	parallel.Each(len(docs), func(i int) {
 		defer recoverInto(&errs[i])
 		nodes[i], errs[i] = decode(docs[i])
 		if errs[i] == nil && len(nodes[i]) == 1 && verbatimSafe(docs[i]) {
@@ -256,20 +255,6 @@ func recoverInto(err *error) {
 	}
 }
 
-// parallel runs f(0) … f(n-1) on GOMAXPROCS goroutines.
-func parallel(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
-}
-
 // expandList returns the objects of document n (1-based, counting
 // non-empty documents): its items when it is a List, else itself.
 func expandList(node *yaml.RNode, n int) ([]*yaml.RNode, error) {
@@ -340,7 +325,7 @@ func Write(w io.Writer, objs fn.KubeObjects) error {
 func (s *Stream) Write(w io.Writer, objs fn.KubeObjects) error {
 	encoded := make([][]byte, len(objs))
 	errs := make([]error, len(objs))
-	parallel(len(objs), func(i int) {
+	parallel.Each(len(objs), func(i int) {
 		defer recoverInto(&errs[i])
 		obj := objs[i]
 		objs[i] = nil
