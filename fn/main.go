@@ -52,13 +52,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
 		return 1
 	}
-	in, err := io.ReadAll(stdin)
+	// Read ahead: a stream's documents are decoded as they arrive.
+	input, err := krmstream.ReadInput(stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "iambind-fn: reading stdin: %v\n", err)
 		return 1
 	}
+	in := input.Data
 	if !krmstream.IsResourceList(in) {
-		return runStream(process, in, opts, stdout, stderr)
+		return runStream(process, input, opts, stdout, stderr)
 	}
 	if opts.any() {
 		// A ResourceList carries its own config: kpt and kustomize would

@@ -45,7 +45,7 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
-func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, stdout, stderr io.Writer) int {
+func runStream(process fn.ResourceListProcessorFunc, in *krmstream.Input, opts options, stdout, stderr io.Writer) int {
 	items, source, fromFiles, problems := readInputs(in, opts.clusterFiles)
 	if len(problems) == 0 {
 		problems = leftBehindPlans(items)
@@ -83,7 +83,7 @@ func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, st
 	// Encoded in full before the first byte goes out: on error, stdout stays empty.
 	// The output is about the input's size and more: grown once, not doubled up to it.
 	var buf bytes.Buffer
-	buf.Grow(len(in) + len(in)/2)
+	buf.Grow(len(in.Data) + len(in.Data)/2)
 	if err := writeStream(&buf, source, out); err != nil {
 		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
 		return 1
@@ -99,7 +99,7 @@ func runStream(process fn.ResourceListProcessorFunc, in []byte, opts options, st
 // items to process (the files' clusters first, then the stream), the parsed
 // stream (whose unchanged objects are written as they came), and the set of
 // objects that came from files, or every problem found.
-func readInputs(in []byte, clusterFiles []string) (fn.KubeObjects, *krmstream.Stream, map[*fn.KubeObject]bool, []string) {
+func readInputs(in *krmstream.Input, clusterFiles []string) (fn.KubeObjects, *krmstream.Stream, map[*fn.KubeObject]bool, []string) {
 	var items fn.KubeObjects
 	var problems []string
 	fromFiles := map[*fn.KubeObject]bool{}
@@ -114,7 +114,7 @@ func readInputs(in []byte, clusterFiles []string) (fn.KubeObjects, *krmstream.St
 		}
 		items = append(items, objs...)
 	}
-	stream, err := readSafely(bytes.NewReader(in))
+	stream, err := readSafely(in.Stream)
 	switch {
 	case err != nil:
 		problems = append(problems, "stdin: "+err.Error())
@@ -138,7 +138,11 @@ func readClusterFile(file string) (fn.KubeObjects, error) {
 		return nil, fmt.Errorf("--cluster %s: %v", file, err)
 	}
 	defer f.Close()
-	stream, err := readSafely(f)
+	in, err := krmstream.ReadInput(f)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster %s: %v", file, err)
+	}
+	stream, err := readSafely(in.Stream)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster %s: %v", file, err)
 	}
@@ -155,15 +159,15 @@ func readClusterFile(file string) (fn.KubeObjects, error) {
 	return objs, nil
 }
 
-// readSafely is krmstream.ReadStream with the guard of ResourceList mode: hostile
+// readSafely parses a stream with the guard of ResourceList mode: hostile
 // YAML (aliases where a string belongs) gets a message, not a stack trace.
-func readSafely(r io.Reader) (stream *krmstream.Stream, err error) {
+func readSafely(parse func() (*krmstream.Stream, error)) (stream *krmstream.Stream, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			stream, err = nil, fmt.Errorf("malformed input: the stream could not be read (YAML aliases in apiVersion, kind or metadata are not supported): %v", p)
 		}
 	}()
-	return krmstream.ReadStream(r)
+	return parse()
 }
 
 // leftBehindPlans refuses a stream that holds iambind's plans but no

@@ -106,24 +106,36 @@ type document struct {
 // are decoded on every CPU: parsing is most of the cost of a stream, and
 // its documents do not depend on each other.
 func ReadStream(r io.Reader) (*Stream, error) {
-	data, err := io.ReadAll(r)
+	in, err := ReadInput(r)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := split(string(data))
+	return in.Stream()
+}
+
+// Stream parses the input: the documents decoded during the read are taken
+// as they are, the others decoded now, on every CPU.
+func (in *Input) Stream() (*Stream, error) {
+	docs, err := split(string(in.Data))
 	if err != nil {
 		return nil, fmt.Errorf("not a YAML stream: %v", err)
 	}
-	seed := maphash.MakeSeed()
+	seed := in.seed
 	nodes := make([][]*yaml.RNode, len(docs))
 	prints := make([]uint64, len(docs))
 	errs := make([]error, len(docs))
-	parallel.Each(len(docs), func(i int) {
-		defer recoverInto(&errs[i])
-		nodes[i], errs[i] = decode(docs[i])
-		if errs[i] == nil && len(nodes[i]) == 1 && verbatimSafe(docs[i]) {
-			prints[i] = fingerprint(seed, nodes[i][0].YNode())
+	var rest []int
+	for i, doc := range docs {
+		if d, ok := in.take(doc); ok {
+			nodes[i], prints[i], errs[i] = d.nodes, d.print, d.err
+		} else {
+			rest = append(rest, i)
 		}
+	}
+	parallel.Each(len(rest), func(j int) {
+		i := rest[j]
+		d := decodeDocument(seed, docs[i])
+		nodes[i], prints[i], errs[i] = d.nodes, d.print, d.err
 	})
 	s := &Stream{read: map[*fn.KubeObject]document{}, seed: seed}
 	for i := range docs {

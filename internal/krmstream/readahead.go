@@ -1,0 +1,158 @@
+package krmstream
+
+import (
+	"bytes"
+	"errors"
+	"hash/maphash"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// An Input is a stream read to its end, with the documents that were
+// decoded while the rest was still arriving.
+//
+// In a pipe (`kustomize build | iambind-fn`) the producer writes its output
+// over some milliseconds, a pipe buffer at a time; reading it all before
+// parsing any of it leaves the cores idle then and puts the whole parse
+// after the producer's exit, where the user waits for it. ReadInput decodes
+// each document as soon as the separator after it has arrived. Input.Stream
+// then splits the whole text as always and takes a decoded document only
+// where its text is exactly the text decoded ahead, so the result is the
+// same as reading first and parsing after; a document that was not ready
+// (the last one, one behind an invalid separator) is decoded then.
+type Input struct {
+	Data  []byte
+	seed  maphash.Seed
+	ahead map[string][]decoded // by document text; identical documents queue up
+}
+
+// decoded is one document's parse: its objects, the fingerprint of its tree
+// when its text can stand for it (0 when not), or the error.
+type decoded struct {
+	nodes []*yaml.RNode
+	print uint64
+	err   error
+}
+
+// ReadInput reads r to its end, decoding documents on every CPU as they
+// complete.
+func ReadInput(r io.Reader) (*Input, error) {
+	in := &Input{seed: maphash.MakeSeed(), ahead: map[string][]decoded{}}
+	ra := readAhead{seed: in.seed, jobs: make(chan string, maxQueued)}
+	buf := make([]byte, 0, 64<<10)
+	scanned, prev := 0, 0 // where the next line starts; where the current document starts
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		scanned, prev = ra.scan(buf, scanned, prev)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			ra.finish()
+			return nil, err
+		}
+	}
+	ra.finish()
+	in.Data, in.ahead = buf, ra.done
+	if in.ahead == nil {
+		in.ahead = map[string][]decoded{}
+	}
+	return in, nil
+}
+
+// maxQueued bounds the documents waiting for a worker; past it the reader
+// moves on and the document is decoded after the read.
+const maxQueued = 4096
+
+// readAhead decodes documents handed to it on GOMAXPROCS workers.
+type readAhead struct {
+	seed    maphash.Seed
+	jobs    chan string
+	wg      sync.WaitGroup
+	started bool
+	stopped bool // an invalid separator: split will refuse the stream
+	mu      sync.Mutex
+	done    map[string][]decoded
+}
+
+// scan looks at the complete lines of buf from scanned on, as split does,
+// and hands each document that a separator line closes to the workers.
+// It returns where scanning goes on and where the open document starts.
+func (ra *readAhead) scan(buf []byte, scanned, prev int) (int, int) {
+	for !ra.stopped {
+		end := bytes.IndexByte(buf[scanned:], '\n')
+		if end < 0 {
+			return scanned, prev
+		}
+		start := scanned
+		end += start
+		if line := buf[start:end]; bytes.HasPrefix(line, []byte("---")) {
+			if rest := bytes.TrimSpace(line[3:]); len(rest) != 0 && rest[0] != '#' {
+				ra.stopped = true
+				break
+			}
+			if start > 0 {
+				ra.submit(strings.ReplaceAll(string(buf[prev:start]), "\r\n", "\n"))
+			}
+			prev = end
+		}
+		scanned = end + 1
+	}
+	return scanned, prev
+}
+
+// finish waits for the workers: none outlives the read.
+func (ra *readAhead) finish() {
+	close(ra.jobs)
+	ra.wg.Wait()
+}
+
+func (ra *readAhead) submit(doc string) {
+	if !ra.started {
+		ra.started = true
+		ra.done = map[string][]decoded{}
+		for range runtime.GOMAXPROCS(0) {
+			ra.wg.Go(func() {
+				for doc := range ra.jobs {
+					d := decodeDocument(ra.seed, doc)
+					ra.mu.Lock()
+					ra.done[doc] = append(ra.done[doc], d)
+					ra.mu.Unlock()
+				}
+			})
+		}
+	}
+	select {
+	case ra.jobs <- doc:
+	default: // all busy and the queue full: decoded after the read
+	}
+}
+
+// decodeDocument is one document's decoding, as Stream does it.
+func decodeDocument(seed maphash.Seed, doc string) (d decoded) {
+	defer recoverInto(&d.err)
+	d.nodes, d.err = decode(doc)
+	if d.err == nil && len(d.nodes) == 1 && verbatimSafe(doc) {
+		d.print = fingerprint(seed, d.nodes[0].YNode())
+	}
+	return d
+}
+
+// take returns the decoding of doc made during the read, once: each
+// decoded tree goes to one object only.
+func (in *Input) take(doc string) (decoded, bool) {
+	ds := in.ahead[doc]
+	if len(ds) == 0 {
+		return decoded{}, false
+	}
+	in.ahead[doc] = ds[1:]
+	return ds[0], true
+}
