@@ -11,12 +11,14 @@ import (
 // time is a page fault, about 10 µs there, and a 1,000-object stream
 // touches some 10,000 pages, as long as its whole expansion takes. In a
 // pipe (`kustomize build | iambind-fn`) that cost comes after the producer
-// is done, which is where a user waits for it. Two settings, made once at
+// is done, which is where a user waits for it. Three settings, made once at
 // start-up, take most of it away (docs/benchmarks.md has the figures):
 //
 //   - the first heapFloor bytes of the heap are backed by transparent huge
 //     pages where the kernel offers them on request (heap_linux.go): one
 //     fault per 2 MiB instead of one per 4 KiB;
+//   - when stdin has nothing to read yet (a producer is still working), the
+//     first prefaultSize bytes of them are faulted in while it works;
 //   - the collector first runs when the heap reaches heapFloor, then paces
 //     itself as usual: a small input is expanded without a collection, a
 //     large one as before.
@@ -25,33 +27,62 @@ import (
 // a stream of a few thousand objects allocates in all.
 const heapFloor = 128 << 20
 
-// prepareHeap makes both settings. It is for the process's main: tests and
+// prefaultSize is what a run waiting for its input faults in ahead: what a
+// 1,000-object stream uses, and the resident memory of every such run.
+const prefaultSize = 64 << 20
+
+// defaultGOGC is the runtime's GOGC when the environment sets none.
+const defaultGOGC = 100
+
+// prepareHeap makes the settings. It is for the process's main: tests and
 // benchmarks that call run in process keep the runtime's defaults.
 func prepareHeap() {
-	// No collection while the region is allocated: only the one that
-	// hands it back to the heap, where the run's objects reuse it.
+	// No collection while the region is allocated: only the one that hands
+	// it back to the heap, where the run's objects reuse it. The goal is
+	// raised before that collection: the runtime's scavenger gives free
+	// memory above the last collection's goal back to the system, and
+	// would give back the region, faulted in or not, while stdin is waited
+	// for.
 	gogc := debug.SetGCPercent(-1)
-	backed := backWithHugePages(heapFloor)
-	debug.SetGCPercent(gogc)
+	prefault := 0
+	if stdinPending() {
+		prefault = prefaultSize
+	}
+	backed := backWithHugePages(heapFloor, prefault)
+	raised := raiseFirstGoal(gogc)
 	if backed {
 		runtime.GC()
 	}
-	delayFirstCollection()
+	if raised {
+		restoreAfterNextCollection()
+	}
 }
 
-// delayFirstCollection sets the collector's goal to heapFloor (its minimum
-// heap is 4 MiB at the default GOGC of 100, and scales with GOGC), and puts
-// the default back once the first collection has run, so that a large input
-// is collected as it would be without this.
+// delayFirstCollection is the collector's part of prepareHeap alone.
 func delayFirstCollection() {
-	const defaultGOGC = 100
-	old := debug.SetGCPercent(defaultGOGC * heapFloor / (4 << 20))
-	if old != defaultGOGC {
-		// GOGC set by the user, or off: theirs to decide.
-		debug.SetGCPercent(old)
-		return
+	if raiseFirstGoal(debug.SetGCPercent(-1)) {
+		restoreAfterNextCollection()
 	}
-	// The sentinel becomes unreachable now; the first collection finds it.
+}
+
+// raiseFirstGoal sets the collector's goal to heapFloor (its minimum heap is
+// 4 MiB at the default GOGC of 100, and scales with GOGC) and reports
+// whether it did. A GOGC set by the user, or off, is theirs to decide: it
+// is put back as it was.
+func raiseFirstGoal(gogc int) bool {
+	if gogc != defaultGOGC {
+		debug.SetGCPercent(gogc)
+		return false
+	}
+	debug.SetGCPercent(defaultGOGC * heapFloor / (4 << 20))
+	return true
+}
+
+// restoreAfterNextCollection puts the default GOGC back once the next
+// collection has run, so that a large input is collected as it would be
+// without the raised goal.
+func restoreAfterNextCollection() {
+	// The sentinel becomes unreachable now; the next collection finds it.
 	sentinel := new([64]byte) // not a tiny allocation, whose cleanup could wait for its neighbours
 	runtime.AddCleanup(sentinel, func(int) { debug.SetGCPercent(defaultGOGC) }, 0)
 }

@@ -2,6 +2,8 @@
 
 package main
 
-// backWithHugePages is Linux's (heap_linux.go); elsewhere the heap keeps
-// the system's pages.
-func backWithHugePages(int) bool { return false }
+// backWithHugePages and stdinPending are Linux's (heap_linux.go); elsewhere
+// the heap keeps the system's pages.
+func backWithHugePages(int, int) bool { return false }
+
+func stdinPending() bool { return false }
