@@ -34,9 +34,10 @@ const prefaultSize = 64 << 20
 // defaultGOGC is the runtime's GOGC when the environment sets none.
 const defaultGOGC = 100
 
-// prepareHeap makes the settings. It is for the process's main: tests and
-// benchmarks that call run in process keep the runtime's defaults.
-func prepareHeap() {
+// prepareHeap makes the settings; waiting says stdin has nothing to read
+// yet. It is for the process's main: tests and benchmarks that call run in
+// process keep the runtime's defaults.
+func prepareHeap(waiting bool) {
 	// No collection while the region is allocated: only the one that hands
 	// it back to the heap, where the run's objects reuse it. The goal is
 	// raised before that collection: the runtime's scavenger gives free
@@ -45,7 +46,7 @@ func prepareHeap() {
 	// for.
 	gogc := debug.SetGCPercent(-1)
 	prefault := 0
-	if stdinPending() {
+	if waiting {
 		prefault = prefaultSize
 	}
 	backed := backWithHugePages(heapFloor, prefault)

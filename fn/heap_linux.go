@@ -30,12 +30,3 @@ func backWithHugePages(size, prefault int) bool {
 	}
 	return true
 }
-
-// stdinPending reports whether stdin has nothing to read yet: a pipe whose
-// producer is still working, where faulting in memory now costs the user
-// no time. Input that is there already (a file, a ResourceList kustomize
-// wrote at once) is read at once instead.
-func stdinPending() bool {
-	n, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCINQ) // FIONREAD
-	return err == nil && n == 0
-}

@@ -2,8 +2,6 @@
 
 package main
 
-// backWithHugePages and stdinPending are Linux's (heap_linux.go); elsewhere
-// the heap keeps the system's pages.
+// backWithHugePages is Linux's (heap_linux.go); elsewhere the heap keeps
+// the system's pages.
 func backWithHugePages(int, int) bool { return false }
-
-func stdinPending() bool { return false }

@@ -30,7 +30,7 @@ var readme []byte
 var metadata []byte
 
 func main() {
-	prepareHeap()
+	prepareHeap(prepareStdin())
 	go policylint.Prepare()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
