@@ -11,17 +11,23 @@ import (
 // time is a page fault, about 10 µs there, and a 1,000-object stream
 // touches some 10,000 pages, as long as its whole expansion takes. In a
 // pipe (`kustomize build | iambind-fn`) that cost comes after the producer
-// is done, which is where a user waits for it. Three settings, made once at
-// start-up, take most of it away (docs/benchmarks.md has the figures):
+// is done, which is where a user waits for it. When stdin has nothing to
+// read yet (a producer is still working), three settings made at start-up
+// take most of it away (docs/benchmarks.md has the figures):
 //
 //   - the first heapFloor bytes of the heap are backed by transparent huge
 //     pages where the kernel offers them on request (heap_linux.go): one
 //     fault per 2 MiB instead of one per 4 KiB;
-//   - when stdin has nothing to read yet (a producer is still working), the
-//     first prefaultSize bytes of them are faulted in while it works;
+//   - the first prefaultSize bytes of them are faulted in while the
+//     producer works;
 //   - the collector first runs when the heap reaches heapFloor, then paces
 //     itself as usual: a small input is expanded without a collection, a
 //     large one as before.
+//
+// Input that is there already (a file, a ResourceList kustomize or kpt has
+// written) leaves nothing to hide the set-up behind, and a large one would
+// pay for it in memory (huge pages are resident whole): the runtime's
+// defaults stay.
 
 // heapFloor is the heap a run may grow to before its first collection: what
 // a stream of a few thousand objects allocates in all.
@@ -34,10 +40,13 @@ const prefaultSize = 64 << 20
 // defaultGOGC is the runtime's GOGC when the environment sets none.
 const defaultGOGC = 100
 
-// prepareHeap makes the settings; waiting says stdin has nothing to read
-// yet. It is for the process's main: tests and benchmarks that call run in
-// process keep the runtime's defaults.
+// prepareHeap makes the settings when stdin is waiting for a producer. It
+// is for the process's main: tests and benchmarks that call run in process
+// keep the runtime's defaults.
 func prepareHeap(waiting bool) {
+	if !waiting {
+		return
+	}
 	// No collection while the region is allocated: only the one that hands
 	// it back to the heap, where the run's objects reuse it. The goal is
 	// raised before that collection: the runtime's scavenger gives free
@@ -45,11 +54,7 @@ func prepareHeap(waiting bool) {
 	// would give back the region, faulted in or not, while stdin is waited
 	// for.
 	gogc := debug.SetGCPercent(-1)
-	prefault := 0
-	if waiting {
-		prefault = prefaultSize
-	}
-	backed := backWithHugePages(heapFloor, prefault)
+	backed := backWithHugePages(heapFloor, prefaultSize)
 	raised := raiseFirstGoal(gogc)
 	if backed {
 		runtime.GC()
