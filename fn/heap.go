@@ -64,13 +64,6 @@ func prepareHeap(waiting bool) {
 	}
 }
 
-// delayFirstCollection is the collector's part of prepareHeap alone.
-func delayFirstCollection() {
-	if raiseFirstGoal(debug.SetGCPercent(-1)) {
-		restoreAfterNextCollection()
-	}
-}
-
 // raiseFirstGoal sets the collector's goal to heapFloor (its minimum heap is
 // 4 MiB at the default GOGC of 100, and scales with GOGC) and reports
 // whether it did. A GOGC set by the user, or off, is theirs to decide: it

@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// delayFirstCollection is the collector's part of prepareHeap alone.
+func delayFirstCollection() {
+	if raiseFirstGoal(debug.SetGCPercent(-1)) {
+		restoreAfterNextCollection()
+	}
+}
+
 // gogc reads GOGC without setting it (debug.SetGCPercent would race with
 // the cleanup that restores it).
 func gogc() int {

@@ -138,11 +138,7 @@ func readClusterFile(file string) (fn.KubeObjects, error) {
 		return nil, fmt.Errorf("--cluster %s: %v", file, err)
 	}
 	defer f.Close()
-	in, err := krmstream.ReadInput(f)
-	if err != nil {
-		return nil, fmt.Errorf("--cluster %s: %v", file, err)
-	}
-	stream, err := readSafely(in.Stream)
+	stream, err := readSafely(func() (*krmstream.Stream, error) { return krmstream.ReadStream(f) })
 	if err != nil {
 		return nil, fmt.Errorf("--cluster %s: %v", file, err)
 	}

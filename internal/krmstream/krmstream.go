@@ -245,7 +245,7 @@ func split(s string) ([]string, error) {
 			end += start
 		}
 		if line := s[start:end]; strings.HasPrefix(line, "---") {
-			if rest := strings.TrimSpace(line[3:]); rest != "" && rest[0] != '#' {
+			if !validSeparator(line) {
 				return nil, fmt.Errorf("invalid document separator: %s", strings.TrimSpace(line))
 			}
 			if start > 0 {
@@ -256,6 +256,13 @@ func split(s string) ([]string, error) {
 		start = end + 1
 	}
 	return append(docs, s[prev:]), nil
+}
+
+// validSeparator tells whether a line that starts with "---" is a document
+// separator kyaml accepts: nothing after the dashes but blanks or a comment.
+func validSeparator(line string) bool {
+	rest := strings.TrimSpace(line[3:])
+	return rest == "" || rest[0] == '#'
 }
 
 // recoverInto turns a panic of kyaml or the SDK on hostile YAML (aliases

@@ -42,7 +42,7 @@ type decoded struct {
 // ReadInput reads r to its end, decoding documents on every CPU as they
 // complete.
 func ReadInput(r io.Reader) (*Input, error) {
-	in := &Input{seed: maphash.MakeSeed(), ahead: map[string][]decoded{}}
+	in := &Input{seed: maphash.MakeSeed()}
 	ra := readAhead{seed: in.seed, jobs: make(chan string, maxQueued)}
 	buf := make([]byte, 0, initialSize(r))
 	scanned, prev := 0, 0 // where the next line starts; where the current document starts
@@ -64,10 +64,7 @@ func ReadInput(r io.Reader) (*Input, error) {
 		}
 	}
 	ra.finish()
-	in.Data, in.ahead = buf, ra.done
-	if in.ahead == nil {
-		in.ahead = map[string][]decoded{}
-	}
+	in.Data, in.ahead = buf, ra.done // a nil map when nothing was decoded ahead
 	return in, nil
 }
 
@@ -109,7 +106,7 @@ func (ra *readAhead) scan(buf []byte, scanned, prev int) (int, int) {
 		start := scanned
 		end += start
 		if line := buf[start:end]; bytes.HasPrefix(line, []byte("---")) {
-			if rest := bytes.TrimSpace(line[3:]); len(rest) != 0 && rest[0] != '#' {
+			if !validSeparator(string(line)) {
 				ra.stopped = true
 				break
 			}
