@@ -3,6 +3,7 @@ package main
 import (
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 )
 
 // iambind-fn is one short process, and on the virtual machines CI systems
@@ -12,17 +13,21 @@ import (
 // touches some 10,000 pages, as long as its whole expansion takes. In a
 // pipe (`kustomize build | iambind-fn`) that cost comes after the producer
 // is done, which is where a user waits for it. When stdin has nothing to
-// read yet (a producer is still working), three settings made at start-up
-// take most of it away (docs/benchmarks.md has the figures):
+// read yet (a producer is still working), three settings made while it
+// works take most of it away (docs/benchmarks.md has the figures):
 //
 //   - the first heapFloor bytes of the heap are backed by transparent huge
 //     pages where the kernel offers them on request (heap_linux.go): one
 //     fault per 2 MiB instead of one per 4 KiB;
-//   - the first prefaultSize bytes of them are faulted in while the
-//     producer works;
+//   - the first prefaultSize bytes of them are faulted in ahead;
 //   - the collector first runs when the heap reaches heapFloor, then paces
 //     itself as usual: a small input is expanded without a collection, a
 //     large one as before.
+//
+// The producer and iambind-fn share the machine's cores, and the set-up's
+// CPU (mostly the kernel zeroing the pages faulted in) would be taken from
+// the producer: it runs on a thread of its own at the system's idle
+// priority, which gets a core only when nothing else wants it.
 //
 // Input that is there already (a file, a ResourceList kustomize or kpt has
 // written) leaves nothing to hide the set-up behind, and a large one would
@@ -40,26 +45,60 @@ const prefaultSize = 64 << 20
 // defaultGOGC is the runtime's GOGC when the environment sets none.
 const defaultGOGC = 100
 
-// prepareHeap makes the settings when stdin is waiting for a producer. It
-// is for the process's main: tests and benchmarks that call run in process
-// keep the runtime's defaults.
-func prepareHeap(waiting bool) {
+// A heapSetup prepares the heap while stdin is waited for.
+type heapSetup struct {
+	region    atomic.Pointer[[]byte] // the huge-page region, until it is handed back to the heap
+	inputRead atomic.Bool            // the input is in: a collection now would cost the run time
+}
+
+// start makes the settings when stdin is waiting for a producer. It is for
+// the process's main: tests and benchmarks that call run in process keep
+// the runtime's defaults.
+//
+// Only the kernel's work is done at idle priority, in one system call: a
+// thread that gets a core only when nothing else wants one must not hold
+// what the rest of the process waits for (a processor of the Go scheduler,
+// a collection's stop of the world), and a thread in a system call holds
+// neither. The collection that follows runs at the usual priority.
+func (h *heapSetup) start(waiting bool) {
 	if !waiting {
 		return
 	}
-	// No collection while the region is allocated: only the one that hands
-	// it back to the heap, where the run's objects reuse it. The goal is
-	// raised before that collection: the runtime's scavenger gives free
-	// memory above the last collection's goal back to the system, and
-	// would give back the region, faulted in or not, while stdin is waited
-	// for.
-	gogc := debug.SetGCPercent(-1)
-	backed := backWithHugePages(heapFloor, prefaultSize)
-	raised := raiseFirstGoal(gogc)
-	if backed {
-		runtime.GC()
+	region := hugePageRegion(heapFloor)
+	if region == nil {
+		return
 	}
-	if raised {
+	h.region.Store(&region)
+	go func() {
+		// Never unlocked: the thread ends with this goroutine, and its
+		// priority with it.
+		runtime.LockOSThread()
+		lowerThreadPriority()
+		if r := h.region.Load(); r != nil {
+			prefault((*r)[:prefaultSize])
+		}
+		go h.handBack()
+	}()
+}
+
+// done tells the set-up that the input has been read: what it has not done
+// by then is not worth doing.
+func (h *heapSetup) done() {
+	h.inputRead.Store(true)
+	h.region.Store(nil) // freed by whichever collection comes next
+}
+
+// handBack drops the region and collects, which hands it back to the heap,
+// where the run's objects reuse it. The goal is raised before: the
+// runtime's scavenger gives free memory above the last collection's goal
+// back to the system, and would give back the region while stdin is waited
+// for.
+func (h *heapSetup) handBack() {
+	if h.region.Swap(nil) == nil || h.inputRead.Load() {
+		return
+	}
+	if raiseFirstGoal(debug.SetGCPercent(-1)) {
+		runtime.GC()
 		restoreAfterNextCollection()
 	}
 }

@@ -2,6 +2,10 @@
 
 package main
 
-// backWithHugePages is Linux's (heap_linux.go); elsewhere the heap keeps
-// the system's pages.
-func backWithHugePages(int, int) bool { return false }
+// hugePageRegion, prefault and lowerThreadPriority are Linux's
+// (heap_linux.go); elsewhere the heap keeps the system's pages.
+func hugePageRegion(int) []byte { return nil }
+
+func prefault([]byte) {}
+
+func lowerThreadPriority() {}

@@ -51,3 +51,41 @@ func TestDelayFirstCollectionKeepsUsersGOGC(t *testing.T) {
 		t.Fatalf("GOGC = %d, want the user's 50", got)
 	}
 }
+
+// A region handed back before the input is in raises the first goal (the
+// collection that hands it back is the one that restores the default);
+// one the input overtook is dropped without a collection.
+func TestHandBackRaisesTheGoalOnlyBeforeTheInput(t *testing.T) {
+	old := debug.SetGCPercent(defaultGOGC)
+	defer debug.SetGCPercent(old)
+
+	var h heapSetup
+	region := make([]byte, 1<<20)
+	h.region.Store(&region)
+	h.done()
+	h.handBack()
+	if h.region.Load() != nil {
+		t.Fatal("done left the region referenced")
+	}
+	if got := gogc(); got != defaultGOGC {
+		t.Fatalf("GOGC after handing back a region the input overtook = %d, want %d (no raise)", got, defaultGOGC)
+	}
+
+	h = heapSetup{}
+	h.region.Store(&region)
+	h.handBack()
+	if h.region.Load() != nil {
+		t.Fatal("handBack left the region referenced")
+	}
+	// handBack's own collection ran before the sentinel existed: the raised
+	// goal holds until the next one.
+	if got, want := gogc(), defaultGOGC*heapFloor/(4<<20); got != want {
+		t.Fatalf("GOGC after handing back the region = %d, want %d", got, want)
+	}
+	runtime.GC()
+	for deadline := time.Now().Add(5 * time.Second); gogc() != defaultGOGC; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOGC after the next collection = %d, want %d", gogc(), defaultGOGC)
+		}
+	}
+}

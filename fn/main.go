@@ -30,10 +30,13 @@ var readme []byte
 var metadata []byte
 
 func main() {
-	prepareHeap(prepareStdin())
+	heap.start(prepareStdin())
 	go policylint.Prepare()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
+
+// heap is the process's heap set-up (heap.go); run tells it when the input is in.
+var heap heapSetup
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// A Guardrails object among the items is checked against every planned role.
@@ -54,6 +57,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Read ahead: a stream's documents are decoded as they arrive.
 	input, err := krmstream.ReadInput(stdin)
+	heap.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "iambind-fn: reading stdin: %v\n", err)
 		return 1
