@@ -5,6 +5,13 @@
 //
 //	measure [-runs 5] [-warmup 1] [-in FILE] -- NAME CMD [ARGS...] [:: NAME CMD [ARGS...]]...
 //
+// A command may be a pipeline: CMD ARGS... '|' CMD ARGS..., its stages
+// started together and connected as a shell connects them, without a shell
+// (whose own start-up, 10-20 ms on a small VM, would be charged to the
+// pipeline and not to the command it is compared with). Its wall time runs
+// until every stage has exited, its CPU is every stage's, its peak RSS the
+// largest stage's, and a stage's non-zero exit fails it (pipefail).
+//
 // With several commands the runs are interleaved (a b a b ...), so a load
 // change on a shared machine hits every command alike. Each run reads -in on
 // stdin and writes stdout to /dev/null; a non-zero exit is an error. One line
@@ -13,6 +20,9 @@
 //	NAME  MEDIAN_WALL_S  MEDIAN_MAXRSS_KIB  MEDIAN_CPU_S  RUNS  ALL_WALLS  ALL_MAXRSS
 //
 // CPU is user+system time; on a loaded machine it is steadier than wall time.
+// With several runs, the pairs of walls at the same position in ALL_WALLS
+// are interleaved neighbours: their differences are steadier than the
+// difference of the medians.
 package main
 
 import (
@@ -102,29 +112,82 @@ func parseCommands(args []string) ([]*command, error) {
 }
 
 func runOnce(argv []string, in string) (wall float64, maxRSSKiB int64, cpu float64, err error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
+	var stages []*exec.Cmd
+	for _, stage := range splitPipeline(argv) {
+		if len(stage) == 0 {
+			return 0, 0, 0, errors.New("an empty stage in a pipeline")
+		}
+		cmd := exec.Command(stage[0], stage[1:]...)
+		// Stdout left nil goes to /dev/null; stderr is kept for diagnosis.
+		cmd.Stderr = os.Stderr
+		stages = append(stages, cmd)
+	}
 	if in != "" {
 		f, err := os.Open(in)
 		if err != nil {
 			return 0, 0, 0, err
 		}
 		defer f.Close()
-		cmd.Stdin = f
+		stages[0].Stdin = f
 	}
-	// Stdout left nil goes to /dev/null; stderr is kept for diagnosis.
-	cmd.Stderr = os.Stderr
+	var parentEnds []*os.File // closed once the stages hold them
+	defer func() {
+		for _, f := range parentEnds {
+			f.Close()
+		}
+	}()
+	for i := 1; i < len(stages); i++ {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		stages[i-1].Stdout, stages[i].Stdin = w, r
+		parentEnds = append(parentEnds, r, w)
+	}
 	start := time.Now()
-	err = cmd.Run()
+	for _, cmd := range stages {
+		if err := cmd.Start(); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	// A reader sees the end of its input only when no process, this one
+	// included, holds the pipe's write end.
+	for _, f := range parentEnds {
+		f.Close()
+	}
+	parentEnds = nil
+	var failed error
+	for _, cmd := range stages {
+		if err := cmd.Wait(); err != nil && failed == nil {
+			failed = fmt.Errorf("%s: %w", cmd.Path, err)
+		}
+	}
 	wall = time.Since(start).Seconds()
-	if err != nil {
-		return 0, 0, 0, err
+	if failed != nil {
+		return 0, 0, 0, failed
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0, 0, 0, errors.New("no rusage on this platform")
+	for _, cmd := range stages {
+		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			return 0, 0, 0, errors.New("no rusage on this platform")
+		}
+		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		maxRSSKiB = max(maxRSSKiB, ru.Maxrss) // Linux reports ru_maxrss in KiB
 	}
-	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	return wall, ru.Maxrss, cpu, nil // Linux reports ru_maxrss in KiB
+	return wall, maxRSSKiB, cpu, nil
+}
+
+// splitPipeline cuts argv at each "|" into the stages of a pipeline.
+func splitPipeline(argv []string) [][]string {
+	var stages [][]string
+	for {
+		end := slices.Index(argv, "|")
+		if end < 0 {
+			return append(stages, argv)
+		}
+		stages = append(stages, argv[:end])
+		argv = argv[end+1:]
+	}
 }
 
 func median[T int64 | float64](xs []T) T {
