@@ -26,8 +26,7 @@ import (
 //
 // The producer and iambind-fn share the machine's cores, and the set-up's
 // CPU (mostly the kernel zeroing the pages faulted in) would be taken from
-// the producer: it runs on a thread of its own at the system's idle
-// priority, which gets a core only when nothing else wants it.
+// the producer: it runs at the system's idle priority (idle.go).
 //
 // Input that is there already (a file, a ResourceList kustomize or kpt has
 // written) leaves nothing to hide the set-up behind, and a large one would
@@ -55,11 +54,9 @@ type heapSetup struct {
 // the process's main: tests and benchmarks that call run in process keep
 // the runtime's defaults.
 //
-// Only the kernel's work is done at idle priority, in one system call: a
-// thread that gets a core only when nothing else wants one must not hold
-// what the rest of the process waits for (a processor of the Go scheduler,
-// a collection's stop of the world), and a thread in a system call holds
-// neither. The collection that follows runs at the usual priority.
+// Only the kernel's work is done at idle priority, in one system call (a
+// thread in a system call holds nothing the rest of the process may wait
+// for); the collection that follows runs at the usual priority.
 func (h *heapSetup) start(waiting bool) {
 	if !waiting {
 		return
@@ -69,16 +66,12 @@ func (h *heapSetup) start(waiting bool) {
 		return
 	}
 	h.region.Store(&region)
-	go func() {
-		// Never unlocked: the thread ends with this goroutine, and its
-		// priority with it.
-		runtime.LockOSThread()
-		lowerThreadPriority()
+	atIdlePriority(func() {
 		if r := h.region.Load(); r != nil {
 			prefault((*r)[:prefaultSize])
 		}
 		go h.handBack()
-	}()
+	})
 }
 
 // done tells the set-up that the input has been read: what it has not done

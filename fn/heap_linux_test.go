@@ -10,33 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The set-up's thread is lowered to SCHED_IDLE, and only that thread.
-func TestLowerThreadPriorityLowersOnlyTheCallingThread(t *testing.T) {
-	policy := func() uint32 {
-		attr, err := unix.SchedGetAttr(0, 0)
-		if err != nil {
-			t.Fatalf("sched_getattr: %v", err)
-		}
-		return attr.Policy
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	before := policy()
-
-	got := make(chan uint32)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		lowerThreadPriority()
-		got <- policy()
-	}()
-	if p := <-got; p != unix.SCHED_IDLE {
-		t.Fatalf("policy of the lowered thread = %d, want SCHED_IDLE (%d)", p, unix.SCHED_IDLE)
-	}
-	if p := policy(); p != before {
-		t.Fatalf("policy of this thread changed from %d to %d", before, p)
-	}
-}
-
 // The region asks for huge pages where the kernel gives them on request,
 // and prefault makes its pages resident in one call.
 func TestHugePageRegionAndPrefault(t *testing.T) {

@@ -30,8 +30,16 @@ var readme []byte
 var metadata []byte
 
 func main() {
-	heap.start(prepareStdin())
-	go policylint.Prepare()
+	waiting := prepareStdin()
+	heap.start(waiting)
+	// The IAM catalogue is decoded ahead of the first lint; while a
+	// producer still works, on a core it leaves free (a lint that comes
+	// first decodes it itself).
+	if waiting {
+		atIdlePriority(policylint.Prepare)
+	} else {
+		go policylint.Prepare()
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

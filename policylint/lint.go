@@ -68,8 +68,9 @@ const maxNearDistance = 2
 // Prepare decodes the catalogue now rather than at the first lint. A
 // process that will lint and first waits for its input (the function reading
 // stdin) calls it in the background, so the decoding is not on the path the
-// user waits for.
-func Prepare() { catalog.Load() }
+// user waits for. A lint that comes first does not wait for it: it may run
+// on a thread that gets a core only when nothing else wants one.
+func Prepare() { catalog.Prefetch() }
 
 // Document lints one policy document (identity or session policy JSON).
 // A document that is not a JSON policy gives no findings: its shape is

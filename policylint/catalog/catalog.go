@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/iambind/iambind/internal/iamglob"
 )
@@ -146,15 +147,39 @@ func (p keyPattern) match(lowerKey string) bool {
 	return iamglob.Match(p.glob, lowerKey)
 }
 
-// Load returns the catalogue, decoding it on the first call.
-var Load = sync.OnceValue(func() *Catalog {
+// Load returns the catalogue, decoding it on the first call unless Prefetch
+// has already decoded it. It never waits for a Prefetch under way.
+func Load() *Catalog {
+	if c := current.Load(); c != nil {
+		return c
+	}
+	decodeOnce.Do(func() { current.CompareAndSwap(nil, mustDecode()) })
+	return current.Load()
+}
+
+// Prefetch decodes the catalogue ahead of its first use, for a caller with
+// time to spare now, on a thread of low priority say: a Load that comes
+// first does not wait for it (it decodes the catalogue itself), so a
+// prefetch that never gets a core delays nobody.
+func Prefetch() {
+	if current.Load() == nil {
+		current.CompareAndSwap(nil, mustDecode())
+	}
+}
+
+var (
+	current    atomic.Pointer[Catalog] // the first catalogue decoded, by Load or Prefetch
+	decodeOnce sync.Once               // Load's decoding: its callers wait for each other, not for Prefetch
+)
+
+func mustDecode() *Catalog {
 	c, err := decode(compressed)
 	if err != nil {
 		// The data is embedded and tested: only a broken build gets here.
 		panic(fmt.Sprintf("iambind: the embedded IAM catalogue is corrupt: %v", err))
 	}
 	return c
-})
+}
 
 func decode(gz []byte) (*Catalog, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))

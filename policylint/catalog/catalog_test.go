@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -144,5 +145,28 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		c.Service("s3").Action("GetObject")
+	}
+}
+
+// Load and Prefetch, racing, publish one catalogue: every caller gets the
+// same one.
+func TestLoadAndPrefetchAgree(t *testing.T) {
+	current.Store(nil)
+	decodeOnce = sync.Once{}
+	got := make([]*Catalog, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			if i%2 == 0 {
+				Prefetch()
+			}
+			got[i] = Load()
+		})
+	}
+	wg.Wait()
+	for i, c := range got {
+		if c == nil || c != got[0] || c != Load() {
+			t.Fatalf("caller %d got catalogue %p, caller 0 %p, Load now %p", i, c, got[0], Load())
+		}
 	}
 }
