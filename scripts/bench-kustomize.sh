@@ -14,7 +14,8 @@
 # and, at the largest size, the same two functions with one kustomization per namespace (20),
 # each running the function over its own resources, under one that lists them (PER_TEAM=0
 # skips it). It prints the table, iambind-fn / no-op per size with PASS/MISS against 1.3x, and
-# pipe / alone per size with PASS/MISS against 1.05x.
+# pipe / alone per size with PASS/MISS against 1.05x (and, beside it, the median of the
+# differences of interleaved neighbours, which on a noisy host is steadier than the medians).
 # A miss never fails the script: the numbers are the product (docs/benchmarks.md).
 #
 # Environment: RUNS (default 3), SIZES (default "1000 2000 4000"), PER_TEAM (default 1), EXEC
@@ -75,7 +76,16 @@ done
 
 # results.tsv: SIZE NAME WALL_S RSS_KIB CPU_S RUNS WALLS RSSES
 awk -F'\t' -v goal="$GOAL" -v pgoal="$PIPE_GOAL" '
-{ wall[$1, $2] = $3; cpu[$1, $2] = $5; if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
+{ wall[$1, $2] = $3; cpu[$1, $2] = $5; walls[$1, $2] = $7; if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
+# pairedMedian: the median of b - a over runs at the same position (interleaved neighbours), in ms.
+function pairedMedian(a, b,    x, y, d, m, i, j, t) {
+	m = split(a, x, ","); split(b, y, ",")
+	for (i = 1; i <= m; i++) {
+		d[i] = y[i] - x[i]
+		for (j = i; j > 1 && d[j - 1] > d[j]; j--) { t = d[j]; d[j] = d[j - 1]; d[j - 1] = t }
+	}
+	return 1000 * (m % 2 ? d[(m + 1) / 2] : (d[m / 2] + d[m / 2 + 1]) / 2)
+}
 END {
 	print ""
 	print "kustomize build, median wall seconds (CPU seconds, user+system, in brackets)"
@@ -99,12 +109,13 @@ END {
 	printf "goal  iambind-fn <= %.2fx the no-op function at every size (wall time)\n", goal
 	print ""
 	print "kustomize build DIR | iambind-fn --cluster cluster.yaml against kustomize build DIR alone"
-	printf "%-9s | %-15s | %-15s | %-22s\n", "resources", "alone", "pipe", "pipe / alone"
+	printf "%-9s | %-15s | %-15s | %-28s | %s\n", "resources", "alone", "pipe", "pipe / alone", "pipe - alone, paired median"
 	for (i = 1; i <= ns; i++) {
 		n = sizes[i]
 		r = wall[n, "pipe"] / wall[n, "alone"]
-		printf "%9d | %6.2f (%6.2f) | %6.2f (%6.2f) | %5.2fx (CPU %4.2fx) %s\n", n,
-			wall[n, "alone"], cpu[n, "alone"], wall[n, "pipe"], cpu[n, "pipe"], r, cpu[n, "pipe"] / cpu[n, "alone"], (r <= pgoal ? "PASS" : "MISS")
+		printf "%9d | %6.2f (%6.2f) | %6.2f (%6.2f) | %5.2fx (CPU %4.2fx) %-4s | %+.0f ms\n", n,
+			wall[n, "alone"], cpu[n, "alone"], wall[n, "pipe"], cpu[n, "pipe"], r, cpu[n, "pipe"] / cpu[n, "alone"], (r <= pgoal ? "PASS" : "MISS"),
+			pairedMedian(walls[n, "alone"], walls[n, "pipe"])
 	}
 	printf "goal  kustomize build | iambind-fn <= %.2fx kustomize build alone at every size (wall time)\n", pgoal
 }' "$results"
