@@ -3,7 +3,8 @@
 # transformer.
 #
 # For 1k, 2k and 4k resources (one IdentityBinding in ten; bench/synth via bench/kustgen) it
-# times, interleaved, the median of RUNS whole-process runs of bin/kustomize (v5.8.2):
+# times, interleaved, the median of RUNS whole-process runs of bin/kustomize (v5.8.2; alone and
+# the pipe in a set of their own, PIPE_RUNS runs):
 #   alone       the same objects, no function (the IdentityCluster a local-config resource),
 #   no-op       the IdentityCluster as the config of a no-op exec function (`cat`),
 #   iambind-fn  the IdentityCluster as iambind-fn's config (examples/kustomize-transformer),
@@ -18,7 +19,8 @@
 # differences of interleaved neighbours, which on a noisy host is steadier than the medians).
 # A miss never fails the script: the numbers are the product (docs/benchmarks.md).
 #
-# Environment: RUNS (default 3), SIZES (default "1000 2000 4000"), PER_TEAM (default 1), EXEC
+# Environment: RUNS (default 3; runs of the exec forms), PIPE_RUNS (default 11; runs of alone and
+# pipe, in a set of their own), SIZES (default "1000 2000 4000"), PER_TEAM (default 1), EXEC
 # (default 1; EXEC=0 times only alone and pipe, minutes instead of half an hour at 4k),
 # BIN (default ./bin), BENCH_DIR (inputs; default a temporary directory, removed at exit).
 set -euo pipefail
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 GO=${GO:-go}
 BIN=${BIN:-$PWD/bin}
 RUNS=${RUNS:-3}
+PIPE_RUNS=${PIPE_RUNS:-11}
 SIZES=${SIZES:-1000 2000 4000}
 PER_TEAM=${PER_TEAM:-1}
 EXEC=${EXEC:-1}
@@ -49,6 +52,13 @@ echo "== machine: $(nproc) cores, $($GO env GOVERSION), kustomize $("$BIN/kustom
 echo "== date: $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 build() { echo "$1" "$BIN/kustomize" build --enable-alpha-plugins --enable-exec "$2"; }
+# measure SIZE RUNS WHAT "NAME CMD ARGS :: ...": interleaved runs of the commands, into results.
+measure() {
+	echo "== $1 resources ($(($1 / 10)) bindings), $3: $2 runs each, interleaved"
+	# shellcheck disable=SC2086 # the commands are split on purpose: NAME CMD ARGS :: ...
+	"$BIN/bench-measure" -runs "$2" -warmup 0 -- $4 |
+		sed "s/^/$1\t/" | tee -a "$results" | awk -F'\t' '{printf "   %-16s walls %s s, CPU %s s, peak RSS %d MiB\n", $2, $7, $5, $4 / 1024}'
+}
 results=$BENCH_DIR/results.tsv
 : >"$results"
 sizes=($SIZES)
@@ -60,18 +70,18 @@ for n in "${sizes[@]}"; do
 	"$BIN/kustgen" -n "$n" -dir "$d/noop" -exec "$BENCH_DIR/noop"
 	"$BIN/kustgen" -n "$n" -dir "$d/fn" -exec "$BIN/iambind-fn"
 	# The pipe as a shell runs it, without starting a shell (bench-measure connects the stages):
-	# the same kustomize command as alone, its output into iambind-fn; both sides' CPU.
-	cmds="$(build alone "$d/alone") :: $(build pipe "$d/alone") | $BIN/iambind-fn --cluster $d/alone/cluster.yaml"
-	[[ $EXEC == 1 ]] && cmds+=" :: $(build no-op "$d/noop") :: $(build iambind-fn "$d/fn")"
-	if [[ $EXEC == 1 && $PER_TEAM == 1 && $n == "$largest" ]]; then
+	# the same kustomize command as alone, its output into iambind-fn; both sides' CPU. Timed
+	# in a set of its own, beside kustomize alone, with PIPE_RUNS runs.
+	pipe="$(build pipe/alone "$d/alone") :: $(build pipe "$d/alone") | $BIN/iambind-fn --cluster $d/alone/cluster.yaml"
+	measure "$n" "$PIPE_RUNS" "alone and pipe" "$pipe"
+	[[ $EXEC == 1 ]] || continue
+	cmds="$(build alone "$d/alone") :: $(build no-op "$d/noop") :: $(build iambind-fn "$d/fn")"
+	if [[ $PER_TEAM == 1 && $n == "$largest" ]]; then
 		"$BIN/kustgen" -n "$n" -dir "$d/noop-teams" -exec "$BENCH_DIR/noop" -per-team
 		"$BIN/kustgen" -n "$n" -dir "$d/fn-teams" -exec "$BIN/iambind-fn" -per-team
 		cmds+=" :: $(build no-op/team "$d/noop-teams") :: $(build iambind-fn/team "$d/fn-teams")"
 	fi
-	echo "== $n resources ($((n / 10)) bindings): $RUNS runs each, interleaved"
-	# shellcheck disable=SC2086 # cmds is split on purpose: NAME CMD ARGS :: ...
-	"$BIN/bench-measure" -runs "$RUNS" -warmup 0 -- $cmds |
-		sed "s/^/$n\t/" | tee -a "$results" | awk -F'\t' '{printf "   %-16s walls %s s, CPU %s s, peak RSS %d MiB\n", $2, $7, $5, $4 / 1024}'
+	measure "$n" "$RUNS" "exec functions" "$cmds"
 done
 
 # results.tsv: SIZE NAME WALL_S RSS_KIB CPU_S RUNS WALLS RSSES
@@ -112,10 +122,10 @@ END {
 	printf "%-9s | %-15s | %-15s | %-28s | %s\n", "resources", "alone", "pipe", "pipe / alone", "pipe - alone, paired median"
 	for (i = 1; i <= ns; i++) {
 		n = sizes[i]
-		r = wall[n, "pipe"] / wall[n, "alone"]
+		r = wall[n, "pipe"] / wall[n, "pipe/alone"]
 		printf "%9d | %6.2f (%6.2f) | %6.2f (%6.2f) | %5.2fx (CPU %4.2fx) %-4s | %+.0f ms\n", n,
-			wall[n, "alone"], cpu[n, "alone"], wall[n, "pipe"], cpu[n, "pipe"], r, cpu[n, "pipe"] / cpu[n, "alone"], (r <= pgoal ? "PASS" : "MISS"),
-			pairedMedian(walls[n, "alone"], walls[n, "pipe"])
+			wall[n, "pipe/alone"], cpu[n, "pipe/alone"], wall[n, "pipe"], cpu[n, "pipe"], r, cpu[n, "pipe"] / cpu[n, "pipe/alone"], (r <= pgoal ? "PASS" : "MISS"),
+			pairedMedian(walls[n, "pipe/alone"], walls[n, "pipe"])
 	}
 	printf "goal  kustomize build | iambind-fn <= %.2fx kustomize build alone at every size (wall time)\n", pgoal
 }' "$results"
