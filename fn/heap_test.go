@@ -23,6 +23,22 @@ func gogc() int {
 	return int(s[0].Value.Uint64())
 }
 
+// expectRaisedUntilNextCollection checks that GOGC is raised now, and back
+// to the default once a collection has run.
+func expectRaisedUntilNextCollection(t *testing.T, now string) {
+	t.Helper()
+	if got, want := gogc(), defaultGOGC*heapFloor/(4<<20); got != want {
+		t.Fatalf("GOGC %s = %d, want %d", now, got, want)
+	}
+	runtime.GC()
+	// Cleanups run on their own goroutine after the collection.
+	for deadline := time.Now().Add(5 * time.Second); gogc() != defaultGOGC; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOGC after the next collection = %d, want %d", gogc(), defaultGOGC)
+		}
+	}
+}
+
 // The first collection waits for heapFloor, and every later one is paced by
 // the default GOGC again.
 func TestDelayFirstCollectionRestoresDefaultAfterFirstGC(t *testing.T) {
@@ -30,16 +46,7 @@ func TestDelayFirstCollectionRestoresDefaultAfterFirstGC(t *testing.T) {
 	defer debug.SetGCPercent(old)
 
 	delayFirstCollection()
-	if got, want := gogc(), defaultGOGC*heapFloor/(4<<20); got != want {
-		t.Fatalf("GOGC before the first collection = %d, want %d", got, want)
-	}
-	runtime.GC()
-	// Cleanups run on their own goroutine after the collection.
-	for deadline := time.Now().Add(5 * time.Second); gogc() != defaultGOGC; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("GOGC after the first collection = %d, want %d", gogc(), defaultGOGC)
-		}
-	}
+	expectRaisedUntilNextCollection(t, "before the first collection")
 }
 
 // A GOGC the user chose is left alone.
@@ -79,13 +86,5 @@ func TestHandBackRaisesTheGoalOnlyBeforeTheInput(t *testing.T) {
 	}
 	// handBack's own collection ran before the sentinel existed: the raised
 	// goal holds until the next one.
-	if got, want := gogc(), defaultGOGC*heapFloor/(4<<20); got != want {
-		t.Fatalf("GOGC after handing back the region = %d, want %d", got, want)
-	}
-	runtime.GC()
-	for deadline := time.Now().Add(5 * time.Second); gogc() != defaultGOGC; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("GOGC after the next collection = %d, want %d", gogc(), defaultGOGC)
-		}
-	}
+	expectRaisedUntilNextCollection(t, "after handing back the region")
 }
