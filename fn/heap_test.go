@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// delayFirstCollection is the collector's part of prepareHeap alone.
+// delayFirstCollection is the collector's part of heapSetup.handBack alone:
+// the goal raised, and the default back after the next collection.
 func delayFirstCollection() {
 	if raiseFirstGoal(debug.SetGCPercent(-1)) {
 		restoreAfterNextCollection()
