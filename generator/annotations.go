@@ -16,7 +16,7 @@ import (
 // iambind's annotations, or "" when it can (absent, empty, or a map of
 // scalars without aliases).
 func annotationsProblem(obj *fn.KubeObject) string {
-	rn, err := obj.CopyToResourceNode().Pipe(yaml.Lookup("metadata", "annotations"))
+	rn, err := yaml.NewRNode(nodeOf(obj)).Pipe(yaml.Lookup("metadata", "annotations"))
 	if err != nil {
 		return "cannot be read: " + err.Error()
 	}

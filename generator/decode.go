@@ -20,6 +20,8 @@ import (
 )
 
 // decodeStrict decodes one YAML object into out (a pointer to an API struct).
+// It only reads node, which callers lend from the object (nodeOf) rather
+// than copy: a copy of every binding was a quarter of planning one.
 // Unknown fields and wrong types become Problems that name the field path, so
 // a typo such as `spec.role.maxSesionDuration` is an error rather than a silently
 // ignored setting.
@@ -430,7 +432,7 @@ func jsonKind(v any) string {
 // fields and wrong types are error Problems naming the object and the field.
 func DecodeObject(obj *fn.KubeObject, out any) Problems {
 	var ps Problems
-	decodeStrict(obj.CopyToResourceNode().YNode(), out, problemSink{ref: refOf(obj), problems: &ps})
+	decodeStrict(nodeOf(obj), out, problemSink{ref: refOf(obj), problems: &ps})
 	return ps
 }
 

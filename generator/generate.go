@@ -92,7 +92,7 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 func planOne(obj *fn.KubeObject, clusters map[string]*IdentityCluster, policies []RolePolicy, problems *Problems) *plannedBinding {
 	sink := problemSink{ref: refOf(obj), problems: problems}
 	var b IdentityBinding
-	if !decodeStrict(obj.CopyToResourceNode().YNode(), &b, sink) {
+	if !decodeStrict(nodeOf(obj), &b, sink) {
 		return nil
 	}
 	pb := planBinding(&b, clusters, sink)
@@ -243,7 +243,7 @@ func decodeClusters(objs fn.KubeObjects, functionConfig *fn.KubeObject, problems
 			sink.errorf("apiVersion", "%q is not supported, use %s", obj.GetAPIVersion(), APIVersion)
 			continue
 		}
-		if !decodeStrict(obj.CopyToResourceNode().YNode(), &c, sink) || !defaultAndValidateCluster(&c, sink) {
+		if !decodeStrict(nodeOf(obj), &c, sink) || !defaultAndValidateCluster(&c, sink) {
 			continue
 		}
 		if prev, dup := clusters[c.Metadata.Name]; dup {
