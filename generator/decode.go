@@ -19,6 +19,15 @@ import (
 	"github.com/iambind/iambind/internal/suggest"
 )
 
+// nodeOf returns the YAML node behind obj without copying it, for code that reads
+// or edits it in place (the SDK offers only moves: move out, take the node, move back).
+func nodeOf(obj *fn.KubeObject) *yaml.Node {
+	rn := obj.MoveToResourceNode()
+	n := rn.YNode()
+	*obj = *fn.MoveToKubeObject(rn)
+	return n
+}
+
 // decodeStrict decodes one YAML object into out (a pointer to an API struct).
 // It only reads node, which callers lend from the object (nodeOf) rather
 // than copy: a copy of every binding was a quarter of planning one.

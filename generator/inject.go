@@ -386,16 +386,8 @@ func (m marker) String() string {
 
 // Small YAML node helpers: the SDK's accessors copy or re-walk the tree on
 // every call, and injection touches every workload of large streams. The
-// mapping lookup, which reconcile needs too, is yamlnode.Get.
-
-// nodeOf returns the YAML node behind obj without copying it (the SDK
-// offers only moves: move out, take the node, move back).
-func nodeOf(obj *fn.KubeObject) *yaml.Node {
-	rn := obj.MoveToResourceNode()
-	n := rn.YNode()
-	*obj = *fn.MoveToKubeObject(rn)
-	return n
-}
+// mapping lookup, which reconcile needs too, is yamlnode.Get; the node
+// behind an object is nodeOf (decode.go).
 
 func mapSet(m *yaml.Node, key string, v *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
