@@ -63,8 +63,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
 		return 1
 	}
-	// Read ahead: a stream's documents are decoded as they arrive.
-	input, err := krmstream.ReadInput(stdin)
+	// Read ahead: a stream's documents are decoded as they arrive, but for
+	// those the expansion passes by (stream.go), which are not parsed at all.
+	input, err := krmstream.ReadInputSettingAside(stdin, generator.Bystander)
 	heap.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "iambind-fn: reading stdin: %v\n", err)
@@ -72,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	in := input.Data
 	if !krmstream.IsResourceList(in) {
-		return runStream(process, input, opts, stdout, stderr)
+		return runStream(guardrails.Options(), input, opts, stdout, stderr)
 	}
 	if opts.any() {
 		// A ResourceList carries its own config: kpt and kustomize would

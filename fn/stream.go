@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,16 +46,68 @@ func parseFlags(args []string) (options, error) {
 	return o, nil
 }
 
-func runStream(process fn.ResourceListProcessorFunc, in *krmstream.Input, opts options, stdout, stderr io.Writer) int {
+func runStream(gen generator.Options, in *krmstream.Input, opts options, stdout, stderr io.Writer) int {
+	r := expandStream(gen, in, opts)
+	if r.bystandersNeeded {
+		// A binding injects, and some workload may be among the objects
+		// set aside: the whole stream again, every document parsed.
+		full, err := krmstream.ReadInput(bytes.NewReader(in.Data))
+		if err != nil {
+			r = failed(fmt.Sprintf("iambind-fn: error: %v", err))
+		} else {
+			r = expandStream(gen, full, opts)
+		}
+	}
+	for _, line := range r.stderr {
+		fmt.Fprintln(stderr, line)
+	}
+	if r.code != 0 {
+		return r.code
+	}
+	if _, err := stdout.Write(r.stdout); err != nil {
+		fmt.Fprintf(stderr, "iambind-fn: error: writing stdout: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// streamResult is what a run prints and exits with, decided before any of
+// it is printed.
+type streamResult struct {
+	stdout           []byte
+	stderr           []string
+	code             int
+	bystandersNeeded bool // nothing decided: run again without setting aside
+}
+
+func failed(lines ...string) streamResult { return streamResult{stderr: lines, code: 1} }
+
+// expandStream runs the expansion over a stream. When its reading set
+// bystanders aside (generator.Bystander), Generate runs without them, and
+// they are written back in place; where a binding may inject, they are
+// taken back first.
+func expandStream(gen generator.Options, in *krmstream.Input, opts options) streamResult {
 	items, source, fromFiles, problems := readInputs(in, opts.clusterFiles)
 	if len(problems) == 0 {
 		problems = leftBehindPlans(items)
 	}
-	if len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintf(stderr, "iambind-fn: error: %s\n", p)
+	if len(problems) == 0 && source.SetAside() > 0 {
+		if injectionCheck(items) {
+			if err := source.TakeBack(); err != nil {
+				problems = append(problems, "stdin: "+err.Error())
+			}
+			// The --cluster files' objects come first, then the stream's.
+			items = append(items[:len(fromFiles):len(fromFiles)], source.Objects...)
+		} else {
+			gen.SetAside = true
 		}
-		return 1
+	}
+	if len(problems) > 0 {
+		r := streamResult{code: 1}
+		for _, p := range problems {
+			r.stderr = append(r.stderr, "iambind-fn: error: "+p)
+		}
+		return r
 	}
 	inputs := make(map[*fn.KubeObject]bool, len(items))
 	for _, obj := range items {
@@ -62,37 +115,62 @@ func runStream(process fn.ResourceListProcessorFunc, in *krmstream.Input, opts o
 	}
 
 	rl := &fn.ResourceList{Items: items, FunctionConfig: fn.NewEmptyKubeObject()}
-	ok, err := process(rl)
-	for _, r := range rl.Results {
-		if r.Severity == fn.Error || r.Severity == fn.Warning {
-			fmt.Fprintf(stderr, "iambind-fn: %s\n", formatResult(r))
+	ok, err := generator.ProcessWith(gen)(rl)
+	if errors.Is(err, generator.ErrBystandersNeeded) {
+		return streamResult{bystandersNeeded: true}
+	}
+	var r streamResult
+	for _, res := range rl.Results {
+		if res.Severity == fn.Error || res.Severity == fn.Warning {
+			r.stderr = append(r.stderr, "iambind-fn: "+formatResult(res))
 		}
 	}
 	if err != nil || !ok {
 		if err != nil {
-			fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
+			r.stderr = append(r.stderr, fmt.Sprintf("iambind-fn: error: %v", err))
 		}
-		return 1
+		r.code = 1
+		return r
 	}
 
 	out, err := streamOutput(rl.Items, inputs, fromFiles, opts.keepInputs)
 	if err != nil {
-		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
-		return 1
+		return failed(fmt.Sprintf("iambind-fn: error: %v", err))
 	}
 	// Encoded in full before the first byte goes out: on error, stdout stays empty.
 	// The output is about the input's size and more: grown once, not doubled up to it.
 	var buf bytes.Buffer
 	buf.Grow(len(in.Data) + len(in.Data)/2)
 	if err := writeStream(&buf, source, out); err != nil {
-		fmt.Fprintf(stderr, "iambind-fn: error: %v\n", err)
-		return 1
+		return failed(fmt.Sprintf("iambind-fn: error: %v", err))
 	}
-	if _, err := stdout.Write(buf.Bytes()); err != nil {
-		fmt.Fprintf(stderr, "iambind-fn: error: writing stdout: %v\n", err)
-		return 1
+	r.stdout = buf.Bytes()
+	return r
+}
+
+// injectionCheck is mayInject; tests replace it to reach the fallback.
+var injectionCheck = mayInject
+
+// mayInject tells whether a binding could inject: a binding or cluster
+// that sets spec.inject, or a cluster with discovery (whose bindings
+// inject by default). It may say yes where none does (the run then only
+// parses what it could have done without); where it says no and a binding
+// injects after all, Generate refuses to run without the bystanders.
+func mayInject(items fn.KubeObjects) (may bool) {
+	defer func() {
+		if recover() != nil {
+			may = true
+		}
+	}()
+	for _, obj := range items {
+		if !isInputKind(obj) || (obj.GetKind() != generator.KindBinding && obj.GetKind() != generator.KindCluster) {
+			continue
+		}
+		if spec := obj.GetMap("spec"); spec != nil && (spec.GetMap("inject") != nil || spec.GetMap("discovery") != nil) {
+			return true
+		}
 	}
-	return 0
+	return false
 }
 
 // readInputs parses the stream and every --cluster file. It returns the
@@ -118,7 +196,7 @@ func readInputs(in *krmstream.Input, clusterFiles []string) (fn.KubeObjects, *kr
 	switch {
 	case err != nil:
 		problems = append(problems, "stdin: "+err.Error())
-	case len(stream.Objects) == 0:
+	case stream.Len() == 0:
 		// In `render | iambind-fn` an empty stream is most often a render
 		// that failed without pipefail; passed on, it would tell kubectl
 		// --prune or Argo CD that every object is gone.

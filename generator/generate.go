@@ -23,6 +23,8 @@ type Output struct {
 	Problems Problems
 	// Summary is a one-line account of what changed, for an info result.
 	Summary string
+	// bystandersNeeded: under Options.SetAside, a binding injects (nothing was changed).
+	bystandersNeeded bool
 }
 
 // GeneratedDir is the package directory kpt writes generated objects to.
@@ -42,6 +44,9 @@ func Generate(items fn.KubeObjects, functionConfig *fn.KubeObject) Output {
 func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Options) Output {
 	var problems Problems
 	in := classify(items, opts, &problems)
+	if opts.SetAside {
+		in.underKustomize = false
+	}
 	orphanedPlans(in, &problems)
 	clusters := decodeClusters(in.clusters, functionConfig, &problems)
 	policies := decodePolicies(in.policies, opts, &problems)
@@ -60,6 +65,9 @@ func GenerateWith(items fn.KubeObjects, functionConfig *fn.KubeObject, opts Opti
 		if pb != nil {
 			planned = append(planned, pb)
 		}
+	}
+	if opts.SetAside && injects(planned) {
+		return Output{Items: items, bystandersNeeded: true}
 	}
 	sort.Slice(planned, func(i, j int) bool { return planned[i].key < planned[j].key })
 	checkUniqueRoles(planned, &problems)

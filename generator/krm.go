@@ -25,6 +25,9 @@ func process(rl *fn.ResourceList, opts Options) (ok bool, err error) {
 		}
 	}()
 	out := GenerateWith(rl.Items, rl.FunctionConfig, opts)
+	if out.bystandersNeeded {
+		return false, ErrBystandersNeeded
+	}
 	rl.Items = out.Items
 	// Results that came in belong to an earlier run; keeping them would make
 	// a re-run over our own output differ from the first run.

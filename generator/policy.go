@@ -35,6 +35,12 @@ type PolicyKind struct {
 // Options extend Generate with operator policies.
 type Options struct {
 	Policies []PolicyKind
+	// SetAside says the caller kept bystanders (bystander.go) out of the
+	// items and writes them back itself. The run is then not kustomize's,
+	// whatever the items carry (a bystander has no kustomize id), and when
+	// a planned binding injects it changes nothing and reports
+	// ErrBystandersNeeded.
+	SetAside bool
 }
 
 func (o Options) policyKind(kind string) *PolicyKind {

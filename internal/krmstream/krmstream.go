@@ -88,16 +88,30 @@ func Read(r io.Reader) (fn.KubeObjects, error) {
 // it parsed to. Write passes an object through as that text while the tree
 // still has the fingerprint: an object nobody changed comes out as it came
 // in, and encoding it, most of a stream's cost, is skipped.
+//
+// A stream read with ReadInputSettingAside holds, beside its Objects, the
+// documents set aside: Write puts each back before the first object that
+// came after it in the input, and before any object that was not in it.
 type Stream struct {
 	Objects fn.KubeObjects
 	read    map[*fn.KubeObject]document
+	aside   []asideDocument // in input order
 	seed    maphash.Seed
 }
 
-// document is one object's source: its text, and its tree's fingerprint then.
+// document is one object's source: the index of its document in the input,
+// and when its text can stand for it, that text and its tree's fingerprint
+// then (0 when not).
 type document struct {
+	index       int
 	text        string
 	fingerprint uint64
+}
+
+// asideDocument is a document set aside, unparsed.
+type asideDocument struct {
+	index int
+	text  string // as split cut it
 }
 
 // ReadStream is Read, remembering each object's text for Stream.Write.
@@ -120,44 +134,87 @@ func (in *Input) Stream() (*Stream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not a YAML stream: %v", err)
 	}
-	seed := in.seed
-	nodes := make([][]*yaml.RNode, len(docs))
-	prints := make([]uint64, len(docs))
-	errs := make([]error, len(docs))
+	decoded := make([]decoded, len(docs))
 	var rest []int
 	for i, doc := range docs {
 		if d, ok := in.take(doc); ok {
-			nodes[i], prints[i], errs[i] = d.nodes, d.print, d.err
+			decoded[i] = d
 		} else {
 			rest = append(rest, i)
 		}
 	}
 	parallel.Each(len(rest), func(j int) {
 		i := rest[j]
-		d := decodeDocument(seed, docs[i])
-		nodes[i], prints[i], errs[i] = d.nodes, d.print, d.err
+		decoded[i] = in.decodeDocument(docs[i])
 	})
-	s := &Stream{read: map[*fn.KubeObject]document{}, seed: seed}
-	for i := range docs {
-		if errs[i] != nil {
-			msg := strings.TrimPrefix(oneLine(errs[i].Error()), "MalformedYAMLError: ")
-			return nil, fmt.Errorf("not a YAML stream: document %d: %s", i+1, msg)
+	s := &Stream{read: map[*fn.KubeObject]document{}, seed: in.seed}
+	for i, d := range decoded {
+		if d.aside {
+			s.aside = append(s.aside, asideDocument{index: i, text: docs[i]})
+			continue
 		}
-		for _, n := range nodes[i] {
-			expanded, err := expandList(n, i+1)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range expanded {
-				obj := fn.MoveToKubeObject(e)
-				s.Objects = append(s.Objects, obj)
-				if prints[i] != 0 && e == n { // the document itself, not an item of a List
-					s.read[obj] = document{text: sourceText(docs[i]), fingerprint: prints[i]}
-				}
-			}
+		if err := s.add(d, i, docs[i]); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// add appends the objects of document i, decoded as d, to s.Objects.
+func (s *Stream) add(d decoded, i int, doc string) error {
+	if d.err != nil {
+		msg := strings.TrimPrefix(oneLine(d.err.Error()), "MalformedYAMLError: ")
+		return fmt.Errorf("not a YAML stream: document %d: %s", i+1, msg)
+	}
+	for _, n := range d.nodes {
+		expanded, err := expandList(n, i+1)
+		if err != nil {
+			return err
+		}
+		for _, e := range expanded {
+			obj := fn.MoveToKubeObject(e)
+			s.Objects = append(s.Objects, obj)
+			source := document{index: i}
+			if d.print != 0 && e == n { // the document itself, not an item of a List
+				source.text, source.fingerprint = sourceText(doc), d.print
+			}
+			s.read[obj] = source
+		}
+	}
+	return nil
+}
+
+// Len is the number of objects in the stream, set aside or not.
+func (s *Stream) Len() int { return len(s.Objects) + len(s.aside) }
+
+// SetAside is the number of documents set aside.
+func (s *Stream) SetAside() int { return len(s.aside) }
+
+// TakeBack parses the documents set aside and puts their objects among
+// s.Objects where they stood in the input: the stream is then as if
+// nothing had been set aside.
+func (s *Stream) TakeBack() error {
+	if len(s.aside) == 0 {
+		return nil
+	}
+	decoded := make([]decoded, len(s.aside))
+	parallel.Each(len(s.aside), func(j int) {
+		decoded[j] = parseDocument(s.seed, s.aside[j].text)
+	})
+	live := s.Objects
+	s.Objects = make(fn.KubeObjects, 0, len(live)+len(s.aside))
+	for j, d := range decoded {
+		a := s.aside[j]
+		for len(live) > 0 && s.read[live[0]].index < a.index {
+			s.Objects, live = append(s.Objects, live[0]), live[1:]
+		}
+		if err := s.add(d, a.index, a.text); err != nil {
+			return err
+		}
+	}
+	s.Objects = append(s.Objects, live...)
+	s.aside = nil
+	return nil
 }
 
 // verbatimSafe tells whether a document's text can stand for its object in
@@ -344,13 +401,19 @@ func Write(w io.Writer, objs fn.KubeObjects) error {
 func (s *Stream) Write(w io.Writer, objs fn.KubeObjects) error {
 	encoded := make([][]byte, len(objs))
 	errs := make([]error, len(objs))
+	from := make([]int, len(objs)) // each object's document in the input, or -1
 	parallel.Each(len(objs), func(i int) {
 		defer recoverInto(&errs[i])
 		obj := objs[i]
 		objs[i] = nil
+		from[i] = -1
 		node := obj.MoveToResourceNode().YNode()
 		if s != nil {
-			if doc, ok := s.read[obj]; ok && fingerprint(s.seed, node) == doc.fingerprint {
+			doc, ok := s.read[obj]
+			if ok {
+				from[i] = doc.index
+			}
+			if ok && doc.fingerprint != 0 && fingerprint(s.seed, node) == doc.fingerprint {
 				encoded[i] = []byte(doc.text)
 				return
 			}
@@ -362,20 +425,50 @@ func (s *Stream) Write(w io.Writer, objs fn.KubeObjects) error {
 		}
 		encoded[i] = buf.Bytes()
 	})
-	for i, doc := range encoded {
+	for i := range encoded {
 		if errs[i] != nil {
 			return errs[i]
 		}
-		if i > 0 {
-			if _, err := io.WriteString(w, "---\n"); err != nil {
-				return err
-			}
+	}
+	var aside []asideDocument
+	if s != nil {
+		aside = s.aside
+	}
+	out := documentWriter{w: w}
+	for i, doc := range encoded {
+		// The documents set aside that came before this object; before an
+		// object that was not in the input (generated), all of them.
+		for len(aside) > 0 && (from[i] < 0 || aside[0].index < from[i]) {
+			out.write([]byte(sourceText(aside[0].text)))
+			aside = aside[1:]
 		}
-		if _, err := w.Write(doc); err != nil {
-			return err
+		out.write(doc)
+	}
+	for _, a := range aside {
+		out.write([]byte(sourceText(a.text)))
+	}
+	return out.err
+}
+
+// documentWriter writes documents with a separator between them, keeping
+// the first error.
+type documentWriter struct {
+	w       io.Writer
+	started bool
+	err     error
+}
+
+func (d *documentWriter) write(doc []byte) {
+	if d.err != nil {
+		return
+	}
+	if d.started {
+		if _, d.err = io.WriteString(d.w, "---\n"); d.err != nil {
+			return
 		}
 	}
-	return nil
+	d.started = true
+	_, d.err = d.w.Write(doc)
 }
 
 // FileAnnotations are the annotations that tell kpt which file of a package

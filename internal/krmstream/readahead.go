@@ -28,22 +28,39 @@ import (
 type Input struct {
 	Data  []byte
 	seed  maphash.Seed
+	aside AsideFunc
 	ahead map[string][]decoded // by document text; identical documents queue up
 }
 
 // decoded is one document's parse: its objects, the fingerprint of its tree
-// when its text can stand for it (0 when not), or the error.
+// when its text can stand for it (0 when not), or the error; or, instead,
+// that it is set aside.
 type decoded struct {
 	nodes []*yaml.RNode
 	print uint64
 	err   error
+	aside bool
 }
 
 // ReadInput reads r to its end, decoding documents on every CPU as they
 // complete.
 func ReadInput(r io.Reader) (*Input, error) {
-	in := &Input{seed: maphash.MakeSeed()}
-	ra := readAhead{seed: in.seed, jobs: make(chan string, maxQueued)}
+	return ReadInputSettingAside(r, nil)
+}
+
+// An AsideFunc tells, from a plain document's text and the apiVersion and
+// kind read from it, whether the caller can do without its object.
+type AsideFunc func(apiVersion, kind, text string) bool
+
+// ReadInputSettingAside is ReadInput, except that the documents aside
+// accepts are not parsed at all: Input.Stream keeps their text apart, and
+// Stream.Write puts it back in place. Only a plain document (plainObject:
+// a subset of YAML that parses without error, read without parsing) with
+// no file annotation and no directive or end marker is offered to aside;
+// every other one is parsed as always.
+func ReadInputSettingAside(r io.Reader, aside AsideFunc) (*Input, error) {
+	in := &Input{seed: maphash.MakeSeed(), aside: aside}
+	ra := readAhead{in: in, jobs: make(chan string, maxQueued)}
 	buf := make([]byte, 0, initialSize(r))
 	scanned, prev := 0, 0 // where the next line starts; where the current document starts
 	for {
@@ -85,7 +102,7 @@ const maxQueued = 4096
 
 // readAhead decodes documents handed to it on GOMAXPROCS workers.
 type readAhead struct {
-	seed    maphash.Seed
+	in      *Input // its seed and aside
 	jobs    chan string
 	wg      sync.WaitGroup
 	started bool
@@ -133,7 +150,7 @@ func (ra *readAhead) submit(doc string) {
 		for range runtime.GOMAXPROCS(0) {
 			ra.wg.Go(func() {
 				for doc := range ra.jobs {
-					d := decodeDocument(ra.seed, doc)
+					d := ra.in.decodeDocument(doc)
 					ra.mu.Lock()
 					ra.done[doc] = append(ra.done[doc], d)
 					ra.mu.Unlock()
@@ -147,8 +164,17 @@ func (ra *readAhead) submit(doc string) {
 	}
 }
 
-// decodeDocument is one document's decoding, as Stream does it.
-func decodeDocument(seed maphash.Seed, doc string) (d decoded) {
+// decodeDocument is one document's decoding, as Stream does it: set
+// aside, or parsed.
+func (in *Input) decodeDocument(doc string) decoded {
+	if in.setsAside(doc) {
+		return decoded{aside: true}
+	}
+	return parseDocument(in.seed, doc)
+}
+
+// parseDocument parses one document.
+func parseDocument(seed maphash.Seed, doc string) (d decoded) {
 	defer recoverInto(&d.err)
 	d.nodes, d.err = decode(doc)
 	if d.err == nil && len(d.nodes) == 1 && verbatimSafe(doc) {
@@ -156,6 +182,20 @@ func decodeDocument(seed maphash.Seed, doc string) (d decoded) {
 	}
 	return d
 }
+
+// setsAside tells whether doc is set aside: a plain object whose text can
+// stand for it in the output (Stream.Write writes it as it came), that
+// ClearFileAnnotations would not change, and that in.aside accepts.
+func (in *Input) setsAside(doc string) bool {
+	if in.aside == nil || !verbatimSafe(doc) || strings.Contains(doc, fileAnnotationsDomain) {
+		return false
+	}
+	apiVersion, kind, ok := plainObject(doc)
+	return ok && in.aside(apiVersion, kind, doc)
+}
+
+// fileAnnotationsDomain is in the key of each of FileAnnotations.
+const fileAnnotationsDomain = "config.kubernetes.io/"
 
 // take returns the decoding of doc made during the read, once: each
 // decoded tree goes to one object only.
