@@ -121,6 +121,7 @@ fuzz:
 	$(GO) test ./guardrails -run '^$$' -fuzz '^FuzzCheckInline$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./addons -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policylint -run '^$$' -fuzz '^FuzzDocument$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/krmstream -run '^$$' -fuzz '^FuzzPlainObject$$' -fuzztime $(FUZZTIME)
 
 ## reliability: the long runs — fault matrix over 20 seeds, 20 kill points, concurrent applies, 10 min per fuzz target
 reliability: build

@@ -3,6 +3,10 @@
 // post-renderer hook and `kubectl apply -f -` pass around — with kyaml, the
 // library kustomize reads and writes them with, so a stream comes back with
 // the comments, key order and formatting kustomize would give it.
+//
+// A caller that needs only some of a stream's objects (ReadInputSettingAside)
+// gets the others kept apart unparsed, when their text is plain YAML
+// (plain.go), and written back where they stood.
 package krmstream
 
 import (
