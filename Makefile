@@ -93,9 +93,10 @@ lint: $(BIN)/staticcheck
 	$(BIN)/staticcheck ./...
 
 ## race: the race detector over the packages whose code runs concurrently
-## (apply, observe and preflight workers, the rate limiter, status writes);
-## -short leaves out the moto end-to-end runs, which the binary-level tests cover.
-RACE_PKGS ?= ./internal/awsapi ./internal/faultproxy ./kube/... ./reconcile/... ./guardrails/...
+## (apply, observe and preflight workers, the rate limiter, status writes, the
+## stream's read-ahead and set-aside); -short leaves out the moto end-to-end
+## runs, which the binary-level tests cover.
+RACE_PKGS ?= ./internal/awsapi ./internal/faultproxy ./internal/krmstream ./internal/parallel ./kube/... ./reconcile/... ./guardrails/...
 race:
 	$(GO) test -race -count=1 -short $(RACE_PKGS)
 

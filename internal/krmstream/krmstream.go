@@ -443,13 +443,13 @@ func (s *Stream) Write(w io.Writer, objs fn.KubeObjects) error {
 		// The documents set aside that came before this object; before an
 		// object that was not in the input (generated), all of them.
 		for len(aside) > 0 && (from[i] < 0 || aside[0].index < from[i]) {
-			out.write([]byte(sourceText(aside[0].text)))
+			out.writeText(sourceText(aside[0].text))
 			aside = aside[1:]
 		}
 		out.write(doc)
 	}
 	for _, a := range aside {
-		out.write([]byte(sourceText(a.text)))
+		out.writeText(sourceText(a.text))
 	}
 	return out.err
 }
@@ -463,16 +463,31 @@ type documentWriter struct {
 }
 
 func (d *documentWriter) write(doc []byte) {
+	if d.separate() {
+		_, d.err = d.w.Write(doc)
+	}
+}
+
+// writeText is write for a document held as a string, without a copy.
+func (d *documentWriter) writeText(doc string) {
+	if d.separate() {
+		_, d.err = io.WriteString(d.w, doc)
+	}
+}
+
+// separate writes the separator a document after the first needs, and
+// tells whether to go on.
+func (d *documentWriter) separate() bool {
 	if d.err != nil {
-		return
+		return false
 	}
 	if d.started {
 		if _, d.err = io.WriteString(d.w, "---\n"); d.err != nil {
-			return
+			return false
 		}
 	}
 	d.started = true
-	_, d.err = d.w.Write(doc)
+	return true
 }
 
 // FileAnnotations are the annotations that tell kpt which file of a package
