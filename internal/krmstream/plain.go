@@ -23,8 +23,8 @@ import "strings"
 //     its key;
 //   - comment lines and empty lines anywhere outside a literal block; no
 //     comment after a value;
-//   - printable ASCII only, no tabs, anchors, aliases, tags, directives, or
-//     flow collections with content.
+//   - printable ASCII only; no tabs, anchors, aliases, tags, directives,
+//     nested or multi-line flow collections.
 //
 // What it promises where it says ok (FuzzPlainObject holds it to this):
 // yaml.v3 parses the document without error to one mapping whose top-level
@@ -34,7 +34,7 @@ import "strings"
 // is not a mapping, and annotations that are not a mapping with an entry
 // (the SDK drops an empty one).
 func plainObject(doc string) (apiVersion, kind string, ok bool) {
-	var p plainState
+	p := plainState{pending: -1}
 	for len(doc) > 0 {
 		line := doc
 		if i := strings.IndexByte(doc, '\n'); i >= 0 {
@@ -88,17 +88,12 @@ type plainState struct {
 	apiVersion, kind string
 	topKeys          []string // keys seen in the top-level mapping
 	metaKeys         []string // keys seen in metadata
-	started          bool
 }
 
 // pendingAnnotations marks a pending value that is metadata.annotations.
 const pendingAnnotations = roleMetadata + 1
 
 func (p *plainState) line(line string) bool {
-	if !p.started {
-		p.pending = -1
-		p.started = true
-	}
 	if p.inBlock {
 		if line == "" {
 			return true
