@@ -309,7 +309,7 @@ func quoted(v string) (inner, rest string, ok bool) {
 
 // flowValue checks a one-line flow sequence or mapping of scalars, as
 // `helm template` output often holds: "[a, "b:c"]", "{app: web, tier: x}".
-// Items are quoted (as above) or plain words without ':', ',', spaces,
+// Items are quoted (as above) or plain words without ':', ',', '?', spaces,
 // quotes or brackets; mapping keys are plain words; ", " separates them.
 func flowValue(v string) bool {
 	isMap := v[0] == '{'
@@ -403,6 +403,7 @@ func init() {
 		keyByte[c] = keyStart[c] || strings.IndexByte("./-", b) >= 0
 		plainByte[c] = strings.IndexByte("#\\[]{}", b) < 0
 		plainStart[c] = plainByte[c] && strings.IndexByte(" -?:,&*!|>'\"%@`", b) < 0
-		flowPlainByte[c] = plainByte[c] && strings.IndexByte(" :,'\"", b) < 0
+		// In a flow collection yaml.v3 also ends a plain scalar at '?'.
+		flowPlainByte[c] = plainByte[c] && strings.IndexByte(" :,?'\"", b) < 0
 	}
 }

@@ -102,6 +102,8 @@ var plainCases = []struct {
 	{"apiVersion: v1\nkind: A\nspec: [a, ]\n", false},
 	{"apiVersion: v1\nkind: A\nspec: [a b]\n", false},
 	{"apiVersion: v1\nkind: A\nspec: [a:b]\n", false},
+	{"apiVersion: v1\nkind: A\nspec: [a?]\n", false}, // yaml.v3 ends a flow scalar at '?'
+	{"apiVersion: v1\nkind: A\nspec: a?\n", true},
 	{"apiVersion: v1\nkind: A\nspec: [\"a\" b]\n", false},
 	{"apiVersion: v1\nkind: A\nspec: {a: b, c}\n", false},
 	{"apiVersion: v1\nkind: A\nspec: {a: {b: c}}\n", false},
