@@ -1,8 +1,10 @@
 package krmstream
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -229,4 +231,110 @@ func FuzzPlainObject(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc string) {
 		checkPlainPromise(t, doc)
 	})
+}
+
+// randomDocument writes a document near the subset's edges: random keys
+// and values over every printable ASCII character, quoted or not, flow
+// collections, literal blocks, comments, and indentation off by one now and
+// then. Many are not plain, or not YAML at all; those that plainObject
+// accepts must keep its promise.
+func randomDocument(r *rand.Rand) string {
+	const punct = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+	word := func() string {
+		n := 1 + r.IntN(6)
+		b := make([]byte, n)
+		for i := range b {
+			if r.IntN(4) == 0 {
+				b[i] = punct[r.IntN(len(punct))]
+			} else {
+				b[i] = "abcxyz019"[r.IntN(9)]
+			}
+		}
+		return string(b)
+	}
+	key := func() string {
+		if r.IntN(8) == 0 {
+			return word()
+		}
+		return []string{"a", "b", "name", "metadata", "annotations", "x.y/z", "k-1", "apiVersion", "kind"}[r.IntN(9)]
+	}
+	scalar := func() string {
+		switch r.IntN(6) {
+		case 0:
+			return `"` + word() + `"`
+		case 1:
+			return "'" + word() + "'"
+		case 2:
+			items := []string{word()}
+			for r.IntN(2) == 0 {
+				items = append(items, word())
+			}
+			if r.IntN(2) == 0 {
+				return "[" + strings.Join(items, ", ") + "]"
+			}
+			for i := range items {
+				items[i] = key() + ": " + items[i]
+			}
+			return "{" + strings.Join(items, ", ") + "}"
+		}
+		return word()
+	}
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: K\n")
+	var block func(indent, depth int)
+	block = func(indent, depth int) {
+		for range 1 + r.IntN(4) {
+			pad := strings.Repeat(" ", max(0, indent+[]int{0, 0, 0, 0, 0, 1, -1}[r.IntN(7)]))
+			seq := r.IntN(4) == 0
+			if seq {
+				pad += "- "
+			}
+			switch n := r.IntN(10); {
+			case n == 0:
+				b.WriteString(pad + "# " + word() + "\n")
+			case n == 1 && seq:
+				b.WriteString(pad + scalar() + "\n")
+			case n <= 3 && depth < 4:
+				b.WriteString(pad + key() + ":\n")
+				child := indent + 2*r.IntN(2) // a sequence under its key, or indented
+				if seq {
+					child += 2 // under "- key:"
+				}
+				block(child, depth+1)
+			case n == 4:
+				b.WriteString(pad + key() + ": " + []string{"|", "|-", "|+", ">"}[r.IntN(4)] + "\n")
+				for range r.IntN(3) {
+					b.WriteString(strings.Repeat(" ", indent+1+r.IntN(3)) + word() + "\n")
+				}
+			default:
+				b.WriteString(pad + key() + ": " + scalar() + "\n")
+			}
+		}
+	}
+	block(0, 0)
+	return b.String()
+}
+
+func TestPlainObjectRandomDocuments(t *testing.T) {
+	seed, n := uint64(1), 30000
+	if s := os.Getenv("PLAIN_RANDOM_SEED"); s != "" { // a longer search: PLAIN_RANDOM_SEED=7 PLAIN_RANDOM_N=2000000
+		seed, _ = strconv.ParseUint(s, 10, 64)
+		n, _ = strconv.Atoi(os.Getenv("PLAIN_RANDOM_N"))
+	}
+	r := rand.New(rand.NewPCG(seed, 2))
+	accepted := 0
+	for range n {
+		doc := randomDocument(r)
+		if _, _, ok := plainObject(doc); ok {
+			accepted++
+		}
+		checkPlainPromise(t, doc)
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("%d of %d random documents plain", accepted, n)
+	if accepted < 1000 {
+		t.Errorf("only %d random documents were plain: the test explores too little of the subset", accepted)
+	}
 }
