@@ -228,6 +228,10 @@ func FuzzPlainObject(f *testing.F) {
 	for _, c := range plainCases {
 		f.Add(c.doc)
 	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100 {
+		f.Add(randomDocument(r))
+	}
 	f.Fuzz(func(t *testing.T, doc string) {
 		checkPlainPromise(t, doc)
 	})
