@@ -48,7 +48,8 @@ var heap heapSetup
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// A Guardrails object among the items is checked against every planned role.
-	process := generator.ProcessWith(guardrails.Options())
+	gen := guardrails.Options()
+	process := generator.ProcessWith(gen)
 	if slices.Contains(args, "--help") || slices.Contains(args, "--doc") || slices.Contains(args, "-h") {
 		if slices.Contains(args, "-h") {
 			os.Args = []string{os.Args[0], "--help"}
@@ -73,7 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	in := input.Data
 	if !krmstream.IsResourceList(in) {
-		return runStream(guardrails.Options(), input, opts, stdout, stderr)
+		return runStream(gen, input, opts, stdout, stderr)
 	}
 	if opts.any() {
 		// A ResourceList carries its own config: kpt and kustomize would

@@ -40,11 +40,7 @@ func TestBystandersSetAsideGiveTheSameOutput(t *testing.T) {
 		}
 		dir := filepath.Join(goldenDir, e.Name())
 		t.Run(e.Name(), func(t *testing.T) {
-			extra, err := fn.ParseKubeObjects([]byte(strings.Join(extraBystanders, "---\n")))
-			if err != nil {
-				t.Fatal(err)
-			}
-			items := append(goldenInputs(t, dir), extra...)
+			items := append(goldenInputs(t, dir), mustParse(t, extraBystanders)...)
 			full := &fn.ResourceList{Items: items, FunctionConfig: goldenFnConfig(t, dir)}
 			fullOK, fullErr := generator.ProcessWith(opts)(full)
 
